@@ -1,0 +1,75 @@
+"""create_app(): middleware, routers, lifespan. Nothing else."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from homeroom import __version__
+from homeroom.assessments.endpoints import router as assessments
+from homeroom.attendance.endpoints import router as attendance
+from homeroom.audit.endpoints import router as audit_logs
+from homeroom.auth.endpoints import router as auth
+from homeroom.config import Settings, get_settings
+from homeroom.courses.endpoints import router as courses
+from homeroom.enrollments.endpoints import router as enrollments
+from homeroom.grades.endpoints import router as grades
+from homeroom.guardians.endpoints import router as guardians
+from homeroom.kit.db import Database
+from homeroom.kit.errors import install_error_handlers
+from homeroom.kit.logging import configure_logging
+from homeroom.kit.security import TokenDecoder
+from homeroom.ops.endpoints import router as ops
+from homeroom.sections.endpoints import router as sections
+from homeroom.students.endpoints import router as students
+from homeroom.teachers.endpoints import router as teachers
+from homeroom.terms.endpoints import router as terms
+from homeroom.users.endpoints import router as users
+
+API_ROUTERS = (
+    auth,
+    students,
+    guardians,
+    teachers,
+    terms,
+    courses,
+    sections,
+    enrollments,
+    assessments,
+    grades,
+    attendance,
+    users,
+    audit_logs,
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings)
+        await db.start()
+        app.state.db = db
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = FastAPI(
+        title="Homeroom",
+        version=__version__,
+        summary="School records, attendance, grades and reports: fast by construction.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.token_decoder = TokenDecoder(settings)
+    install_error_handlers(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for router in API_ROUTERS:
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(ops)
+    return app

@@ -1,0 +1,66 @@
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from homeroom.auth import service as auth_service
+from homeroom.auth.schemas import LoginRequest, LogoutRequest, Me, RefreshRequest, TokenPair
+from homeroom.kit.auth import CurrentPrincipal
+from homeroom.kit.deps import AppSettings, Session
+from homeroom.kit.errors import problem
+from homeroom.kit.responses import json_response
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _answer(result: TokenPair | auth_service.Refused) -> Response:
+    if isinstance(result, auth_service.Refused):
+        headers = dict(NO_STORE)
+        if result.retry_after is not None:
+            headers["Retry-After"] = str(result.retry_after)
+        if result.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        title = "Too many requests" if result.status == 429 else "Not authenticated"
+        return problem(result.status, title, result.detail, headers=headers)
+    return Response(result.model_dump_json(), headers=NO_STORE, media_type="application/json")
+
+
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Wrong credentials (same answer for an unknown user)"},
+    429: {"description": "Too many failed logins for this account; see Retry-After"},
+}
+
+
+@router.post("/login", response_model=TokenPair, responses=_REFUSALS)
+async def login(
+    request: Request, data: LoginRequest, session: Session, settings: AppSettings
+) -> Response:
+    """Exchange email and password for an access and a refresh token."""
+    client = request.client.host if request.client else None
+    result = await auth_service.login(
+        session, settings, data.email, data.password, client, request.headers.get("user-agent")
+    )
+    return _answer(result)
+
+
+@router.post("/refresh", response_model=TokenPair, responses={401: _REFUSALS[401]})
+async def refresh(data: RefreshRequest, session: Session, settings: AppSettings) -> Response:
+    """Trade a refresh token for a new pair; the old one dies, and reusing it revokes all."""
+    return _answer(await auth_service.refresh(session, settings, data.refresh_token))
+
+
+@router.post("/logout", status_code=204)
+async def logout(
+    principal: CurrentPrincipal, session: Session, data: LogoutRequest | None = None
+) -> Response:
+    """Revoke the given refresh token's family, or all of the caller's sessions."""
+    await auth_service.logout(session, principal, data.refresh_token if data else None)
+    return Response(status_code=204, headers=NO_STORE)
+
+
+@router.get("/me", response_model=Me)
+async def me(request: Request, principal: CurrentPrincipal, session: Session) -> Response:
+    """Who the access token belongs to."""
+    user = await auth_service.me(session, principal)
+    return json_response(request, user.model_dump(), cache_control="no-store")

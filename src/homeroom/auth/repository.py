@@ -1,0 +1,73 @@
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homeroom.models import Guardian, LoginEvent, RefreshToken, Student, Teacher, User
+
+PROFILE_TABLES: dict[str, type[Student] | type[Teacher] | type[Guardian]] = {
+    "student": Student,
+    "teacher": Teacher,
+    "guardian": Guardian,
+}
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(User.email == email))
+    return result.scalar_one_or_none()
+
+
+async def profile_id(session: AsyncSession, user: User) -> int | None:
+    table = PROFILE_TABLES.get(user.role)
+    if table is None:
+        return None
+    result = await session.execute(select(table.id).where(table.user_id == user.id))
+    return result.scalar_one_or_none()
+
+
+async def recent_failures(
+    session: AsyncSession, email: str, since: datetime
+) -> tuple[int, datetime | None]:
+    """Failed logins for `email` since the later of `since` and its last success."""
+    last_success = (
+        select(func.max(LoginEvent.created_at))
+        .where(LoginEvent.email == email, LoginEvent.success.is_(True))
+        .scalar_subquery()
+    )
+    stmt = select(func.count(), func.max(LoginEvent.created_at)).where(
+        LoginEvent.email == email,
+        LoginEvent.success.is_(False),
+        LoginEvent.created_at >= since,
+        LoginEvent.created_at > func.coalesce(last_success, since),
+    )
+    count, last = (await session.execute(stmt)).one()
+    if isinstance(last, str):
+        last = datetime.fromisoformat(last)
+    return int(count), last
+
+
+async def refresh_token_by_digest(session: AsyncSession, digest: str) -> RefreshToken | None:
+    result = await session.execute(
+        select(RefreshToken).where(RefreshToken.token_hash == digest).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def revoke_family(session: AsyncSession, family_id: str, when: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=when)
+    )
+
+
+async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def revoke_user(session: AsyncSession, user_id: int, when: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=when)
+    )

@@ -1,0 +1,149 @@
+"""Login, refresh-token rotation with reuse detection, logout.
+
+Refusals are returned, not raised: a failed login and a detected token reuse must be
+committed (the backoff counts the failure; reuse revokes the family) even though the caller
+gets a 401.
+"""
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homeroom.auth import repository
+from homeroom.auth.schemas import Me, TokenPair
+from homeroom.config import Settings
+from homeroom.kit.auth import Principal
+from homeroom.kit.errors import NotFound
+from homeroom.kit.security import (
+    AccessClaims,
+    issue_access_token,
+    new_refresh_token,
+    refresh_token_digest,
+    verify_password,
+)
+from homeroom.models import LoginEvent, RefreshToken, User, utcnow
+
+BAD_CREDENTIALS = "incorrect email or password"
+BAD_REFRESH = "the refresh token is invalid, expired or already used"
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    status: int
+    detail: str
+    retry_after: int | None = None
+
+
+async def _issue(
+    session: AsyncSession, settings: Settings, user: User, family_id: str | None = None
+) -> TokenPair:
+    profile_id = await repository.profile_id(session, user)
+    claims = AccessClaims(user.id, user.role, user.school_id, profile_id)
+    refresh = new_refresh_token()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id or str(uuid.uuid4()),
+            token_hash=refresh_token_digest(refresh),
+            expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_seconds),
+        )
+    )
+    return TokenPair(
+        access_token=issue_access_token(settings, claims),
+        refresh_token=refresh,
+        expires_in=settings.access_token_ttl_seconds,
+    )
+
+
+async def _lockout_seconds(session: AsyncSession, settings: Settings, email: str) -> int:
+    now = utcnow()
+    since = now - timedelta(seconds=settings.login_failure_window_seconds)
+    failures, last = await repository.recent_failures(session, email, since)
+    if failures < settings.login_max_failures or last is None:
+        return 0
+    doublings = min(failures - settings.login_max_failures, 16)
+    lockout = min(
+        settings.login_base_lockout_seconds * 2**doublings, settings.login_max_lockout_seconds
+    )
+    remaining = (last + timedelta(seconds=lockout) - now).total_seconds()
+    return max(0, math.ceil(remaining))
+
+
+async def login(
+    session: AsyncSession,
+    settings: Settings,
+    email: str,
+    password: str,
+    ip_address: str | None,
+    user_agent: str | None,
+) -> TokenPair | Refused:
+    email = email.strip().lower()
+    wait = await _lockout_seconds(session, settings, email)
+    if wait:
+        return Refused(429, "too many failed logins; try again later", retry_after=wait)
+    user = await repository.user_by_email(session, email)
+    valid = await verify_password(password, user.password_hash if user else None)
+    success = bool(valid and user is not None and user.is_active)
+    session.add(
+        LoginEvent(
+            user_id=user.id if user else None,
+            email=email,
+            success=success,
+            ip_address=ip_address,
+            user_agent=(user_agent or "")[:400] or None,
+        )
+    )
+    if not success or user is None:
+        return Refused(401, BAD_CREDENTIALS)
+    user.last_login_at = utcnow()
+    return await _issue(session, settings, user)
+
+
+async def refresh(session: AsyncSession, settings: Settings, token: str) -> TokenPair | Refused:
+    row = await repository.refresh_token_by_digest(session, refresh_token_digest(token))
+    if row is None:
+        return Refused(401, BAD_REFRESH)
+    now = utcnow()
+    if row.used_at is not None or row.revoked_at is not None:
+        # A rotated-out token came back: someone holds a copy. Kill the whole family.
+        await repository.revoke_family(session, row.family_id, now)
+        return Refused(401, BAD_REFRESH)
+    if row.expires_at <= now:
+        return Refused(401, BAD_REFRESH)
+    user = await repository.user_by_id(session, row.user_id)
+    if user is None or not user.is_active:
+        return Refused(401, BAD_REFRESH)
+    row.used_at = now
+    return await _issue(session, settings, user, family_id=row.family_id)
+
+
+async def logout(session: AsyncSession, principal: Principal, token: str | None) -> None:
+    """Revokes the presented refresh token's family, or every session of the caller."""
+    now = utcnow()
+    if token is not None:
+        row = await repository.refresh_token_by_digest(session, refresh_token_digest(token))
+        if row is not None and row.user_id == principal.user_id:
+            await repository.revoke_family(session, row.family_id, now)
+        return
+    await repository.revoke_user(session, principal.user_id, now)
+
+
+async def me(session: AsyncSession, principal: Principal) -> Me:
+    user = await repository.user_by_id(session, principal.user_id)
+    if user is None:
+        raise NotFound("user not found")
+    pid = principal.profile_id
+    return Me(
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        role=user.role,
+        school_id=user.school_id,
+        student_id=pid if user.role == "student" else None,
+        teacher_id=pid if user.role == "teacher" else None,
+        guardian_id=pid if user.role == "guardian" else None,
+        last_login_at=user.last_login_at.isoformat() if user.last_login_at else None,
+    )

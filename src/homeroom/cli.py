@@ -1,0 +1,89 @@
+"""The `homeroom` command: serve, migrate, seed, create-user."""
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from homeroom.config import get_settings
+from homeroom.models import ROLES
+
+app = typer.Typer(help="Homeroom school management system.", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address (HOMEROOM_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (HOMEROOM_PORT)")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (HOMEROOM_WORKERS)")] = None,
+) -> None:
+    """Serve the API (and run pending migrations first)."""
+    import uvicorn
+
+    from homeroom.kit.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings)
+    settings.jwt_secret()  # create the key once, before workers race for it
+    uvicorn.run(
+        "homeroom.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
+    """Bring the database schema up to date."""
+    from homeroom.kit.migrate import upgrade
+
+    upgrade(get_settings(), revision)
+    typer.echo("database is up to date")
+
+
+@app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(help="Login e-mail")],
+    password: Annotated[str, typer.Option(help="Password (at least 8 characters)")],
+    role: Annotated[str, typer.Option(help=f"One of {', '.join(ROLES)}")],
+    school: Annotated[
+        str | None, typer.Option(help="School code; leave out for an admin of all schools")
+    ] = None,
+    full_name: Annotated[str, typer.Option(help="Display name")] = "",
+) -> None:
+    """Create a login (an admin, a registrar, ...)."""
+    from homeroom.users.commands import create_user_command
+
+    try:
+        asyncio.run(create_user_command(get_settings(), email, password, role, school, full_name))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"created {role} {email.lower()}")
+
+
+@app.command()
+def seed(
+    students: Annotated[int, typer.Option(min=1, help="How many students")] = 2000,
+    password: Annotated[str, typer.Option(help="Password of every demo login")] = "homeroom",  # noqa: S107
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed (deterministic)")] = 1,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database has data")
+    ] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar")] = False,
+) -> None:
+    """Create demo data: a school with students, teachers, courses, grades and attendance."""
+    from homeroom.seed.runner import run_seed
+
+    settings = get_settings()
+    result = asyncio.run(
+        run_seed(settings, students, password, seed_value, if_empty=if_empty, quiet=quiet)
+    )
+    typer.echo(result)

@@ -1,0 +1,159 @@
+"""Who is calling and what their role may do.
+
+Role permissions are checked here, by typed dependencies on each endpoint. Row scopes (which
+students a teacher or guardian sees) are applied in the repositories, never in endpoints.
+"""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from homeroom.kit.errors import Forbidden, Unauthorized
+from homeroom.kit.security import AccessClaims, InvalidToken, TokenDecoder
+
+Principal = AccessClaims
+
+_READ_CATALOG = {"terms:read", "courses:read", "sections:read", "teachers:read"}
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"*"}),
+    "staff": frozenset(
+        _READ_CATALOG
+        | {
+            "students:read",
+            "students:write",
+            "guardians:read",
+            "guardians:write",
+            "teachers:write",
+            "terms:write",
+            "courses:write",
+            "sections:write",
+            "enrollments:read",
+            "enrollments:write",
+            "assessments:read",
+            "grades:read",
+            "attendance:read",
+            "attendance:write",
+            "users:read",
+            "audit:read",
+            "analytics:school",
+        }
+    ),
+    "teacher": frozenset(
+        _READ_CATALOG
+        | {
+            "students:read",
+            "guardians:read",
+            "enrollments:read",
+            "assessments:read",
+            "assessments:write",
+            "grades:read",
+            "grades:write",
+            "attendance:read",
+            "attendance:write",
+        }
+    ),
+    "student": frozenset(
+        _READ_CATALOG
+        | {
+            "students:read",
+            "guardians:read",
+            "enrollments:read",
+            "assessments:read",
+            "grades:read",
+            "attendance:read",
+        }
+    ),
+    "guardian": frozenset(
+        _READ_CATALOG
+        | {
+            "students:read",
+            "guardians:read",
+            "enrollments:read",
+            "assessments:read",
+            "grades:read",
+            "attendance:read",
+        }
+    ),
+}
+
+
+def can(principal: Principal, permission: str) -> bool:
+    granted = PERMISSIONS.get(principal.role, frozenset())
+    return "*" in granted or permission in granted
+
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from POST /auth/login")
+
+
+def _decoder(request: Request) -> TokenDecoder:
+    decoder: TokenDecoder = request.app.state.token_decoder
+    return decoder
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("a bearer access token is required")
+    try:
+        return _decoder(request).decode(credentials.credentials)
+    except InvalidToken:
+        raise Unauthorized("the access token is invalid or expired") from None
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: str) -> object:
+    """A dependency that yields the caller when their role grants `permission`, else 403."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not can(principal, permission):
+            raise Forbidden(f"your role may not use {permission}")
+        return principal
+
+    return Depends(dependency)
+
+
+def school_of(principal: Principal, requested: int | None) -> int:
+    """The school a new record goes to: the caller's, or for an all-schools admin the one named."""
+    if principal.school_id is not None:
+        if requested is not None and requested != principal.school_id:
+            raise Forbidden("you may only write records of your own school")
+        return principal.school_id
+    if requested is None:
+        from homeroom.kit.errors import ValidationFailed, field_error
+
+        raise ValidationFailed(
+            "school_id is required for an administrator of all schools",
+            errors=[field_error(["body", "school_id"], "Field required", "missing")],
+        )
+    return requested
+
+
+StudentsRead = Annotated[Principal, require("students:read")]
+StudentsWrite = Annotated[Principal, require("students:write")]
+GuardiansRead = Annotated[Principal, require("guardians:read")]
+GuardiansWrite = Annotated[Principal, require("guardians:write")]
+TeachersRead = Annotated[Principal, require("teachers:read")]
+TeachersWrite = Annotated[Principal, require("teachers:write")]
+TermsRead = Annotated[Principal, require("terms:read")]
+TermsWrite = Annotated[Principal, require("terms:write")]
+CoursesRead = Annotated[Principal, require("courses:read")]
+CoursesWrite = Annotated[Principal, require("courses:write")]
+SectionsRead = Annotated[Principal, require("sections:read")]
+SectionsWrite = Annotated[Principal, require("sections:write")]
+EnrollmentsRead = Annotated[Principal, require("enrollments:read")]
+EnrollmentsWrite = Annotated[Principal, require("enrollments:write")]
+AssessmentsRead = Annotated[Principal, require("assessments:read")]
+AssessmentsWrite = Annotated[Principal, require("assessments:write")]
+GradesRead = Annotated[Principal, require("grades:read")]
+GradesWrite = Annotated[Principal, require("grades:write")]
+AttendanceRead = Annotated[Principal, require("attendance:read")]
+AttendanceWrite = Annotated[Principal, require("attendance:write")]
+UsersRead = Annotated[Principal, require("users:read")]
+UsersWrite = Annotated[Principal, require("users:write")]
+AuditRead = Annotated[Principal, require("audit:read")]

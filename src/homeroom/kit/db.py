@@ -1,0 +1,378 @@
+"""Database access: one engine for writes, one raw read path for hot reads.
+
+Writes go through the SQLAlchemy async ORM session, one unit of work per request.
+Reads that dominate a school day (lists, detail pages) go through `Reader`: a SQLAlchemy Core
+statement compiled ONCE per shape, executed on the raw driver (sqlite3 inline, asyncpg pool)
+and returned as plain tuples. shared/BENCHMARKS.md measured the layers on this machine: the
+async ORM over aiosqlite runs at about a quarter of raw sqlite3, and the SQLAlchemy layers over
+asyncpg at about half; the raw path keeps the endpoint near the driver's own speed.
+
+Both paths run the same statement objects, so a write endpoint can read its result back through
+its own session (`SessionReader`) with the same SQL and the same row shape.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import Boolean, Select, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.sql import Executable
+
+from homeroom.config import Settings
+
+Row = tuple[Any, ...]
+
+
+# --- statement counting (tests assert query counts; both paths report here) -------------------
+
+
+class StatementCounter:
+    """Counts SQL statements issued by this process while `counting()` is active."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.active = False
+
+    def record(self, sql: str) -> None:
+        if self.active:
+            self.statements.append(sql)
+
+    @contextmanager
+    def counting(self) -> Iterator[list[str]]:
+        self.statements = []
+        self.active = True
+        try:
+            yield self.statements
+        finally:
+            self.active = False
+
+
+statement_counter = StatementCounter()
+
+
+# --- compiled queries ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    """A statement compiled for one dialect: SQL text, positional parameter order, defaults."""
+
+    statement: Executable
+    sql: str
+    param_names: tuple[str, ...]
+    defaults: dict[str, Any]
+    columns: tuple[str, ...]
+    # Indexes of columns whose raw SQLite value needs converting (0/1 -> bool).
+    bool_columns: tuple[int, ...]
+
+    def positional(self, params: dict[str, Any]) -> list[Any]:
+        defaults = self.defaults
+        return [params[n] if n in params else defaults.get(n) for n in self.param_names]
+
+
+def _compile(statement: Executable, dialect: Dialect) -> CompiledQuery:
+    compiled: Any = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    names = tuple(compiled.positiontup or ())
+    defaults = {k: v for k, v in compiled.construct_params(_check=False).items() if v is not None}
+    columns: tuple[str, ...] = ()
+    bools: tuple[int, ...] = ()
+    if isinstance(statement, Select):
+        selected = list(statement.selected_columns)
+        columns = tuple(c.key or c.name for c in selected)
+        if dialect.name == "sqlite":
+            bools = tuple(i for i, c in enumerate(selected) if isinstance(c.type, Boolean))
+    return CompiledQuery(statement, compiled.string, names, defaults, columns, bools)
+
+
+# --- readers -----------------------------------------------------------------------------------
+
+
+class Reader(Protocol):
+    """Runs compiled queries and returns plain rows."""
+
+    async def all(self, query: CompiledQuery, params: dict[str, Any]) -> list[Row]: ...
+    async def first(self, query: CompiledQuery, params: dict[str, Any]) -> Row | None: ...
+    async def scalar(self, query: CompiledQuery, params: dict[str, Any]) -> Any: ...
+
+
+def _fix_bools(rows: list[Row], bool_columns: tuple[int, ...]) -> list[Row]:
+    if not bool_columns or not rows:
+        return rows
+    out = []
+    for row in rows:
+        r = list(row)
+        for i in bool_columns:
+            if r[i] is not None:
+                r[i] = bool(r[i])
+        out.append(tuple(r))
+    return out
+
+
+class SqliteReader:
+    """Runs queries inline on a per-process read-only sqlite3 connection.
+
+    Inline, not in a thread: an indexed read takes tens of microseconds, less than a thread
+    hand-off costs on 2 cores (the GIL switch interval). WAL lets these reads run beside
+    the writer without blocking.
+    """
+
+    def __init__(self, path: str, busy_timeout_ms: int) -> None:
+        self._path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(
+                self._path,
+                check_same_thread=False,
+                isolation_level=None,  # autocommit: each read sees the latest commit
+                cached_statements=512,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            conn.execute("PRAGMA query_only = 1")
+            conn.execute("PRAGMA cache_size = -65536")
+            conn.execute("PRAGMA mmap_size = 268435456")
+            self._conn = conn
+        return self._conn
+
+    def _run(self, query: CompiledQuery, params: dict[str, Any]) -> sqlite3.Cursor:
+        statement_counter.record(query.sql)
+        return self._connection().execute(query.sql, query.positional(params))
+
+    async def all(self, query: CompiledQuery, params: dict[str, Any]) -> list[Row]:
+        return _fix_bools(self._run(query, params).fetchall(), query.bool_columns)
+
+    async def first(self, query: CompiledQuery, params: dict[str, Any]) -> Row | None:
+        row = self._run(query, params).fetchone()
+        if row is None:
+            return None
+        return _fix_bools([row], query.bool_columns)[0]
+
+    async def scalar(self, query: CompiledQuery, params: dict[str, Any]) -> Any:
+        row = self._run(query, params).fetchone()
+        return None if row is None else row[0]
+
+    def iterate(self, query: CompiledQuery, params: dict[str, Any], size: int) -> Iterator[Row]:
+        """Streams rows in batches on a connection of its own (for exports)."""
+        conn = sqlite3.connect(self._path, check_same_thread=False)
+        try:
+            statement_counter.record(query.sql)
+            cur = conn.execute(query.sql, query.positional(params))
+            while batch := cur.fetchmany(size):
+                yield from _fix_bools(batch, query.bool_columns)
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class AsyncpgReader:
+    """Runs queries on an asyncpg pool with its statement cache."""
+
+    def __init__(self, dsn: str, max_size: int, statement_timeout_ms: int) -> None:
+        self._dsn = dsn
+        self._max_size = max_size
+        self._timeout_ms = statement_timeout_ms
+        self._pool: Any = None
+
+    async def start(self) -> None:
+        import asyncpg
+
+        self._pool = await asyncpg.create_pool(
+            self._dsn,
+            min_size=1,
+            max_size=self._max_size,
+            server_settings={
+                "statement_timeout": str(self._timeout_ms),
+                "application_name": "homeroom-reader",
+            },
+        )
+
+    async def all(self, query: CompiledQuery, params: dict[str, Any]) -> list[Row]:
+        statement_counter.record(query.sql)
+        rows = await self._pool.fetch(query.sql, *query.positional(params))
+        return [tuple(r) for r in rows]
+
+    async def first(self, query: CompiledQuery, params: dict[str, Any]) -> Row | None:
+        statement_counter.record(query.sql)
+        row = await self._pool.fetchrow(query.sql, *query.positional(params))
+        return None if row is None else tuple(row)
+
+    async def scalar(self, query: CompiledQuery, params: dict[str, Any]) -> Any:
+        statement_counter.record(query.sql)
+        return await self._pool.fetchval(query.sql, *query.positional(params))
+
+    async def iterate(
+        self, query: CompiledQuery, params: dict[str, Any], size: int
+    ) -> AsyncIterator[Row]:
+        statement_counter.record(query.sql)
+        async with self._pool.acquire() as conn, conn.transaction():
+            cursor = conn.cursor(query.sql, *query.positional(params), prefetch=size)
+            async for record in cursor:
+                yield tuple(record)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+class SessionReader:
+    """Runs the same compiled queries through an ORM session (inside its transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def all(self, query: CompiledQuery, params: dict[str, Any]) -> list[Row]:
+        result = await self._session.execute(query.statement, params)
+        return [tuple(r) for r in result.all()]
+
+    async def first(self, query: CompiledQuery, params: dict[str, Any]) -> Row | None:
+        result = await self._session.execute(query.statement, params)
+        row = result.first()
+        return None if row is None else tuple(row)
+
+    async def scalar(self, query: CompiledQuery, params: dict[str, Any]) -> Any:
+        return (await self._session.execute(query.statement, params)).scalar()
+
+
+# --- the database object -----------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    """Everything a process needs to talk to its database; created in the app's lifespan."""
+
+    settings: Settings
+    engine: AsyncEngine = field(init=False)
+    sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
+    reader: SqliteReader | AsyncpgReader = field(init=False)
+    dialect: Dialect = field(init=False)
+    _queries: dict[Hashable, CompiledQuery] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        url = self.settings.effective_database_url
+        self.engine = create_engine(self.settings)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        if self.settings.is_sqlite:
+            self.dialect = sqlite.dialect(paramstyle="qmark")
+            self.reader = SqliteReader(sqlite_path(url), self.settings.sqlite_busy_timeout_ms)
+        else:
+            self.dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
+            dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+            self.reader = AsyncpgReader(
+                dsn, self.settings.db_pool_size, self.settings.db_statement_timeout_ms
+            )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect.name == "sqlite"
+
+    async def start(self) -> None:
+        if isinstance(self.reader, AsyncpgReader):
+            await self.reader.start()
+
+    async def close(self) -> None:
+        if isinstance(self.reader, AsyncpgReader):
+            await self.reader.close()
+        else:
+            self.reader.close()
+        await self.engine.dispose()
+
+    def query(self, key: Hashable, build: Callable[[], Executable]) -> CompiledQuery:
+        """The compiled form of the statement `build()` makes, compiled once per `key`.
+
+        `key` must name everything that changes the statement's shape (filters present,
+        sort order); values travel as bind parameters.
+        """
+        compiled = self._queries.get(key)
+        if compiled is None:
+            compiled = self._queries[key] = _compile(build(), self.dialect)
+        return compiled
+
+
+def sqlite_path(url: str) -> str:
+    path = url.split(":///", 1)[1]
+    return path.split("?", 1)[0]
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        path = Path(sqlite_path(url))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30},
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+        )
+        _configure_sqlite(engine, settings)
+    else:
+        engine = create_async_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_pool_size,
+            pool_pre_ping=True,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+            connect_args={
+                "server_settings": {
+                    "statement_timeout": str(settings.db_statement_timeout_ms),
+                    "application_name": "homeroom",
+                }
+            },
+        )
+    event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    return engine
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _count_statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    statement_counter.record(statement)
+
+
+def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never block the writer nor each other.
+        cursor.execute("PRAGMA journal_mode = WAL")
+        # NORMAL is durable across application crashes in WAL mode; only an OS crash or power
+        # loss can lose the last commits, never corrupt the file.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {int(settings.sqlite_busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        # Take the write lock at BEGIN so two writers queue on busy_timeout instead of one
+        # failing mid-transaction with "database is locked" on lock upgrade.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    # pysqlite's own transaction handling must be off for the BEGIN above to be ours.
+    @event.listens_for(engine.sync_engine, "connect", insert=True)
+    def _no_autobegin(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None

@@ -1,0 +1,39 @@
+"""Request-scoped dependencies: the database and the request's unit of work."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homeroom.config import Settings
+from homeroom.kit.db import Database
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the endpoint returns, rolled back if it
+    raises. scope="function" below makes the commit happen before the response is sent, so
+    a client never sees a success that was not committed."""
+    db: Database = request.app.state.db
+    async with db.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+DB = Annotated[Database, Depends(get_database)]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+Session = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]

@@ -1,0 +1,226 @@
+"""Lists: limit/offset, opaque keyset cursors, sort, total, Link headers.
+
+Keyset paging is the fast path: `WHERE (sort_col, id) > (:v, :id) ORDER BY sort_col, id
+LIMIT n` walks an index whatever the depth. OFFSET stays correct, and costs a scan of the
+skipped rows.
+"""
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import Query, Request
+from sqlalchemy import ColumnElement, Select, bindparam, func, tuple_
+from sqlalchemy.types import Date, Integer
+
+from homeroom.kit.errors import ValidationFailed, field_error
+from homeroom.models.base import UTCDateTime
+
+MAX_LIMIT = 1000
+
+# A mapped attribute (Student.last_name) or any column expression.
+SqlColumn = Any
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    limit: int
+    offset: int
+    cursor: str | None
+    sort: str | None
+
+
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1..1000")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="Opaque cursor from next_cursor")
+    ] = None,
+    sort: Annotated[
+        str | None, Query(max_length=40, description="Sort key; prefix '-' for descending")
+    ] = None,
+) -> PageRequest:
+    return PageRequest(limit, offset, cursor, sort)
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    column: SqlColumn
+    position: int  # index of the column in the selected row
+
+
+@dataclass(frozen=True, slots=True)
+class Sorting:
+    """The sort keys a list allows; `id_position` is where the row id sits."""
+
+    keys: dict[str, SortKey]
+    default: str
+    id_column: SqlColumn
+    id_position: int = 0
+
+    def parse(self, sort: str | None) -> tuple[str, bool]:
+        raw = sort or self.default
+        desc = raw.startswith("-")
+        name = raw.removeprefix("-")
+        if name not in self.keys:
+            allowed = ", ".join(sorted(self.keys))
+            raise ValidationFailed(
+                f"sort must be one of {allowed} (prefix '-' for descending)",
+                errors=[field_error(["query", "sort"], f"unknown sort key {name!r}")],
+            )
+        return name, desc
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """The decoded position a cursor points after."""
+
+    sort: str
+    desc: bool
+    value: Any
+    last_id: int
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "the cursor is not valid for this list",
+        errors=[field_error(["query", "cursor"], "invalid cursor")],
+    )
+
+
+def encode_cursor(sort: str, desc: bool, value: Any, last_id: int) -> str:
+    raw = orjson.dumps([sort, desc, value, last_id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _coerce(value: Any, column: SqlColumn) -> Any:
+    if value is None:
+        raise _bad_cursor()
+    kind = column.type
+    try:
+        if isinstance(kind, UTCDateTime):
+            return datetime.fromisoformat(value)
+        if isinstance(kind, Date):
+            return date.fromisoformat(value)
+        if isinstance(kind, Integer):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError
+            return value
+        if not isinstance(value, str | int | float):
+            raise TypeError
+        return value
+    except (TypeError, ValueError):
+        raise _bad_cursor() from None
+
+
+def decode_cursor(cursor: str, sorting: Sorting, sort: str, desc: bool) -> Keyset:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, cursor_desc, value, last_id = orjson.loads(raw)
+    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
+        raise _bad_cursor() from None
+    if name != sort or cursor_desc != desc or not isinstance(last_id, int):
+        raise _bad_cursor()
+    return Keyset(name, desc, _coerce(value, sorting.keys[name].column), last_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PagePlan:
+    """How a list request will run: the shape part goes into the compiled-query cache key."""
+
+    sort: str
+    desc: bool
+    keyset: Keyset | None
+    limit: int
+    offset: int
+
+    @property
+    def shape(self) -> tuple[str, bool, bool]:
+        return (self.sort, self.desc, self.keyset is not None)
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"page_limit": self.limit + 1, "page_offset": self.offset}
+        if self.keyset is not None:
+            params["after_value"] = self.keyset.value
+            params["after_id"] = self.keyset.last_id
+        return params
+
+
+def plan_page(page: PageRequest, sorting: Sorting) -> PagePlan:
+    sort, desc = sorting.parse(page.sort)
+    keyset = None
+    if page.cursor is not None:
+        if page.offset:
+            raise ValidationFailed(
+                "use either cursor or offset, not both",
+                errors=[field_error(["query", "offset"], "offset must be 0 with a cursor")],
+            )
+        keyset = decode_cursor(page.cursor, sorting, sort, desc)
+    return PagePlan(sort, desc, keyset, page.limit, page.offset)
+
+
+def page_statement(base: Select[Any], sorting: Sorting, plan: PagePlan) -> Select[Any]:
+    """`base` ordered, positioned after the cursor and limited; values are bind parameters."""
+    column = sorting.keys[plan.sort].column
+    id_column = sorting.id_column
+    stmt = base
+    if plan.keyset is not None:
+        pair = tuple_(column, id_column)
+        after = tuple_(bindparam("after_value", type_=column.type), bindparam("after_id"))
+        stmt = stmt.where(pair < after if plan.desc else pair > after)
+    if plan.desc:
+        stmt = stmt.order_by(column.desc(), id_column.desc())
+    else:
+        stmt = stmt.order_by(column.asc(), id_column.asc())
+    return stmt.limit(bindparam("page_limit", type_=Integer)).offset(
+        bindparam("page_offset", type_=Integer)
+    )
+
+
+def count_statement(base: Select[Any]) -> Select[Any]:
+    return base.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+
+
+def page_body(
+    request: Request,
+    rows: Sequence[tuple[Any, ...]],
+    total: int,
+    plan: PagePlan,
+    sorting: Sorting,
+    to_item: Callable[[tuple[Any, ...]], dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The list envelope and its Link header from rows fetched with limit + 1."""
+    has_more = len(rows) > plan.limit
+    rows = rows[: plan.limit]
+    next_cursor = None
+    headers: dict[str, str] = {}
+    if has_more and rows:
+        last = rows[-1]
+        value = last[sorting.keys[plan.sort].position]
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        next_cursor = encode_cursor(plan.sort, plan.desc, value, last[sorting.id_position])
+        query = [
+            (k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "offset")
+        ]
+        query.append(("cursor", next_cursor))
+        url = request.url.replace(query=urlencode(query))
+        headers["Link"] = f'<{url}>; rel="next"'
+    body = {
+        "items": [to_item(r) for r in rows],
+        "total": total,
+        "limit": plan.limit,
+        "offset": plan.offset,
+        "next_cursor": next_cursor,
+    }
+    return body, headers
+
+
+def like_pattern(q: str) -> str:
+    escaped = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -1,0 +1,42 @@
+"""Bases for request bodies."""
+
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+T = TypeVar("T")
+
+
+class CreateModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PatchModel(BaseModel):
+    """A PATCH body: every field optional, applied with exclude_unset.
+
+    An explicit null is refused unless the field is listed in `nullable`: "leave it as it is"
+    is said by leaving the field out.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class Page(BaseModel, Generic[T]):
+    """The list envelope every list endpoint returns."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+    next_cursor: str | None

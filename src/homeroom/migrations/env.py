@@ -1,0 +1,37 @@
+"""Alembic environment: runs migrations on the configured database (async drivers)."""
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from homeroom.config import get_settings
+from homeroom.kit.db import create_engine
+from homeroom.models import Base
+
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _main() -> None:
+    settings = context.config.attributes.get("settings") or get_settings()
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+asyncio.run(_main())

@@ -1,0 +1,37 @@
+"""Every table, importable from one place (Alembic and the repositories use this)."""
+
+from homeroom.models.attendance import ATTENDANCE_STATUSES, AttendanceRecord, AttendanceSession
+from homeroom.models.base import Base, UTCDateTime, utcnow
+from homeroom.models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Section, Term
+from homeroom.models.grading import Assessment, AssessmentCategory, Grade
+from homeroom.models.people import STUDENT_STATUSES, Guardian, Student, StudentGuardian, Teacher
+from homeroom.models.school import School
+from homeroom.models.user import ROLES, AuditLog, LoginEvent, RefreshToken, User
+
+__all__ = [
+    "ATTENDANCE_STATUSES",
+    "ENROLLMENT_STATUSES",
+    "ROLES",
+    "STUDENT_STATUSES",
+    "Assessment",
+    "AssessmentCategory",
+    "AttendanceRecord",
+    "AttendanceSession",
+    "AuditLog",
+    "Base",
+    "Course",
+    "Enrollment",
+    "Grade",
+    "Guardian",
+    "LoginEvent",
+    "RefreshToken",
+    "School",
+    "Section",
+    "Student",
+    "StudentGuardian",
+    "Teacher",
+    "Term",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,79 @@
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from homeroom.models.base import Base, TimestampMixin, UTCDateTime
+
+STUDENT_STATUSES = ("active", "inactive", "graduated", "withdrawn")
+
+
+class Student(TimestampMixin, Base):
+    __tablename__ = "students"
+    __table_args__ = (
+        UniqueConstraint("school_id", "student_number"),
+        CheckConstraint(f"status IN {STUDENT_STATUSES!r}", name="status"),
+        CheckConstraint("grade_level BETWEEN 0 AND 13", name="grade_level"),
+        # One index per list sort; each ends in id for the keyset tie-break.
+        Index(None, "school_id", "last_name", "id"),
+        Index(None, "school_id", "student_number", "id"),
+        Index(None, "school_id", "created_at", "id"),
+        Index(None, "school_id", "grade_level", "id"),
+        Index(None, "school_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )
+    student_number: Mapped[str] = mapped_column(String(32))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    grade_level: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class Guardian(TimestampMixin, Base):
+    __tablename__ = "guardians"
+    __table_args__ = (Index(None, "school_id", "last_name", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+
+
+class StudentGuardian(Base):
+    __tablename__ = "student_guardians"
+
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), primary_key=True
+    )
+    guardian_id: Mapped[int] = mapped_column(
+        ForeignKey("guardians.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    relationship: Mapped[str] = mapped_column(String(40), default="guardian")
+
+
+class Teacher(TimestampMixin, Base):
+    __tablename__ = "teachers"
+    __table_args__ = (Index(None, "school_id", "last_name", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True
+    )
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    department: Mapped[str | None] = mapped_column(String(100))
