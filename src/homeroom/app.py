@@ -6,14 +6,18 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from homeroom import __version__
+from homeroom.assessments.endpoints import categories_router as assessment_categories
 from homeroom.assessments.endpoints import router as assessments
 from homeroom.attendance.endpoints import router as attendance
+from homeroom.attendance.endpoints import section_router as section_attendance
+from homeroom.attendance.endpoints import student_router as student_attendance
 from homeroom.audit.endpoints import router as audit_logs
 from homeroom.auth.endpoints import router as auth
 from homeroom.config import Settings, get_settings
 from homeroom.courses.endpoints import router as courses
 from homeroom.enrollments.endpoints import router as enrollments
 from homeroom.grades.endpoints import router as grades
+from homeroom.grades.endpoints import student_router as student_grades
 from homeroom.guardians.endpoints import router as guardians
 from homeroom.kit.db import Database
 from homeroom.kit.errors import install_error_handlers
@@ -36,8 +40,12 @@ API_ROUTERS = (
     sections,
     enrollments,
     assessments,
+    assessment_categories,
     grades,
+    student_grades,
     attendance,
+    student_attendance,
+    section_attendance,
     users,
     audit_logs,
 )

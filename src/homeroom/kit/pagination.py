@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import Query, Request
-from sqlalchemy import ColumnElement, Select, bindparam, func, tuple_
+from sqlalchemy import Select, bindparam, func, tuple_
 from sqlalchemy.types import Date, Integer
 
 from homeroom.kit.errors import ValidationFailed, field_error
