@@ -232,3 +232,9 @@ class Factory:
             user = await session.get(User, profile.user_id)
         assert user is not None
         return self.headers(user, profile.id), profile
+
+    async def user_of(self, profile: Student | Teacher | Guardian) -> User:
+        async with self.db.sessionmaker() as session:
+            user = await session.get(User, profile.user_id)
+        assert user is not None
+        return user

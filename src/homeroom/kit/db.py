@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,8 +34,14 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql import Executable
 
 from homeroom.config import Settings
+from homeroom.models.base import sqlite_timestamp
 
 Row = tuple[Any, ...]
+
+# The raw sqlite3 path bypasses SQLAlchemy's type processors, so parameters are adapted here
+# to exactly the text UTCDateTime and Date store (a cursor's datetime must compare as text).
+sqlite3.register_adapter(datetime, sqlite_timestamp)
+sqlite3.register_adapter(date, date.isoformat)
 
 
 # --- statement counting (tests assert query counts; both paths report here) -------------------

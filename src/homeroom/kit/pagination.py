@@ -221,6 +221,12 @@ def page_body(
     return body, headers
 
 
+# The escape character for LIKE patterns: not a backslash, which PostgreSQL and SQLite
+# read differently inside string literals.
+LIKE_ESCAPE = "!"
+
+
 def like_pattern(q: str) -> str:
-    escaped = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """A case-insensitive 'contains' pattern for `column.ilike(p, escape=LIKE_ESCAPE)`."""
+    escaped = q.strip().lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
     return f"%{escaped}%"

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.kit.db import Database, Reader, Row
 from homeroom.kit.pagination import (
+    LIKE_ESCAPE,
     PagePlan,
     Sorting,
     SortKey,
@@ -74,10 +75,10 @@ def _filtered(
         pattern: Any = bindparam("q")
         stmt = stmt.where(
             or_(
-                Student.first_name.ilike(pattern, escape="\\"),
-                Student.last_name.ilike(pattern, escape="\\"),
-                Student.email.ilike(pattern, escape="\\"),
-                Student.student_number.ilike(pattern, escape="\\"),
+                Student.first_name.ilike(pattern, escape=LIKE_ESCAPE),
+                Student.last_name.ilike(pattern, escape=LIKE_ESCAPE),
+                Student.email.ilike(pattern, escape=LIKE_ESCAPE),
+                Student.student_number.ilike(pattern, escape=LIKE_ESCAPE),
             )
         )
     return stmt
