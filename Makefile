@@ -16,7 +16,7 @@ install: $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/homeroom migrate
-	$(BIN)/homeroom seed --if-empty --students 200 --password homeroom
+	$(BIN)/homeroom seed --if-empty --students 2000 --password homeroom
 	$(BIN)/homeroom serve
 
 test: $(STAMP)

@@ -69,6 +69,22 @@ def create_user(
     typer.echo(f"created {role} {email.lower()}")
 
 
+@app.command("create-school")
+def create_school(
+    code: Annotated[str, typer.Option(help="Short unique code, e.g. 'north-high'")],
+    name: Annotated[str, typer.Option(help="The school's name")],
+) -> None:
+    """Add a school to the installation."""
+    from homeroom.schools.commands import create_school_command
+
+    try:
+        school_id = asyncio.run(create_school_command(get_settings(), code, name))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"created school {code} (id {school_id})")
+
+
 @app.command()
 def seed(
     students: Annotated[int, typer.Option(min=1, help="How many students")] = 2000,
