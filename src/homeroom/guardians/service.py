@@ -1,0 +1,172 @@
+"""Business rules for guardians and their links to students. Never commits."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homeroom.audit import service as audit
+from homeroom.guardians import repository
+from homeroom.guardians.schemas import GuardianCreate, GuardianFilters, GuardianLink, GuardianUpdate
+from homeroom.kit.auth import Principal, school_of
+from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
+from homeroom.kit.pagination import PagePlan
+from homeroom.kit.responses import ensure_match
+from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.models import Guardian
+
+
+async def list_guardians(
+    db: Database, principal: Principal, filters: GuardianFilters, plan: PagePlan
+) -> tuple[list[Row], int]:
+    return await repository.list_page(
+        db, scope_kind(principal), scope_params(principal), filters, plan
+    )
+
+
+async def get_guardian(db: Database, principal: Principal, guardian_id: int) -> dict[str, Any]:
+    row = await repository.get(
+        db, db.reader, scope_kind(principal), scope_params(principal), guardian_id
+    )
+    if row is None:
+        raise NotFound("guardian not found")
+    return repository.to_item(row)
+
+
+async def _reread(
+    db: Database, session: AsyncSession, principal: Principal, guardian_id: int
+) -> dict[str, Any]:
+    await session.flush()
+    row = await repository.get(
+        db, SessionReader(session), scope_kind(principal), scope_params(principal), guardian_id
+    )
+    assert row is not None
+    return repository.to_item(row)
+
+
+async def _visible(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    guardian_id: int,
+    if_match: str | None = None,
+) -> Guardian:
+    guardian = await repository.load_visible(
+        session, scope_kind(principal), scope_params(principal), guardian_id
+    )
+    if guardian is None:
+        raise NotFound("guardian not found")
+    if if_match is not None:
+        ensure_match(if_match, await get_guardian(db, principal, guardian_id))
+    return guardian
+
+
+async def _ensure_unique_email(
+    session: AsyncSession, email: str, exclude_id: int | None = None
+) -> None:
+    if await repository.email_taken(session, email, exclude_id):
+        raise Conflict(
+            "a guardian with this email already exists",
+            errors=[field_error(["body", "email"], "already taken", "conflict")],
+        )
+
+
+async def create_guardian(
+    db: Database, session: AsyncSession, principal: Principal, data: GuardianCreate
+) -> dict[str, Any]:
+    school_id = school_of(principal, data.school_id)
+    values = data.model_dump(exclude={"school_id"})
+    values["email"] = values["email"].lower()
+    await _ensure_unique_email(session, values["email"])
+    guardian = Guardian(school_id=school_id, **values)
+    session.add(guardian)
+    await session.flush()
+    audit.record(session, principal, "create", "guardian", guardian.id, school_id, values)
+    return await _reread(db, session, principal, guardian.id)
+
+
+async def update_guardian(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    guardian_id: int,
+    data: GuardianUpdate,
+    if_match: str | None = None,
+) -> dict[str, Any]:
+    guardian = await _visible(db, session, principal, guardian_id, if_match)
+    changes = data.changes()
+    if "email" in changes:
+        changes["email"] = changes["email"].lower()
+        await _ensure_unique_email(session, changes["email"], exclude_id=guardian.id)
+    for name, value in changes.items():
+        setattr(guardian, name, value)
+    audit.record(session, principal, "update", "guardian", guardian.id, guardian.school_id, changes)
+    return await _reread(db, session, principal, guardian_id)
+
+
+async def delete_guardian(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    guardian_id: int,
+    if_match: str | None = None,
+) -> None:
+    guardian = await _visible(db, session, principal, guardian_id, if_match)
+    audit.record(
+        session,
+        principal,
+        "delete",
+        "guardian",
+        guardian.id,
+        guardian.school_id,
+        {"email": guardian.email},
+    )
+    await repository.delete_guardian(session, guardian)
+
+
+async def link_student(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    guardian_id: int,
+    data: GuardianLink,
+) -> dict[str, Any]:
+    guardian = await _visible(db, session, principal, guardian_id)
+    found = await repository.student_for_link(
+        session, scope_kind(principal), scope_params(principal), data.student_id, guardian.id
+    )
+    if found is None or found[0] != guardian.school_id:
+        raise ValidationFailed(
+            "the student does not exist in the guardian's school",
+            errors=[field_error(["body", "student_id"], "unknown student for this school")],
+        )
+    if found[1]:
+        raise Conflict("the student is already linked to this guardian")
+    repository.add_link(session, guardian.id, data.student_id, data.relationship)
+    audit.record(
+        session,
+        principal,
+        "link",
+        "guardian",
+        guardian.id,
+        guardian.school_id,
+        {"student_id": data.student_id, "relationship": data.relationship},
+    )
+    return await _reread(db, session, principal, guardian.id)
+
+
+async def unlink_student(
+    db: Database, session: AsyncSession, principal: Principal, guardian_id: int, student_id: int
+) -> None:
+    guardian = await _visible(db, session, principal, guardian_id)
+    if not await repository.remove_link(session, guardian.id, student_id):
+        raise NotFound("the student is not linked to this guardian")
+    audit.record(
+        session,
+        principal,
+        "unlink",
+        "guardian",
+        guardian.id,
+        guardian.school_id,
+        {"student_id": student_id},
+    )
