@@ -428,3 +428,12 @@ class TestArchive:
         student = await factory.student(school, date_of_birth=date(2009, 2, 28))
         r = await client.get(f"/api/v1/students/{student.id}", headers=admin)
         assert r.json()["date_of_birth"] == "2009-02-28"
+
+
+class TestHostileInput:
+    @pytest.mark.parametrize("sid", ["99999999999999999999", "0", "-1", "abc"])
+    async def test_out_of_range_ids_are_422(
+        self, client: AsyncClient, admin: dict[str, str], sid: str
+    ) -> None:
+        r = await client.get(f"/api/v1/students/{sid}", headers=admin)
+        assert r.status_code == 422

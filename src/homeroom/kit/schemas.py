@@ -1,8 +1,9 @@
 """Bases for request bodies."""
 
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 T = TypeVar("T")
 
@@ -40,3 +41,9 @@ class Page(BaseModel, Generic[T]):
     limit: int
     offset: int
     next_cursor: str | None
+
+
+# Ids are 32-bit on every backend: a larger number is a 422, never a driver overflow (500).
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]

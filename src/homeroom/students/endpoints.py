@@ -6,7 +6,7 @@ from homeroom.kit.auth import StudentsRead, StudentsWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Page, PathId
 from homeroom.students import repository
 from homeroom.students import service as student_service
 from homeroom.students.schemas import StudentCreate, StudentFilters, StudentRead, StudentUpdate
@@ -40,7 +40,7 @@ async def create_student(
 
 @router.get("/{student_id}", response_model=StudentRead)
 async def get_student(
-    request: Request, principal: StudentsRead, db: DB, student_id: int
+    request: Request, principal: StudentsRead, db: DB, student_id: PathId
 ) -> Response:
     """Read one student."""
     return json_response(request, await student_service.get_student(db, principal, student_id))
@@ -52,7 +52,7 @@ async def update_student(
     principal: StudentsWrite,
     db: DB,
     session: Session,
-    student_id: int,
+    student_id: PathId,
     data: StudentUpdate,
 ) -> Response:
     """Change a student's fields; send If-Match with the ETag you read to avoid lost updates."""
@@ -64,7 +64,7 @@ async def update_student(
 
 @router.delete("/{student_id}", status_code=204)
 async def archive_student(
-    request: Request, principal: StudentsWrite, db: DB, session: Session, student_id: int
+    request: Request, principal: StudentsWrite, db: DB, session: Session, student_id: PathId
 ) -> Response:
     """Archive a student (soft delete); restore undoes it."""
     await student_service.archive_student(
@@ -75,7 +75,7 @@ async def archive_student(
 
 @router.post("/{student_id}/restore", response_model=StudentRead)
 async def restore_student(
-    request: Request, principal: StudentsWrite, db: DB, session: Session, student_id: int
+    request: Request, principal: StudentsWrite, db: DB, session: Session, student_id: PathId
 ) -> Response:
     """Restore an archived student."""
     return json_response(

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
 
-from homeroom.kit.schemas import CreateModel, PatchModel
+from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
 StudentStatus = Literal["active", "inactive", "graduated", "withdrawn"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -36,7 +36,7 @@ def _check_birth_date(value: date | None) -> date | None:
 
 
 class StudentCreate(CreateModel):
-    school_id: int | None = Field(default=None, description="Only for an all-schools admin")
+    school_id: Id | None = Field(default=None, description="Only for an all-schools admin")
     student_number: StudentNumber
     first_name: Name
     last_name: Name
