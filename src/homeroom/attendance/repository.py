@@ -1,0 +1,428 @@
+"""Every attendance query. Reads compile once per shape and run on the raw read path; writes
+run inside the request's session."""
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homeroom.attendance.schemas import AttendanceFilters
+from homeroom.kit.db import Database, Reader, Row, SessionReader
+from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
+from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
+from homeroom.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    Course,
+    Enrollment,
+    Section,
+    Student,
+)
+
+COLUMNS = (
+    AttendanceRecord.id,
+    AttendanceSession.section_id,
+    AttendanceSession.date,
+    AttendanceRecord.student_id,
+    AttendanceRecord.status,
+    AttendanceRecord.note,
+    AttendanceRecord.recorded_by,
+    AttendanceRecord.recorded_at,
+)
+FIELDS = tuple(c.key for c in COLUMNS)
+
+SORTING = Sorting(
+    keys={
+        "date": SortKey(AttendanceSession.date, FIELDS.index("date")),
+        "id": SortKey(AttendanceRecord.id, FIELDS.index("id")),
+    },
+    default="-date",
+    id_column=AttendanceRecord.id,
+)
+
+_FILTERS = ("section_id", "student_id", "date", "date_from", "date_to", "status")
+
+
+def to_item(row: Row) -> dict[str, Any]:
+    return dict(zip(FIELDS, row[: len(FIELDS)], strict=True))
+
+
+def _record_scope(kind: ScopeKind) -> list[ColumnElement[bool]]:
+    """Students see their own records, guardians their children's, teachers their own
+    sections' records, staff and admins their school's."""
+    conditions = [school_filter(kind, AttendanceRecord.school_id)]
+    if kind in ("student", "guardian"):
+        conditions.append(student_filter(kind, AttendanceRecord.student_id))
+    elif kind == "teacher":
+        conditions.append(section_filter(kind, AttendanceSession.section_id))
+    return conditions
+
+
+def _section_scope(kind: ScopeKind) -> list[ColumnElement[bool]]:
+    return [school_filter(kind, Section.school_id), section_filter(kind, Section.id)]
+
+
+def _records(kind: ScopeKind, *extra: Any) -> Select[Any]:
+    return (
+        select(*COLUMNS, *extra)
+        .select_from(AttendanceRecord)
+        .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+        .where(*_record_scope(kind))
+    )
+
+
+def _filtered(kind: ScopeKind, shape: tuple[bool, ...]) -> Select[Any]:
+    present = dict(zip(_FILTERS, shape, strict=True))
+    stmt = _records(kind)
+    if present["section_id"]:
+        stmt = stmt.where(AttendanceSession.section_id == bindparam("section_id"))
+    if present["student_id"]:
+        stmt = stmt.where(AttendanceRecord.student_id == bindparam("student_id"))
+    if present["date"]:
+        stmt = stmt.where(AttendanceSession.date == bindparam("date", type_=Date))
+    if present["date_from"]:
+        stmt = stmt.where(AttendanceSession.date >= bindparam("date_from", type_=Date))
+    if present["date_to"]:
+        stmt = stmt.where(AttendanceSession.date <= bindparam("date_to", type_=Date))
+    if present["status"]:
+        stmt = stmt.where(AttendanceRecord.status == bindparam("status"))
+    return stmt
+
+
+async def list_page(
+    db: Database,
+    kind: ScopeKind,
+    scope: dict[str, Any],
+    filters: AttendanceFilters,
+    plan: PagePlan,
+) -> tuple[list[Row], int]:
+    values = filters.model_dump(include=set(_FILTERS))
+    shape = tuple(values[name] is not None for name in _FILTERS)
+    page_q = db.query(
+        ("attendance.page", kind, shape, plan.shape),
+        lambda: page_statement(_filtered(kind, shape), SORTING, plan),
+    )
+    count_q = db.query(
+        ("attendance.count", kind, shape), lambda: count_statement(_filtered(kind, shape))
+    )
+    params = {**scope, **{k: v for k, v in values.items() if v is not None}}
+    rows = await db.reader.all(page_q, {**params, **plan.params()})
+    if plan.offset == 0 and plan.keyset is None and len(rows) <= plan.limit:
+        return rows, len(rows)  # the whole list fits in this page: no count needed
+    total = await db.reader.scalar(count_q, params)
+    return rows, int(total)
+
+
+async def get(
+    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], record_id: int
+) -> Row | None:
+    query = db.query(
+        ("attendance.get", kind),
+        lambda: _records(kind).where(AttendanceRecord.id == bindparam("id")),
+    )
+    return await reader.first(query, {**scope, "id": record_id})
+
+
+async def get_for_write(
+    db: Database, session: AsyncSession, kind: ScopeKind, scope: dict[str, Any], record_id: int
+) -> Row | None:
+    """The visible record (as `to_item` reads it) followed by its section's teacher_id and the
+    record's school_id."""
+    query = db.query(
+        ("attendance.get_for_write", kind),
+        lambda: (
+            _records(kind, Section.teacher_id, AttendanceRecord.school_id)
+            .join(Section, Section.id == AttendanceSession.section_id)
+            .where(AttendanceRecord.id == bindparam("id"))
+        ),
+    )
+    return await SessionReader(session).first(query, {**scope, "id": record_id})
+
+
+def _session_of_section() -> Any:
+    return and_(
+        AttendanceSession.section_id == Section.id,
+        AttendanceSession.date == bindparam("day", type_=Date),
+    )
+
+
+async def create_context(
+    db: Database,
+    session: AsyncSession,
+    kind: ScopeKind,
+    scope: dict[str, Any],
+    section_id: int,
+    student_id: int,
+    day: dt.date,
+) -> Row | None:
+    """One statement: (teacher_id, school_id, enrollment_id, session_id, existing record id)
+    for a section visible to the caller; None when it is not visible."""
+
+    def build() -> Select[Any]:
+        enrollment = (
+            select(Enrollment.id)
+            .where(
+                Enrollment.section_id == Section.id,
+                Enrollment.student_id == bindparam("student_id"),
+                Enrollment.status != "dropped",
+            )
+            .scalar_subquery()
+        )
+        meeting = select(AttendanceSession.id).where(_session_of_section()).scalar_subquery()
+        existing = (
+            select(AttendanceRecord.id)
+            .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+            .where(_session_of_section(), AttendanceRecord.student_id == bindparam("student_id"))
+            .scalar_subquery()
+        )
+        return select(
+            Section.teacher_id,
+            Section.school_id,
+            enrollment.label("enrollment_id"),
+            meeting.label("session_id"),
+            existing.label("record_id"),
+        ).where(Section.id == bindparam("section_id"), *_section_scope(kind))
+
+    query = db.query(("attendance.create_context", kind), build)
+    params = {**scope, "section_id": section_id, "student_id": student_id, "day": day}
+    return await SessionReader(session).first(query, params)
+
+
+async def bulk_context(
+    db: Database,
+    session: AsyncSession,
+    kind: ScopeKind,
+    scope: dict[str, Any],
+    section_id: int,
+    day: dt.date,
+    student_ids: list[int],
+) -> list[Row]:
+    """One statement: rows of (teacher_id, school_id, session_id, enrolled student_id,
+    existing record id) for the given students; no rows when the section is not visible.
+    A section without any of the students enrolled still gives one row with student_id NULL."""
+
+    def build() -> Select[Any]:
+        return (
+            select(
+                Section.teacher_id,
+                Section.school_id,
+                AttendanceSession.id.label("session_id"),
+                Enrollment.student_id,
+                AttendanceRecord.id.label("record_id"),
+            )
+            .select_from(Section)
+            .outerjoin(AttendanceSession, _session_of_section())
+            .outerjoin(
+                Enrollment,
+                and_(
+                    Enrollment.section_id == Section.id,
+                    Enrollment.student_id.in_(bindparam("student_ids", expanding=True)),
+                    Enrollment.status != "dropped",
+                ),
+            )
+            .outerjoin(
+                AttendanceRecord,
+                and_(
+                    AttendanceRecord.session_id == AttendanceSession.id,
+                    AttendanceRecord.student_id == Enrollment.student_id,
+                ),
+            )
+            .where(Section.id == bindparam("section_id"), *_section_scope(kind))
+        )
+
+    query = db.query(("attendance.bulk_context", kind), build)
+    params = {**scope, "section_id": section_id, "day": day, "student_ids": student_ids}
+    return await SessionReader(session).all(query, params)
+
+
+async def add_session(
+    session: AsyncSession, school_id: int, section_id: int, day: dt.date
+) -> AttendanceSession:
+    meeting = AttendanceSession(school_id=school_id, section_id=section_id, date=day)
+    session.add(meeting)
+    await session.flush()
+    return meeting
+
+
+async def add_record(session: AsyncSession, record: AttendanceRecord) -> AttendanceRecord:
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def upsert_records(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One executemany: insert each row, or update its status and note when the student
+    already has a record in that session."""
+    table: Any = AttendanceRecord.__table__
+    dialect = session.bind.dialect.name
+    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.session_id, table.c.student_id],
+        set_={
+            "status": stmt.excluded.status,
+            "note": stmt.excluded.note,
+            "recorded_by": stmt.excluded.recorded_by,
+            "recorded_at": stmt.excluded.recorded_at,
+        },
+    )
+    await session.execute(stmt, rows)
+
+
+async def update_record(session: AsyncSession, record_id: int, values: dict[str, Any]) -> None:
+    table: Any = AttendanceRecord.__table__
+    await session.execute(update(table).where(table.c.id == record_id).values(**values))
+
+
+async def delete_record(session: AsyncSession, record_id: int) -> None:
+    table: Any = AttendanceRecord.__table__
+    await session.execute(delete(table).where(table.c.id == record_id))
+
+
+# --- rates --------------------------------------------------------------------------------------
+
+
+def _counts() -> tuple[Any, ...]:
+    def count(status: str) -> Any:
+        return func.coalesce(func.sum(case((AttendanceRecord.status == status, 1), else_=0)), 0)
+
+    return (
+        count("present").label("present"),
+        count("absent").label("absent"),
+        count("late").label("late"),
+        count("excused").label("excused"),
+    )
+
+
+def _date_range(stmt: Select[Any], has_from: bool, has_to: bool) -> Select[Any]:
+    if has_from:
+        stmt = stmt.where(AttendanceSession.date >= bindparam("date_from", type_=Date))
+    if has_to:
+        stmt = stmt.where(AttendanceSession.date <= bindparam("date_to", type_=Date))
+    return stmt
+
+
+def _range_params(date_from: dt.date | None, date_to: dt.date | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if date_from is not None:
+        params["date_from"] = date_from
+    if date_to is not None:
+        params["date_to"] = date_to
+    return params
+
+
+async def student_visible(
+    db: Database, kind: ScopeKind, scope: dict[str, Any], student_id: int
+) -> bool:
+    query = db.query(
+        ("attendance.student_visible", kind),
+        lambda: select(Student.id).where(
+            Student.id == bindparam("student_id"),
+            school_filter(kind, Student.school_id),
+            student_filter(kind, Student.id),
+        ),
+    )
+    return await db.reader.first(query, {**scope, "student_id": student_id}) is not None
+
+
+async def student_by_section(
+    db: Database,
+    kind: ScopeKind,
+    scope: dict[str, Any],
+    student_id: int,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> list[Row]:
+    """(section_id, course_code, total, present, absent, late, excused) per section; a teacher
+    counts only their own sections, as their attendance list does."""
+    own_sections_only = kind == "teacher"
+    has_from, has_to = date_from is not None, date_to is not None
+
+    def build() -> Select[Any]:
+        stmt = (
+            select(AttendanceSession.section_id, Course.code, func.count(), *_counts())
+            .select_from(AttendanceRecord)
+            .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+            .join(Section, Section.id == AttendanceSession.section_id)
+            .join(Course, Course.id == Section.course_id)
+            .where(AttendanceRecord.student_id == bindparam("student_id"))
+            .group_by(AttendanceSession.section_id, Course.code)
+            .order_by(Course.code, AttendanceSession.section_id)
+        )
+        if own_sections_only:
+            stmt = stmt.where(Section.teacher_id == bindparam("scope_profile"))
+        return _date_range(stmt, has_from, has_to)
+
+    query = db.query(("attendance.student_by_section", own_sections_only, has_from, has_to), build)
+    params = {**scope, "student_id": student_id, **_range_params(date_from, date_to)}
+    return await db.reader.all(query, params)
+
+
+async def visible_section(
+    db: Database, kind: ScopeKind, scope: dict[str, Any], section_id: int
+) -> Row | None:
+    """(id, teacher_id) of the section when the caller may see it."""
+    query = db.query(
+        ("attendance.visible_section", kind),
+        lambda: select(Section.id, Section.teacher_id).where(
+            Section.id == bindparam("section_id"), *_section_scope(kind)
+        ),
+    )
+    return await db.reader.first(query, {**scope, "section_id": section_id})
+
+
+async def section_by_student(
+    db: Database, section_id: int, date_from: dt.date | None, date_to: dt.date | None
+) -> list[Row]:
+    """(student_id, first_name, last_name, present, absent, late, excused) per student."""
+    has_from, has_to = date_from is not None, date_to is not None
+
+    def build() -> Select[Any]:
+        stmt = (
+            select(Student.id, Student.first_name, Student.last_name, *_counts())
+            .select_from(AttendanceRecord)
+            .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+            .join(Student, Student.id == AttendanceRecord.student_id)
+            .where(AttendanceSession.section_id == bindparam("section_id"))
+            .group_by(Student.id, Student.first_name, Student.last_name)
+            .order_by(Student.last_name, Student.first_name, Student.id)
+        )
+        return _date_range(stmt, has_from, has_to)
+
+    query = db.query(("attendance.section_by_student", has_from, has_to), build)
+    params = {"section_id": section_id, **_range_params(date_from, date_to)}
+    return await db.reader.all(query, params)
+
+
+async def section_by_date(
+    db: Database, section_id: int, date_from: dt.date | None, date_to: dt.date | None
+) -> list[Row]:
+    """(date, present, absent, late, excused) per session date, oldest first."""
+    has_from, has_to = date_from is not None, date_to is not None
+
+    def build() -> Select[Any]:
+        stmt = (
+            select(AttendanceSession.date, *_counts())
+            .select_from(AttendanceRecord)
+            .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+            .where(AttendanceSession.section_id == bindparam("section_id"))
+            .group_by(AttendanceSession.date)
+            .order_by(AttendanceSession.date)
+        )
+        return _date_range(stmt, has_from, has_to)
+
+    query = db.query(("attendance.section_by_date", has_from, has_to), build)
+    params = {"section_id": section_id, **_range_params(date_from, date_to)}
+    return await db.reader.all(query, params)

@@ -1,0 +1,338 @@
+"""Business rules for attendance. Never commits: the request's unit of work does."""
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homeroom.attendance import repository
+from homeroom.attendance.schemas import (
+    AttendanceBulk,
+    AttendanceCreate,
+    AttendanceFilters,
+    AttendanceUpdate,
+)
+from homeroom.audit import service as audit
+from homeroom.kit.auth import Principal
+from homeroom.kit.db import Database, Row
+from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from homeroom.kit.pagination import PagePlan
+from homeroom.kit.responses import ensure_match
+from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.models import AttendanceRecord, utcnow
+
+STATUSES = ("present", "absent", "late", "excused")
+
+
+def rate(present: int, late: int, total: int) -> float | None:
+    """The attendance rate: (present + late) / total, None when there is nothing to count."""
+    return (present + late) / total if total else None
+
+
+def _ensure_writer(principal: Principal, teacher_id: int | None) -> None:
+    """Admins and staff (attendance:write) take any visible section's attendance; a teacher
+    only their own section's."""
+    if principal.role == "teacher" and teacher_id != principal.profile_id:
+        raise Forbidden("only the section's teacher may record its attendance")
+
+
+# --- records ------------------------------------------------------------------------------------
+
+
+async def list_records(
+    db: Database, principal: Principal, filters: AttendanceFilters, plan: PagePlan
+) -> tuple[list[Row], int]:
+    return await repository.list_page(
+        db, scope_kind(principal), scope_params(principal), filters, plan
+    )
+
+
+async def get_record(db: Database, principal: Principal, record_id: int) -> dict[str, Any]:
+    row = await repository.get(
+        db, db.reader, scope_kind(principal), scope_params(principal), record_id
+    )
+    if row is None:
+        raise NotFound("attendance record not found")
+    return repository.to_item(row)
+
+
+async def create_record(
+    db: Database, session: AsyncSession, principal: Principal, data: AttendanceCreate
+) -> dict[str, Any]:
+    context = await repository.create_context(
+        db,
+        session,
+        scope_kind(principal),
+        scope_params(principal),
+        data.section_id,
+        data.student_id,
+        data.date,
+    )
+    if context is None:
+        raise NotFound("section not found")
+    teacher_id, school_id, enrollment_id, session_id, existing_id = context
+    _ensure_writer(principal, teacher_id)
+    if enrollment_id is None:
+        raise ValidationFailed(
+            "the student is not enrolled in this section",
+            errors=[field_error(["body", "student_id"], "student is not enrolled in the section")],
+        )
+    if existing_id is not None:
+        raise Conflict(
+            "the student already has an attendance record for this section and date; "
+            f"change it with PATCH /attendance/{existing_id}"
+        )
+    if session_id is None:
+        session_id = (
+            await repository.add_session(session, school_id, data.section_id, data.date)
+        ).id
+    record = AttendanceRecord(
+        school_id=school_id,
+        session_id=session_id,
+        student_id=data.student_id,
+        status=data.status,
+        note=data.note,
+        recorded_by=principal.user_id,
+        recorded_at=utcnow(),
+    )
+    await repository.add_record(session, record)
+    audit.record(
+        session,
+        principal,
+        "create",
+        "attendance",
+        record.id,
+        school_id,
+        data.model_dump(mode="json"),
+    )
+    # Built from what was written rather than re-read: the audit row then flushes at commit.
+    return {
+        "id": record.id,
+        "section_id": data.section_id,
+        "date": data.date,
+        "student_id": record.student_id,
+        "status": record.status,
+        "note": record.note,
+        "recorded_by": record.recorded_by,
+        "recorded_at": record.recorded_at,
+    }
+
+
+async def _writable(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    record_id: int,
+    if_match: str | None,
+) -> tuple[dict[str, Any], int]:
+    """The record as GET shows it and its school, for a write by `principal`."""
+    row = await repository.get_for_write(
+        db, session, scope_kind(principal), scope_params(principal), record_id
+    )
+    if row is None:
+        raise NotFound("attendance record not found")
+    item = repository.to_item(row)
+    teacher_id, school_id = row[len(repository.FIELDS) :]
+    _ensure_writer(principal, teacher_id)
+    ensure_match(if_match, item)
+    return item, school_id
+
+
+async def update_record(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    record_id: int,
+    data: AttendanceUpdate,
+    if_match: str | None = None,
+) -> dict[str, Any]:
+    item, school_id = await _writable(db, session, principal, record_id, if_match)
+    changes = data.changes()
+    if not changes:
+        return item
+    values = {**changes, "recorded_by": principal.user_id, "recorded_at": utcnow()}
+    await repository.update_record(session, record_id, values)
+    audit.record(session, principal, "update", "attendance", record_id, school_id, changes)
+    # Built from what was written rather than re-read: the update changed nothing else.
+    return {**item, **values}
+
+
+async def delete_record(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    record_id: int,
+    if_match: str | None = None,
+) -> None:
+    item, school_id = await _writable(db, session, principal, record_id, if_match)
+    await repository.delete_record(session, record_id)
+    audit.record(
+        session,
+        principal,
+        "delete",
+        "attendance",
+        record_id,
+        school_id,
+        {k: item[k] for k in ("section_id", "student_id", "status")} | {"date": str(item["date"])},
+    )
+
+
+# --- bulk ---------------------------------------------------------------------------------------
+
+
+def _bulk_errors(data: AttendanceBulk, enrolled: set[int]) -> list[dict[str, Any]]:
+    errors = []
+    seen: set[int] = set()
+    for i, row in enumerate(data.records):
+        loc: list[str | int] = ["body", "records", i, "student_id"]
+        if row.student_id in seen:
+            errors.append(field_error(loc, "student appears more than once in this batch"))
+        elif row.student_id not in enrolled:
+            errors.append(field_error(loc, "student is not enrolled in the section"))
+        seen.add(row.student_id)
+    return errors
+
+
+async def record_bulk(
+    db: Database, session: AsyncSession, principal: Principal, data: AttendanceBulk
+) -> dict[str, Any]:
+    """Takes a whole section's attendance for one day: every row or none.
+
+    Statements whatever the batch size: one to read the section, its session for the day,
+    the students' enrollments and their existing records; one to create the session when
+    it is the day's first; one executemany upsert; one audit row.
+    """
+    student_ids = sorted({row.student_id for row in data.records})
+    rows = await repository.bulk_context(
+        db,
+        session,
+        scope_kind(principal),
+        scope_params(principal),
+        data.section_id,
+        data.date,
+        student_ids,
+    )
+    if not rows:
+        raise NotFound("section not found")
+    teacher_id, school_id, session_id = rows[0][:3]
+    _ensure_writer(principal, teacher_id)
+    enrolled = {r[3] for r in rows if r[3] is not None}
+    existing = {r[3] for r in rows if r[4] is not None}
+    errors = _bulk_errors(data, enrolled)
+    if errors:
+        raise ValidationFailed(
+            f"{len(errors)} of {len(data.records)} rows are invalid; nothing was written",
+            errors=errors,
+        )
+    if session_id is None:
+        session_id = (
+            await repository.add_session(session, school_id, data.section_id, data.date)
+        ).id
+    now = utcnow()
+    await repository.upsert_records(
+        session,
+        [
+            {
+                "school_id": school_id,
+                "session_id": session_id,
+                "student_id": row.student_id,
+                "status": row.status,
+                "note": row.note,
+                "recorded_by": principal.user_id,
+                "recorded_at": now,
+            }
+            for row in data.records
+        ],
+    )
+    created = len(data.records) - len(existing)
+    result = {
+        "section_id": data.section_id,
+        "date": data.date,
+        "created": created,
+        "updated": len(existing),
+    }
+    audit.record(
+        session,
+        principal,
+        "bulk_upsert",
+        "attendance_session",
+        session_id,
+        school_id,
+        {**result, "date": data.date.isoformat()},
+    )
+    return result
+
+
+# --- rates --------------------------------------------------------------------------------------
+
+
+def _with_rate(counts: dict[str, Any], total: int) -> dict[str, Any]:
+    return {**counts, "rate": rate(counts["present"], counts["late"], total)}
+
+
+async def student_summary(
+    db: Database,
+    principal: Principal,
+    student_id: int,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> dict[str, Any]:
+    kind, scope = scope_kind(principal), scope_params(principal)
+    if not await repository.student_visible(db, kind, scope, student_id):
+        raise NotFound("student not found")
+    rows = await repository.student_by_section(db, kind, scope, student_id, date_from, date_to)
+    by_section = []
+    totals = dict.fromkeys(("total", *STATUSES), 0)
+    for section_id, code, total, *counts in rows:
+        entry = {"section_id": section_id, "course_code": code, "total": int(total)}
+        entry |= {status: int(n) for status, n in zip(STATUSES, counts, strict=True)}
+        for key in totals:
+            totals[key] += entry[key]
+        by_section.append(_with_rate(entry, entry["total"]))
+    return {
+        "student_id": student_id,
+        **_with_rate(totals, totals["total"]),
+        "by_section": by_section,
+    }
+
+
+async def section_summary(
+    db: Database,
+    principal: Principal,
+    section_id: int,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> dict[str, Any]:
+    section = await repository.visible_section(
+        db, scope_kind(principal), scope_params(principal), section_id
+    )
+    if section is None:
+        raise NotFound("section not found")
+    teaches = principal.role == "teacher" and section[1] == principal.profile_id
+    if principal.role not in ("admin", "staff") and not teaches:
+        raise Forbidden("only staff and the section's teacher see its attendance summary")
+    student_rows = await repository.section_by_student(db, section_id, date_from, date_to)
+    date_rows = await repository.section_by_date(db, section_id, date_from, date_to)
+    by_student = []
+    for student_id, first_name, last_name, *counts in student_rows:
+        entry: dict[str, Any] = {
+            "student_id": student_id,
+            "first_name": first_name,
+            "last_name": last_name,
+        }
+        entry |= {status: int(n) for status, n in zip(STATUSES, counts, strict=True)}
+        by_student.append(_with_rate(entry, sum(int(n) for n in counts)))
+    by_date = []
+    totals = dict.fromkeys(STATUSES, 0)
+    for day, *counts in date_rows:
+        entry = {"date": day} | {s: int(n) for s, n in zip(STATUSES, counts, strict=True)}
+        for status in STATUSES:
+            totals[status] += entry[status]
+        by_date.append(entry)
+    return {
+        "section_id": section_id,
+        "sessions": len(by_date),
+        "rate": rate(totals["present"], totals["late"], sum(totals.values())),
+        "by_student": by_student,
+        "by_date": by_date,
+    }
