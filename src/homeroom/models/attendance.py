@@ -1,7 +1,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from homeroom.models.base import Base, UTCDateTime, utcnow
 
@@ -45,3 +45,5 @@ class AttendanceRecord(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    session: Mapped[AttendanceSession] = relationship(lazy="raise")

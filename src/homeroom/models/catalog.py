@@ -14,9 +14,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from homeroom.models.base import Base, TimestampMixin, UTCDateTime, utcnow
+from homeroom.models.people import Student, Teacher
 
 ENROLLMENT_STATUSES = ("enrolled", "dropped", "completed")
 
@@ -55,6 +56,8 @@ class Course(TimestampMixin, Base):
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     description: Mapped[str] = mapped_column(Text, default="")
 
+    term: Mapped[Term] = relationship(lazy="raise")
+
 
 class Section(TimestampMixin, Base):
     __tablename__ = "sections"
@@ -76,6 +79,9 @@ class Section(TimestampMixin, Base):
     meeting_pattern: Mapped[str | None] = mapped_column(String(80))
     capacity: Mapped[int] = mapped_column(Integer, default=30)
 
+    course: Mapped[Course] = relationship(lazy="raise")
+    teacher: Mapped[Teacher | None] = relationship(lazy="raise")
+
 
 class Enrollment(Base):
     __tablename__ = "enrollments"
@@ -92,3 +98,6 @@ class Enrollment(Base):
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default="enrolled")
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    student: Mapped[Student] = relationship(lazy="raise")
+    section: Mapped[Section] = relationship(lazy="raise")

@@ -12,9 +12,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from homeroom.models.base import Base, TimestampMixin, UTCDateTime, utcnow
+from homeroom.models.catalog import Enrollment, Section
 
 
 class AssessmentCategory(Base):
@@ -25,7 +26,9 @@ class AssessmentCategory(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
+    school_id: Mapped[int] = mapped_column(
+        ForeignKey("schools.id", ondelete="RESTRICT"), index=True
+    )
     section_id: Mapped[int] = mapped_column(
         ForeignKey("sections.id", ondelete="CASCADE"), index=True
     )
@@ -50,6 +53,9 @@ class Assessment(TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(200))
     max_points: Mapped[float] = mapped_column(Float)
     due_date: Mapped[date | None] = mapped_column(Date)
+
+    section: Mapped[Section] = relationship(lazy="raise")
+    category: Mapped[AssessmentCategory] = relationship(lazy="raise")
 
 
 class Grade(Base):
@@ -76,3 +82,6 @@ class Grade(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     graded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    enrollment: Mapped[Enrollment] = relationship(lazy="raise")
+    assessment: Mapped[Assessment] = relationship(lazy="raise")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 05:12:25.197215
+Create Date: 2026-11-22 05:20:41.206707
 """
 
 from collections.abc import Sequence
@@ -425,6 +425,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("assessment_categories", schema=None) as batch_op:
         batch_op.create_index(
+            batch_op.f("ix_assessment_categories_school_id"), ["school_id"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_assessment_categories_section_id"), ["section_id"], unique=False
         )
 
@@ -697,6 +700,7 @@ def downgrade() -> None:
     op.drop_table("attendance_sessions")
     with op.batch_alter_table("assessment_categories", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_assessment_categories_section_id"))
+        batch_op.drop_index(batch_op.f("ix_assessment_categories_school_id"))
 
     op.drop_table("assessment_categories")
     with op.batch_alter_table("student_guardians", schema=None) as batch_op:
