@@ -1,0 +1,156 @@
+"""Business rules for logins: who may manage whom, profiles, deactivation. Never commits."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homeroom.audit import service as audit
+from homeroom.auth import repository as auth_repository
+from homeroom.kit.auth import Principal, school_of
+from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
+from homeroom.kit.pagination import PagePlan
+from homeroom.kit.responses import ensure_match
+from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.kit.security import hash_password_async
+from homeroom.models import User, utcnow
+from homeroom.users import repository
+from homeroom.users.schemas import UserCreate, UserFilters, UserUpdate
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[field_error(["body", field], message)])
+
+
+async def list_users(
+    db: Database, principal: Principal, filters: UserFilters, plan: PagePlan
+) -> tuple[list[Row], int]:
+    return await repository.list_page(
+        db, scope_kind(principal), scope_params(principal), filters, plan
+    )
+
+
+async def get_user(db: Database, principal: Principal, user_id: int) -> dict[str, Any]:
+    row = await repository.get(
+        db, db.reader, scope_kind(principal), scope_params(principal), user_id
+    )
+    if row is None:
+        raise NotFound("user not found")
+    return repository.to_item(row)
+
+
+async def _reread(
+    db: Database, session: AsyncSession, principal: Principal, user_id: int
+) -> dict[str, Any]:
+    await session.flush()
+    row = await repository.get(
+        db, SessionReader(session), scope_kind(principal), scope_params(principal), user_id
+    )
+    assert row is not None
+    return repository.to_item(row)
+
+
+async def _visible(
+    db: Database, session: AsyncSession, principal: Principal, user_id: int, if_match: str | None
+) -> User:
+    user = await repository.load_visible(
+        session, scope_kind(principal), scope_params(principal), user_id
+    )
+    if user is None:
+        raise NotFound("user not found")
+    if if_match is not None:
+        ensure_match(if_match, await get_user(db, principal, user_id))
+    return user
+
+
+async def _target_school(
+    session: AsyncSession, principal: Principal, data: UserCreate
+) -> int | None:
+    if principal.school_id is None and data.school_id is None and data.role == "admin":
+        return None  # another administrator of every school
+    school_id = school_of(principal, data.school_id)
+    if principal.school_id is None and not await repository.school_exists(session, school_id):
+        raise _invalid("school_id", "no such school")
+    return school_id
+
+
+async def create_user(
+    db: Database, session: AsyncSession, principal: Principal, data: UserCreate
+) -> dict[str, Any]:
+    school_id = await _target_school(session, principal, data)
+    email = data.email.lower()
+    if await repository.email_taken(session, email):
+        raise Conflict(
+            "a user with this email already exists",
+            errors=[field_error(["body", "email"], "already taken", "conflict")],
+        )
+    profile = None
+    if data.profile_id is not None:
+        if data.role not in auth_repository.PROFILE_TABLES:
+            raise _invalid("profile_id", f"a {data.role} login has no profile to link")
+        profile = await repository.load_profile(session, data.role, data.profile_id, school_id)
+        if profile is None:
+            raise _invalid("profile_id", f"no {data.role} with this id in the school")
+        if profile.user_id is not None:
+            raise Conflict(f"this {data.role} already has a login")
+    user = User(
+        email=email,
+        password_hash=await hash_password_async(data.password),
+        role=data.role,
+        full_name=data.full_name,
+        school_id=school_id,
+    )
+    session.add(user)
+    await session.flush()
+    if profile is not None:
+        profile.user_id = user.id
+    details = {"email": email, "role": data.role, "profile_id": data.profile_id}
+    audit.record(session, principal, "create", "user", user.id, school_id, details)
+    return await _reread(db, session, principal, user.id)
+
+
+async def update_user(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    user_id: int,
+    data: UserUpdate,
+    if_match: str | None = None,
+) -> dict[str, Any]:
+    user = await _visible(db, session, principal, user_id, if_match)
+    changes = data.changes()
+    is_self = user.id == principal.user_id
+    role = changes.get("role", user.role)
+    if is_self and changes.get("is_active") is False:
+        raise _invalid("is_active", "you cannot deactivate yourself")
+    if is_self and role != user.role:
+        raise _invalid("role", "you cannot change your own role")
+    if role != user.role and await repository.has_profile(session, user.id):
+        raise _invalid("role", "this login is linked to a profile of its current role")
+    password = changes.pop("password", None)
+    details: dict[str, Any] = dict(changes)
+    if password is not None:
+        user.password_hash = await hash_password_async(password)
+        details["password_changed"] = True
+    for name, value in changes.items():
+        setattr(user, name, value)
+    if password is not None or changes.get("is_active") is False:
+        # A new password or a deactivation ends every session the user had.
+        await auth_repository.revoke_user(session, user.id, utcnow())
+    audit.record(session, principal, "update", "user", user.id, user.school_id, details)
+    return await _reread(db, session, principal, user_id)
+
+
+async def deactivate_user(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    user_id: int,
+    if_match: str | None = None,
+) -> None:
+    user = await _visible(db, session, principal, user_id, if_match)
+    if user.id == principal.user_id:
+        raise ValidationFailed("you cannot deactivate yourself")
+    user.is_active = False
+    await auth_repository.revoke_user(session, user.id, utcnow())
+    audit.record(session, principal, "deactivate", "user", user.id, user.school_id)
