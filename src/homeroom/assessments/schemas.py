@@ -1,0 +1,68 @@
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from homeroom.kit.schemas import CreateModel, PatchModel
+
+CategoryName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Weight = Annotated[float, Field(gt=0, le=100, description="Percent of the final grade")]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+MaxPoints = Annotated[float, Field(gt=0, le=1_000_000)]
+
+# The weights of a section's categories must add up to 100 within this tolerance.
+WEIGHT_TOLERANCE = 0.001
+
+
+class CategoryRead(BaseModel):
+    id: int
+    section_id: int
+    name: str
+    weight: float
+
+
+class CategoryIn(CreateModel):
+    """One category of the new set: with `id` it keeps (and may rename) an existing one."""
+
+    id: int | None = None
+    name: CategoryName
+    weight: Weight
+
+
+CategorySet = Annotated[list[CategoryIn], Field(max_length=50)]
+
+
+class AssessmentRead(BaseModel):
+    id: int
+    school_id: int
+    section_id: int
+    category_id: int
+    title: str
+    max_points: float
+    due_date: date | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AssessmentCreate(CreateModel):
+    section_id: int
+    category_id: int
+    title: Title
+    max_points: MaxPoints
+    due_date: date | None = None
+
+
+class AssessmentUpdate(PatchModel):
+    nullable = frozenset({"due_date"})
+
+    category_id: int | None = None
+    title: Title | None = None
+    max_points: MaxPoints | None = None
+    due_date: date | None = None
+
+
+class AssessmentFilters(BaseModel):
+    section_id: int | None = None
+    category_id: int | None = None
+    due_before: date | None = Field(default=None, description="Due on or before this date")
+    due_after: date | None = Field(default=None, description="Due on or after this date")
