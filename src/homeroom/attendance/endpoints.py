@@ -21,7 +21,7 @@ from homeroom.kit.auth import AttendanceWrite as CanWriteAttendance
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Page, PathId
 
 router = APIRouter(prefix="/attendance", tags=["attendance"])
 # Attendance summaries that hang off a student or a section.
@@ -75,7 +75,7 @@ async def record_bulk_attendance(
 
 @router.get("/{record_id}", response_model=AttendanceRead)
 async def get_attendance(
-    request: Request, principal: CanReadAttendance, db: DB, record_id: int
+    request: Request, principal: CanReadAttendance, db: DB, record_id: PathId
 ) -> Response:
     """Read one attendance record."""
     return json_response(request, await attendance_service.get_record(db, principal, record_id))
@@ -87,7 +87,7 @@ async def update_attendance(
     principal: CanWriteAttendance,
     db: DB,
     session: Session,
-    record_id: int,
+    record_id: PathId,
     data: AttendanceUpdate,
 ) -> Response:
     """Change a record's status or note; send If-Match with the ETag you read."""
@@ -99,7 +99,7 @@ async def update_attendance(
 
 @router.delete("/{record_id}", status_code=204)
 async def delete_attendance(
-    request: Request, principal: CanWriteAttendance, db: DB, session: Session, record_id: int
+    request: Request, principal: CanWriteAttendance, db: DB, session: Session, record_id: PathId
 ) -> Response:
     """Delete an attendance record."""
     await attendance_service.delete_record(
@@ -117,7 +117,7 @@ async def student_attendance(
     request: Request,
     principal: CanReadAttendance,
     db: DB,
-    student_id: int,
+    student_id: PathId,
     period: Annotated[DateRange, Query()],
 ) -> Response:
     """A student's attendance counts and rate, overall and per section."""
@@ -137,7 +137,7 @@ async def section_attendance(
     request: Request,
     principal: CanReadAttendance,
     db: DB,
-    section_id: int,
+    section_id: PathId,
     period: Annotated[DateRange, Query()],
 ) -> Response:
     """A section's attendance: rate, counts per student and per date."""

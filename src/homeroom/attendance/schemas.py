@@ -3,10 +3,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from homeroom.kit.schemas import CreateModel, PatchModel
+from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
 AttendanceStatus = Literal["present", "absent", "late", "excused"]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+# PostgreSQL text cannot hold NUL: refuse it here rather than fail in the driver.
+Note = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^[^\x00]*$")
+]
 MAX_BULK_ROWS = 1000
 
 RATE_DEFINITION = (
@@ -33,8 +36,8 @@ class AttendanceRead(BaseModel):
 
 
 class AttendanceCreate(CreateModel):
-    section_id: int
-    student_id: int
+    section_id: Id
+    student_id: Id
     date: dt.date
     status: AttendanceStatus
     note: Note = ""
@@ -48,8 +51,8 @@ class AttendanceUpdate(PatchModel):
 
 
 class AttendanceFilters(BaseModel):
-    section_id: int | None = None
-    student_id: int | None = None
+    section_id: Id | None = None
+    student_id: Id | None = None
     date: dt.date | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -57,13 +60,13 @@ class AttendanceFilters(BaseModel):
 
 
 class BulkRow(CreateModel):
-    student_id: int
+    student_id: Id
     status: AttendanceStatus
     note: Note = Field(default="", description="Replaces the stored note; omitted means empty")
 
 
 class AttendanceBulk(CreateModel):
-    section_id: int
+    section_id: Id
     date: dt.date
     records: list[BulkRow] = Field(min_length=1, max_length=MAX_BULK_ROWS)
 

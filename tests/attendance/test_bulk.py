@@ -1,0 +1,172 @@
+import datetime as dt
+from typing import Any
+
+from httpx import AsyncClient
+from sqlalchemy import select
+
+from homeroom.models import AttendanceRecord, AttendanceSession, AuditLog
+from tests.attendance.conftest import API, DAY, NEXT_DAY, World, bulk_body, data_statements
+from tests.factories import Factory
+
+URL = f"{API}/attendance/bulk"
+
+
+async def stored(factory: Factory) -> dict[int, tuple[str, str]]:
+    """student_id -> (status, note) of every stored record."""
+    async with factory.db.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(AttendanceRecord.student_id, AttendanceRecord.status, AttendanceRecord.note)
+            )
+        ).all()
+    return {r.student_id: (r.status, r.note) for r in rows}
+
+
+class TestBulkAttendance:
+    async def test_takes_a_class_and_retaking_updates(
+        self, client: AsyncClient, factory: Factory, world: World
+    ) -> None:
+        a, b, c = (s.id for s in world.students)
+        body = bulk_body(world.section, DAY, [(a, "present"), (b, "absent")])
+        body["records"][1]["note"] = "sick"
+        r = await client.post(URL, headers=world.teacher_h, json=body)
+        assert r.status_code == 200, r.text
+        assert r.json() == {
+            "section_id": world.section.id,
+            "date": DAY.isoformat(),
+            "created": 2,
+            "updated": 0,
+        }
+        assert "ETag" in r.headers
+        r = await client.post(
+            URL,
+            headers=world.teacher_h,
+            json=bulk_body(world.section, DAY, [(a, "late"), (b, "absent"), (c, "present")]),
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["created"], r.json()["updated"]) == (1, 2)
+        assert await stored(factory) == {a: ("late", ""), b: ("absent", ""), c: ("present", "")}
+        async with factory.db.sessionmaker() as session:
+            sessions = (await session.execute(select(AttendanceSession))).scalars().all()
+        assert len(sessions) == 1
+
+    async def test_bulk_and_single_records_share_the_session(
+        self, client: AsyncClient, factory: Factory, world: World
+    ) -> None:
+        a, b = world.students[0].id, world.students[1].id
+        single = {"section_id": world.section.id, "student_id": a, "date": DAY.isoformat()}
+        r = await client.post(
+            f"{API}/attendance", headers=world.staff, json=single | {"status": "absent"}
+        )
+        assert r.status_code == 201
+        r = await client.post(
+            URL,
+            headers=world.teacher_h,
+            json=bulk_body(world.section, DAY, [(a, "present"), (b, "present")]),
+        )
+        assert (r.json()["created"], r.json()["updated"]) == (1, 1)
+        got = await client.get(f"{API}/attendance", headers=world.staff, params={"student_id": a})
+        assert [i["status"] for i in got.json()["items"]] == ["present"]
+
+    async def test_bad_rows_are_all_named_and_nothing_is_written(
+        self, client: AsyncClient, factory: Factory, world: World
+    ) -> None:
+        a, b = world.students[0].id, world.students[1].id
+        rows = [
+            (a, "present"),
+            (world.outsider.id, "present"),
+            (b, "late"),
+            (a, "absent"),
+            (999_999, "present"),
+        ]
+        r = await client.post(
+            URL, headers=world.teacher_h, json=bulk_body(world.section, DAY, rows)
+        )
+        assert r.status_code == 422
+        assert r.headers["content-type"] == "application/problem+json"
+        errors = r.json()["errors"]
+        assert [e["loc"] for e in errors] == [
+            ["body", "records", 1, "student_id"],
+            ["body", "records", 3, "student_id"],
+            ["body", "records", 4, "student_id"],
+        ]
+        assert "more than once" in errors[1]["msg"]
+        assert await stored(factory) == {}
+        async with factory.db.sessionmaker() as session:
+            assert (await session.execute(select(AttendanceSession))).first() is None
+            assert (await session.execute(select(AuditLog))).first() is None
+
+    async def test_a_bad_row_keeps_earlier_records_unchanged(
+        self, client: AsyncClient, factory: Factory, world: World
+    ) -> None:
+        a = world.students[0].id
+        await client.post(
+            URL, headers=world.teacher_h, json=bulk_body(world.section, DAY, [(a, "present")])
+        )
+        rows = [(a, "absent"), (world.outsider.id, "absent")]
+        r = await client.post(
+            URL, headers=world.teacher_h, json=bulk_body(world.section, DAY, rows)
+        )
+        assert r.status_code == 422
+        assert await stored(factory) == {a: ("present", "")}
+
+    async def test_bad_status_names_the_row(self, client: AsyncClient, world: World) -> None:
+        rows = [(world.students[0].id, "present"), (world.students[1].id, "sleeping")]
+        r = await client.post(
+            URL, headers=world.teacher_h, json=bulk_body(world.section, DAY, rows)
+        )
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "records", 1, "status"]
+
+    async def test_batch_size_and_date_limits(self, client: AsyncClient, world: World) -> None:
+        a = world.students[0].id
+        too_many = bulk_body(world.section, DAY, [(a, "present")] * 1001)
+        assert (await client.post(URL, headers=world.admin, json=too_many)).status_code == 422
+        empty = bulk_body(world.section, DAY, [])
+        assert (await client.post(URL, headers=world.admin, json=empty)).status_code == 422
+        future = bulk_body(world.section, dt.date.today() + dt.timedelta(days=1), [(a, "present")])
+        r = await client.post(URL, headers=world.admin, json=future)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "date"]
+
+    async def test_who_may_take_attendance(self, client: AsyncClient, world: World) -> None:
+        body = bulk_body(world.section, DAY, [(world.students[0].id, "present")])
+        assert (await client.post(URL, headers=world.student_h, json=body)).status_code == 403
+        assert (await client.post(URL, headers=world.guardian_h, json=body)).status_code == 403
+        assert (await client.post(URL, headers=world.other_teacher_h, json=body)).status_code == 404
+        assert (await client.post(URL, headers=world.foreign_staff, json=body)).status_code == 404
+        for headers in (world.teacher_h, world.staff, world.admin):
+            assert (await client.post(URL, headers=headers, json=body)).status_code == 200
+        unknown = bulk_body(world.section, DAY, [(world.students[0].id, "present")])
+        unknown["section_id"] = 999_999
+        assert (await client.post(URL, headers=world.admin, json=unknown)).status_code == 404
+
+    async def test_one_audit_row_per_batch(
+        self, client: AsyncClient, factory: Factory, world: World
+    ) -> None:
+        rows = [(s.id, "present") for s in world.students]
+        await client.post(URL, headers=world.teacher_h, json=bulk_body(world.section, DAY, rows))
+        async with factory.db.sessionmaker() as session:
+            logs = (await session.execute(select(AuditLog))).scalars().all()
+        assert [(log.action, log.details["created"]) for log in logs] == [("bulk_upsert", 3)]
+
+    async def test_statements_do_not_grow_with_the_batch(
+        self, client: AsyncClient, factory: Factory, world: World, count_queries: Any
+    ) -> None:
+        extra = [await factory.student(world.school) for _ in range(200)]
+        for s in extra:
+            await factory.enroll(s, world.section)
+        counts: dict[tuple[str, int], int] = {}
+        for day, n in ((DAY, 1), (NEXT_DAY, 200)):
+            rows = [(s.id, "present") for s in extra[:n]]
+            for phase in ("create", "update"):
+                with count_queries() as statements:
+                    r = await client.post(
+                        URL, headers=world.teacher_h, json=bulk_body(world.section, day, rows)
+                    )
+                assert r.status_code == 200, r.text
+                assert r.json()["created" if phase == "create" else "updated"] == n
+                counts[(phase, n)] = len(data_statements(statements))
+        assert counts[("create", 1)] == counts[("create", 200)] <= 4
+        assert counts[("update", 1)] == counts[("update", 200)] <= 4
+        assert len(await stored(factory)) == 200
