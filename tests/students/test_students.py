@@ -165,6 +165,24 @@ class TestQueryCounts:
             counts.append(len(statements))
         assert counts[0] == counts[1] <= 4
 
+    async def test_keyset_pages_do_not_count_again(
+        self,
+        client: AsyncClient,
+        factory: Factory,
+        school: School,
+        admin: dict[str, str],
+        count_queries,
+    ) -> None:
+        for _ in range(5):
+            await factory.student(school)
+        first = (await client.get("/api/v1/students?limit=2", headers=admin)).json()
+        with count_queries() as statements:
+            r = await client.get(
+                f"/api/v1/students?limit=2&cursor={first['next_cursor']}", headers=admin
+            )
+        assert len(statements) == 1  # the page itself; the total rides in the cursor
+        assert r.json()["total"] == first["total"] == 5
+
     async def test_detail_is_one_statement(
         self,
         client: AsyncClient,

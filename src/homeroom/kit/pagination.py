@@ -19,6 +19,7 @@ from sqlalchemy import Select, bindparam, func, tuple_
 from sqlalchemy.types import Date, Integer
 
 from homeroom.kit.errors import ValidationFailed, field_error
+from homeroom.kit.schemas import MAX_ID
 from homeroom.models.base import UTCDateTime
 
 MAX_LIMIT = 1000
@@ -78,12 +79,13 @@ class Sorting:
 
 @dataclass(frozen=True, slots=True)
 class Keyset:
-    """The decoded position a cursor points after."""
+    """The decoded position a cursor points after, and the list's total when it began."""
 
     sort: str
     desc: bool
     value: Any
     last_id: int
+    total: int
 
 
 def _bad_cursor() -> ValidationFailed:
@@ -93,9 +95,13 @@ def _bad_cursor() -> ValidationFailed:
     )
 
 
-def encode_cursor(sort: str, desc: bool, value: Any, last_id: int) -> str:
-    raw = orjson.dumps([sort, desc, value, last_id])
+def encode_cursor(sort: str, desc: bool, value: Any, last_id: int, total: int) -> str:
+    raw = orjson.dumps([sort, desc, value, last_id, total])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _is_int(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _coerce(value: Any, column: SqlColumn) -> Any:
@@ -108,7 +114,7 @@ def _coerce(value: Any, column: SqlColumn) -> Any:
         if isinstance(kind, Date):
             return date.fromisoformat(value)
         if isinstance(kind, Integer):
-            if isinstance(value, bool) or not isinstance(value, int):
+            if not _is_int(value, -MAX_ID, MAX_ID):
                 raise TypeError
             return value
         if not isinstance(value, str | int | float):
@@ -121,12 +127,14 @@ def _coerce(value: Any, column: SqlColumn) -> Any:
 def decode_cursor(cursor: str, sorting: Sorting, sort: str, desc: bool) -> Keyset:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        name, cursor_desc, value, last_id = orjson.loads(raw)
+        name, cursor_desc, value, last_id, total = orjson.loads(raw)
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
         raise _bad_cursor() from None
-    if name != sort or cursor_desc != desc or not isinstance(last_id, int):
+    if name != sort or cursor_desc != desc:
         raise _bad_cursor()
-    return Keyset(name, desc, _coerce(value, sorting.keys[name].column), last_id)
+    if not (_is_int(last_id, 1, MAX_ID) and _is_int(total, 0, 2**63)):
+        raise _bad_cursor()
+    return Keyset(name, desc, _coerce(value, sorting.keys[name].column), last_id, total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +150,15 @@ class PagePlan:
     @property
     def shape(self) -> tuple[str, bool, bool]:
         return (self.sort, self.desc, self.keyset is not None)
+
+    def known_total(self, rows: Sequence[tuple[Any, ...]]) -> int | None:
+        """The total when it needs no COUNT: carried by the cursor (counted when the listing
+        began), or evident when the first page holds the whole list."""
+        if self.keyset is not None:
+            return self.keyset.total
+        if self.offset == 0 and len(rows) <= self.limit:
+            return len(rows)
+        return None
 
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"page_limit": self.limit + 1, "page_offset": self.offset}
@@ -204,7 +221,7 @@ def page_body(
         value = last[sorting.keys[plan.sort].position]
         if isinstance(value, datetime | date):
             value = value.isoformat()
-        next_cursor = encode_cursor(plan.sort, plan.desc, value, last[sorting.id_position])
+        next_cursor = encode_cursor(plan.sort, plan.desc, value, last[sorting.id_position], total)
         query = [
             (k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "offset")
         ]

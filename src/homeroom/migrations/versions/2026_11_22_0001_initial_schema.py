@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 05:20:41.206707
+Create Date: 2026-11-22 05:22:49.502855
 """
 
 from collections.abc import Sequence
@@ -272,6 +272,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("students", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_students_archived_at"), ["archived_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_students_school_id_archived_at"),
+            ["school_id", "archived_at"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_students_school_id_created_at_id"),
             ["school_id", "created_at", "id"],
@@ -723,6 +728,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_students_school_id_last_name_id"))
         batch_op.drop_index(batch_op.f("ix_students_school_id_grade_level_id"))
         batch_op.drop_index(batch_op.f("ix_students_school_id_created_at_id"))
+        batch_op.drop_index(batch_op.f("ix_students_school_id_archived_at"))
         batch_op.drop_index(batch_op.f("ix_students_archived_at"))
 
     op.drop_table("students")
