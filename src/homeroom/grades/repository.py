@@ -1,0 +1,303 @@
+"""Every grade query. Reads compile once per shape and run on the raw read path."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homeroom.grades.schemas import GradeFilters
+from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
+from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
+from homeroom.models import Assessment, AssessmentCategory, Course, Enrollment, Grade, Section
+
+COLUMNS = (
+    Grade.id,
+    Grade.school_id,
+    Assessment.section_id,
+    Grade.assessment_id,
+    Grade.enrollment_id,
+    Grade.student_id,
+    Grade.score,
+    Grade.comment,
+    Grade.graded_by,
+    Grade.graded_at,
+)
+FIELDS = tuple(c.key for c in COLUMNS)
+_POS = {name: i for i, name in enumerate(FIELDS)}
+
+SORTING = Sorting(
+    keys={
+        "id": SortKey(Grade.id, _POS["id"]),
+        "score": SortKey(Grade.score, _POS["score"]),
+    },
+    default="id",
+    id_column=Grade.id,
+)
+
+
+def to_item(row: Row) -> dict[str, Any]:
+    return dict(zip(FIELDS, row, strict=True))
+
+
+def _grade_scope(kind: ScopeKind) -> ColumnElement[bool]:
+    """Grades the caller may see: a student their own, a guardian their children's, a teacher
+    those of the sections they teach (not their students' other sections), staff and admins
+    their school's. Needs assessments joined."""
+    if kind == "student":
+        return Grade.student_id == bindparam("scope_profile")
+    if kind == "guardian":
+        return student_filter(kind, Grade.student_id)
+    if kind == "teacher":
+        return section_filter(kind, Assessment.section_id)
+    return true()
+
+
+def _scoped(kind: ScopeKind) -> Select[Any]:
+    return (
+        select(*COLUMNS)
+        .join(Assessment, Assessment.id == Grade.assessment_id)
+        .where(school_filter(kind, Grade.school_id))
+        .where(_grade_scope(kind))
+    )
+
+
+FilterShape = tuple[bool, bool, bool]
+
+
+def _filter_shape(filters: GradeFilters) -> FilterShape:
+    return (
+        filters.assessment_id is not None,
+        filters.section_id is not None,
+        filters.student_id is not None,
+    )
+
+
+def _filtered(kind: ScopeKind, shape: FilterShape) -> Select[Any]:
+    has_assessment, has_section, has_student = shape
+    stmt = _scoped(kind)
+    if has_assessment:
+        stmt = stmt.where(Grade.assessment_id == bindparam("assessment_id"))
+    if has_section:
+        stmt = stmt.where(Assessment.section_id == bindparam("section_id"))
+    if has_student:
+        stmt = stmt.where(Grade.student_id == bindparam("student_id"))
+    return stmt
+
+
+async def list_page(
+    db: Database,
+    kind: ScopeKind,
+    scope: dict[str, Any],
+    filters: GradeFilters,
+    plan: PagePlan,
+) -> tuple[list[Row], int]:
+    shape = _filter_shape(filters)
+    page_q = db.query(
+        ("grades.page", kind, shape, plan.shape),
+        lambda: page_statement(_filtered(kind, shape), SORTING, plan),
+    )
+    count_q = db.query(
+        ("grades.count", kind, shape), lambda: count_statement(_filtered(kind, shape))
+    )
+    params = {**scope, **filters.model_dump(exclude_none=True)}
+    rows = await db.reader.all(page_q, {**params, **plan.params()})
+    if plan.offset == 0 and plan.keyset is None and len(rows) <= plan.limit:
+        return rows, len(rows)
+    total = await db.reader.scalar(count_q, params)
+    return rows, int(total)
+
+
+async def get(
+    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], grade_id: int
+) -> Row | None:
+    query = db.query(("grades.get", kind), lambda: _scoped(kind).where(Grade.id == bindparam("id")))
+    return await reader.first(query, {**scope, "id": grade_id})
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+
+async def grading_targets(
+    session: AsyncSession,
+    kind: ScopeKind,
+    scope: dict[str, Any],
+    assessment_id: int,
+    student_ids: Sequence[int],
+) -> list[Row]:
+    """For a visible assessment, one row per given student enrolled in its section (or one row
+    with NULL enrollment columns when none is):
+    (school_id, section_id, max_points, teacher_id, enrollment_id, student_id, enrollment_status,
+    grade_id, grade_comment). Empty when the assessment is out of the caller's scope."""
+    enrollment_join = and_(
+        Enrollment.section_id == Assessment.section_id,
+        Enrollment.student_id.in_(bindparam("student_ids", expanding=True)),
+    )
+    stmt = (
+        select(
+            Assessment.school_id,
+            Assessment.section_id,
+            Assessment.max_points,
+            Section.teacher_id,
+            Enrollment.id,
+            Enrollment.student_id,
+            Enrollment.status,
+            Grade.id,
+            Grade.comment,
+        )
+        .join(Section, Section.id == Assessment.section_id)
+        .outerjoin(Enrollment, enrollment_join)
+        .outerjoin(
+            Grade,
+            and_(Grade.enrollment_id == Enrollment.id, Grade.assessment_id == Assessment.id),
+        )
+        .where(Assessment.id == bindparam("assessment_id"))
+        .where(school_filter(kind, Assessment.school_id))
+        .where(section_filter(kind, Assessment.section_id))
+    )
+    params = {**scope, "assessment_id": assessment_id, "student_ids": list(student_ids)}
+    result = await session.execute(stmt, params)
+    return [tuple(r) for r in result.all()]
+
+
+def _grade_target(kind: ScopeKind) -> Select[Any]:
+    return (
+        select(*COLUMNS, Assessment.max_points, Section.teacher_id)
+        .join(Assessment, Assessment.id == Grade.assessment_id)
+        .join(Section, Section.id == Assessment.section_id)
+        .where(Grade.id == bindparam("id"))
+        .where(school_filter(kind, Grade.school_id))
+        .where(_grade_scope(kind))
+    )
+
+
+async def grade_target(
+    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], grade_id: int
+) -> Row | None:
+    """The grade's columns, then its assessment's max_points and its section's teacher_id."""
+    query = db.query(("grades.target", kind), lambda: _grade_target(kind))
+    return await reader.first(query, {**scope, "id": grade_id})
+
+
+async def insert_grade(session: AsyncSession, values: dict[str, Any]) -> int:
+    grade = Grade(**values)
+    session.add(grade)
+    await session.flush()
+    return grade.id
+
+
+async def update_grade(session: AsyncSession, grade_id: int, changes: dict[str, Any]) -> None:
+    await session.execute(
+        update(Grade)
+        .where(Grade.id == grade_id)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def delete_grade(session: AsyncSession, grade_id: int) -> None:
+    await session.execute(delete(Grade).where(Grade.id == grade_id))
+
+
+async def insert_grades(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One executemany INSERT whatever the number of rows."""
+    await session.execute(insert(Grade), rows)
+
+
+async def update_grades(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE by primary key; each row has id and the columns to set."""
+    await session.execute(update(Grade), rows)
+
+
+# --- a student's grades by section -------------------------------------------------------------
+
+
+def _student_sections(teacher_only: bool, has_term: bool) -> Select[Any]:
+    stmt = (
+        select(
+            Section.id,
+            Course.code,
+            Course.title,
+            Course.term_id,
+            AssessmentCategory.id,
+            AssessmentCategory.name,
+            AssessmentCategory.weight,
+        )
+        .select_from(Enrollment)
+        .join(Section, Section.id == Enrollment.section_id)
+        .join(Course, Course.id == Section.course_id)
+        .outerjoin(AssessmentCategory, AssessmentCategory.section_id == Section.id)
+    )
+    return _student_enrollments(stmt, teacher_only, has_term).order_by(
+        Course.code, Section.id, AssessmentCategory.id
+    )
+
+
+def _student_assessments(teacher_only: bool, has_term: bool) -> Select[Any]:
+    stmt = (
+        select(
+            Assessment.section_id,
+            Assessment.id,
+            Assessment.title,
+            Assessment.category_id,
+            Assessment.max_points,
+            Assessment.due_date,
+            Grade.score,
+        )
+        .select_from(Enrollment)
+        .join(Section, Section.id == Enrollment.section_id)
+        .join(Assessment, Assessment.section_id == Enrollment.section_id)
+        .outerjoin(
+            Grade,
+            and_(Grade.enrollment_id == Enrollment.id, Grade.assessment_id == Assessment.id),
+        )
+    )
+    if has_term:
+        stmt = stmt.join(Course, Course.id == Section.course_id)
+    return _student_enrollments(stmt, teacher_only, has_term)
+
+
+def _student_enrollments(stmt: Select[Any], teacher_only: bool, has_term: bool) -> Select[Any]:
+    stmt = stmt.where(Enrollment.student_id == bindparam("student_id")).where(
+        Enrollment.status != "dropped"
+    )
+    if teacher_only:
+        stmt = stmt.where(Section.teacher_id == bindparam("scope_profile"))
+    if has_term:
+        stmt = stmt.where(Course.term_id == bindparam("term_id"))
+    return stmt
+
+
+async def student_grade_rows(
+    db: Database,
+    kind: ScopeKind,
+    scope: dict[str, Any],
+    student_id: int,
+    term_id: int | None,
+) -> tuple[list[Row], list[Row]]:
+    """Two statements: the student's sections with their categories
+    (section_id, course_code, course_title, term_id, category_id, name, weight), and every
+    assessment of those sections with the student's score or NULL
+    (section_id, assessment_id, title, category_id, max_points, due_date, score).
+    A teacher gets only the sections they teach."""
+    shape = (kind == "teacher", term_id is not None)
+    sections_q = db.query(("grades.student_sections", *shape), lambda: _student_sections(*shape))
+    assessments_q = db.query(
+        ("grades.student_assessments", *shape), lambda: _student_assessments(*shape)
+    )
+    params = {**scope, "student_id": student_id, "term_id": term_id}
+    sections = await db.reader.all(sections_q, params)
+    if not sections:
+        return [], []
+    return sections, await db.reader.all(assessments_q, params)

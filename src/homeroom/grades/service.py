@@ -1,0 +1,323 @@
+"""Business rules for grades. Never commits: the request's unit of work does."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homeroom.assessments import service as assessment_service
+from homeroom.audit import service as audit
+from homeroom.grades import calculation, repository
+from homeroom.grades.schemas import BulkGrades, GradeCreate, GradeFilters, GradeUpdate
+from homeroom.kit.auth import Principal
+from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
+from homeroom.kit.pagination import PagePlan
+from homeroom.kit.responses import ensure_match
+from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.models import utcnow
+from homeroom.students import service as student_service
+
+_N = len(repository.COLUMNS)
+
+
+def _no_assessment() -> ValidationFailed:
+    return ValidationFailed(
+        "assessment not found",
+        errors=[field_error(["body", "assessment_id"], "no such assessment")],
+    )
+
+
+def _score_error(loc: list[str | int], max_points: float) -> dict[str, Any]:
+    return field_error(loc, f"score must be between 0 and the assessment's {max_points:g} points")
+
+
+def _not_enrolled(loc: list[str | int]) -> dict[str, Any]:
+    return field_error(loc, "the student is not enrolled in the assessment's section")
+
+
+async def list_grades(
+    db: Database, principal: Principal, filters: GradeFilters, plan: PagePlan
+) -> tuple[list[Row], int]:
+    return await repository.list_page(
+        db, scope_kind(principal), scope_params(principal), filters, plan
+    )
+
+
+async def get_grade(db: Database, principal: Principal, grade_id: int) -> dict[str, Any]:
+    row = await repository.get(
+        db, db.reader, scope_kind(principal), scope_params(principal), grade_id
+    )
+    if row is None:
+        raise NotFound("grade not found")
+    return repository.to_item(row)
+
+
+async def _reread(
+    db: Database, session: AsyncSession, principal: Principal, grade_id: int
+) -> dict[str, Any]:
+    await session.flush()
+    row = await repository.get(
+        db, SessionReader(session), scope_kind(principal), scope_params(principal), grade_id
+    )
+    assert row is not None
+    return repository.to_item(row)
+
+
+async def create_grade(
+    db: Database, session: AsyncSession, principal: Principal, data: GradeCreate
+) -> dict[str, Any]:
+    targets = await repository.grading_targets(
+        session,
+        scope_kind(principal),
+        scope_params(principal),
+        data.assessment_id,
+        [data.student_id],
+    )
+    if not targets:
+        raise _no_assessment()
+    school_id, _, max_points, teacher_id, enrollment_id, _, status, grade_id, _ = targets[0]
+    assessment_service.ensure_teaches(principal, teacher_id)
+    errors = []
+    if enrollment_id is None or status == "dropped":
+        errors.append(_not_enrolled(["body", "student_id"]))
+    if data.score > max_points:
+        errors.append(_score_error(["body", "score"], max_points))
+    if errors:
+        raise ValidationFailed(str(errors[0]["msg"]), errors=errors)
+    if grade_id is not None:
+        raise Conflict(
+            f"the student already has a grade for this assessment (grade {grade_id}); "
+            "change it with PATCH"
+        )
+    values = {
+        "school_id": school_id,
+        "enrollment_id": enrollment_id,
+        "assessment_id": data.assessment_id,
+        "student_id": data.student_id,
+        "score": data.score,
+        "comment": data.comment,
+        "graded_by": principal.user_id,
+        "graded_at": utcnow(),
+    }
+    new_id = await repository.insert_grade(session, values)
+    audit.record(
+        session, principal, "create", "grade", new_id, school_id, data.model_dump(mode="json")
+    )
+    return await _reread(db, session, principal, new_id)
+
+
+async def _target(
+    db: Database, session: AsyncSession, principal: Principal, grade_id: int
+) -> tuple[dict[str, Any], float]:
+    row = await repository.grade_target(
+        db, SessionReader(session), scope_kind(principal), scope_params(principal), grade_id
+    )
+    if row is None:
+        raise NotFound("grade not found")
+    assessment_service.ensure_teaches(principal, row[_N + 1])
+    return repository.to_item(row[:_N]), float(row[_N])
+
+
+async def update_grade(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    grade_id: int,
+    data: GradeUpdate,
+    if_match: str | None = None,
+) -> dict[str, Any]:
+    grade, max_points = await _target(db, session, principal, grade_id)
+    if if_match is not None:
+        ensure_match(if_match, await get_grade(db, principal, grade_id))
+    changes = data.changes()
+    if "score" in changes and changes["score"] > max_points:
+        raise ValidationFailed(
+            "score out of range", errors=[_score_error(["body", "score"], max_points)]
+        )
+    if changes:
+        audit.record(session, principal, "update", "grade", grade_id, grade["school_id"], changes)
+        changes |= {"graded_by": principal.user_id, "graded_at": utcnow()}
+        await repository.update_grade(session, grade_id, changes)
+    return await _reread(db, session, principal, grade_id)
+
+
+async def delete_grade(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    grade_id: int,
+    if_match: str | None = None,
+) -> None:
+    grade, _ = await _target(db, session, principal, grade_id)
+    if if_match is not None:
+        ensure_match(if_match, await get_grade(db, principal, grade_id))
+    await repository.delete_grade(session, grade_id)
+    audit.record(
+        session,
+        principal,
+        "delete",
+        "grade",
+        grade_id,
+        grade["school_id"],
+        {"assessment_id": grade["assessment_id"], "student_id": grade["student_id"]},
+    )
+
+
+async def record_bulk(
+    session: AsyncSession, principal: Principal, data: BulkGrades
+) -> dict[str, Any]:
+    """Upserts a whole gradebook column, all or nothing, in a constant number of statements:
+    one read of the enrolments and existing grades, one executemany INSERT, one UPDATE."""
+    student_ids = sorted({row.student_id for row in data.grades})
+    targets = await repository.grading_targets(
+        session, scope_kind(principal), scope_params(principal), data.assessment_id, student_ids
+    )
+    if not targets:
+        raise _no_assessment()
+    school_id, _, max_points, teacher_id = targets[0][:4]
+    assessment_service.ensure_teaches(principal, teacher_id)
+    # student_id -> (enrollment_id, existing grade id, existing comment)
+    enrolled = {t[5]: (t[4], t[7], t[8]) for t in targets if t[4] is not None and t[6] != "dropped"}
+
+    errors: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for i, row in enumerate(data.grades):
+        loc: list[str | int] = ["body", "grades", i]
+        if row.student_id in seen:
+            errors.append(field_error([*loc, "student_id"], "student listed more than once"))
+        elif row.student_id not in enrolled:
+            errors.append(_not_enrolled([*loc, "student_id"]))
+        seen.add(row.student_id)
+        if row.score > max_points:
+            errors.append(_score_error([*loc, "score"], max_points))
+    if errors:
+        bad = len({e["loc"][2] for e in errors})
+        raise ValidationFailed(f"{bad} of the rows are invalid; nothing was saved", errors=errors)
+
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for row in data.grades:
+        enrollment_id, grade_id, old_comment = enrolled[row.student_id]
+        comment = row.comment if "comment" in row.model_fields_set else old_comment or ""
+        if grade_id is None:
+            inserts.append(
+                {
+                    "school_id": school_id,
+                    "enrollment_id": enrollment_id,
+                    "assessment_id": data.assessment_id,
+                    "student_id": row.student_id,
+                    "score": row.score,
+                    "comment": comment,
+                    "graded_by": principal.user_id,
+                    "graded_at": now,
+                }
+            )
+        else:
+            updates.append(
+                {
+                    "id": grade_id,
+                    "score": row.score,
+                    "comment": comment,
+                    "graded_by": principal.user_id,
+                    "graded_at": now,
+                }
+            )
+    if inserts:
+        await repository.insert_grades(session, inserts)
+    if updates:
+        await repository.update_grades(session, updates)
+    audit.record(
+        session,
+        principal,
+        "record_bulk",
+        "assessment_grades",
+        data.assessment_id,
+        school_id,
+        {"created": len(inserts), "updated": len(updates), "student_ids": student_ids},
+    )
+    return {"assessment_id": data.assessment_id, "created": len(inserts), "updated": len(updates)}
+
+
+# --- a student's grades by section -------------------------------------------------------------
+
+
+def _due_order(line: dict[str, Any]) -> tuple[bool, Any, int]:
+    return (line["due_date"] is None, line["due_date"] or "", line["assessment_id"])
+
+
+def summarize(
+    student_id: int, section_rows: list[Row], assessment_rows: list[Row]
+) -> dict[str, Any]:
+    """Groups the two row sets by section and computes each section's weighted grade."""
+    sections: dict[int, dict[str, Any]] = {}
+    categories: dict[int, dict[int, tuple[str, float]]] = {}
+    for section_id, code, title, term_id, category_id, name, weight in section_rows:
+        if section_id not in sections:
+            sections[section_id] = {
+                "section_id": section_id,
+                "course_code": code,
+                "course_title": title,
+                "term_id": term_id,
+            }
+            categories[section_id] = {}
+        if category_id is not None:
+            categories[section_id][category_id] = (name, weight)
+
+    lines: dict[int, list[dict[str, Any]]] = {sid: [] for sid in sections}
+    # (section_id, category_id) -> [earned, possible, graded]
+    sums: dict[tuple[int, int], list[float]] = {}
+    for section_id, assessment_id, title, category_id, max_points, due, score in assessment_rows:
+        if section_id not in sections:
+            continue
+        name, _ = categories[section_id].get(category_id, ("", 0.0))
+        lines[section_id].append(
+            {
+                "assessment_id": assessment_id,
+                "title": title,
+                "category": name,
+                "max_points": max_points,
+                "score": score,
+                "due_date": due,
+            }
+        )
+        if score is not None:
+            acc = sums.setdefault((section_id, category_id), [0.0, 0.0, 0])
+            acc[0] += score
+            acc[1] += max_points
+            acc[2] += 1
+
+    out = []
+    for section_id, section in sections.items():
+        totals = {}
+        for cid, (_, weight) in categories[section_id].items():
+            earned, possible, graded = sums.get((section_id, cid), (0.0, 0.0, 0))
+            totals[cid] = calculation.CategoryTotals(weight, earned, possible, int(graded))
+        final = calculation.final_percentage(totals.values())
+        out.append(
+            {
+                **section,
+                "final_percentage": final,
+                "letter": calculation.letter(final),
+                "categories": [
+                    {
+                        "name": name,
+                        "weight": weight,
+                        "percentage": calculation.category_percentage(totals[cid]),
+                    }
+                    for cid, (name, weight) in categories[section_id].items()
+                ],
+                "grades": sorted(lines[section_id], key=_due_order),
+            }
+        )
+    return {"student_id": student_id, "sections": out}
+
+
+async def student_grades(
+    db: Database, principal: Principal, student_id: int, term_id: int | None
+) -> dict[str, Any]:
+    await student_service.get_student(db, principal, student_id)  # 404 when out of scope
+    section_rows, assessment_rows = await repository.student_grade_rows(
+        db, scope_kind(principal), scope_params(principal), student_id, term_id
+    )
+    return summarize(student_id, section_rows, assessment_rows)

@@ -1,0 +1,3 @@
+from tests.assessments.conftest import World, world
+
+__all__ = ["World", "world"]
