@@ -1,0 +1,45 @@
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from homeroom.kit.schemas import CreateModel, PatchModel
+
+EnrollmentStatus = Literal["enrolled", "dropped", "completed"]
+MAX_BULK = 1000
+
+
+class EnrollmentRead(BaseModel):
+    id: int
+    school_id: int
+    student_id: int
+    section_id: int
+    status: EnrollmentStatus
+    enrolled_at: datetime
+
+
+class EnrollmentCreate(CreateModel):
+    student_id: int
+    section_id: int = Field(description="A section of the student's school")
+    status: EnrollmentStatus = Field(
+        default="enrolled", description="Only 'enrolled' takes one of the section's seats"
+    )
+
+
+class EnrollmentUpdate(PatchModel):
+    status: EnrollmentStatus | None = None
+
+
+class EnrollmentBulkCreate(CreateModel):
+    enrollments: Annotated[list[EnrollmentCreate], Field(min_length=1, max_length=MAX_BULK)]
+
+
+class EnrollmentBulkResult(BaseModel):
+    created: int
+    items: list[EnrollmentRead]
+
+
+class EnrollmentFilters(BaseModel):
+    student_id: int | None = None
+    section_id: int | None = None
+    status: EnrollmentStatus | None = None

@@ -1,0 +1,250 @@
+"""Business rules for enrollments. Never commits: the request's unit of work does.
+
+One validation serves the single and the bulk write: every referenced student and section is
+fetched in one statement each, so checking 1,000 rows costs what checking one does.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homeroom.audit import service as audit
+from homeroom.enrollments import repository
+from homeroom.enrollments.schemas import (
+    EnrollmentBulkCreate,
+    EnrollmentCreate,
+    EnrollmentFilters,
+    EnrollmentUpdate,
+)
+from homeroom.kit.auth import Principal
+from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
+from homeroom.kit.pagination import PagePlan
+from homeroom.kit.responses import ensure_match
+from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.models import Enrollment
+
+
+async def list_enrollments(
+    db: Database, principal: Principal, filters: EnrollmentFilters, plan: PagePlan
+) -> tuple[list[Row], int]:
+    return await repository.list_page(
+        db, scope_kind(principal), scope_params(principal), filters, plan
+    )
+
+
+async def get_enrollment(db: Database, principal: Principal, enrollment_id: int) -> dict[str, Any]:
+    row = await repository.get(
+        db, db.reader, scope_kind(principal), scope_params(principal), enrollment_id
+    )
+    if row is None:
+        raise NotFound("enrollment not found")
+    return repository.to_item(row)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    index: int
+    field: str
+    message: str
+    conflict: bool = False  # clashes with existing data (409 for a single write)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    problems: list[Problem]
+    school_of_section: dict[int, int]
+
+
+async def _check(
+    session: AsyncSession, principal: Principal, rows: Sequence[EnrollmentCreate]
+) -> Checked:
+    kind, scope = scope_kind(principal), scope_params(principal)
+    student_ids = {r.student_id for r in rows}
+    section_ids = {r.section_id for r in rows}
+    students = await repository.students_by_id(session, kind, scope, student_ids)
+    sections = await repository.sections_by_id(session, kind, scope, section_ids)
+    existing = await repository.existing_pairs(session, student_ids, section_ids)
+
+    problems: list[Problem] = []
+    seats = {sid: s.capacity - s.enrolled for sid, s in sections.items()}
+    first_row: dict[tuple[int, int], int] = {}
+    for i, row in enumerate(rows):
+        student, section = students.get(row.student_id), sections.get(row.section_id)
+        found: list[Problem] = []
+        if student is None:
+            found.append(Problem(i, "student_id", f"unknown student {row.student_id}"))
+        elif student.archived:
+            found.append(Problem(i, "student_id", f"student {row.student_id} is archived"))
+        if section is None:
+            found.append(Problem(i, "section_id", f"unknown section {row.section_id}"))
+        if student is not None and section is not None and student.school_id != section.school_id:
+            found.append(
+                Problem(i, "section_id", "the section belongs to another school than the student")
+            )
+        pair = (row.student_id, row.section_id)
+        if pair in first_row:
+            found.append(Problem(i, "section_id", f"duplicates row {first_row[pair]}"))
+        else:
+            first_row[pair] = i
+            if pair in existing:
+                found.append(
+                    Problem(
+                        i, "section_id", "the student is already enrolled in this section", True
+                    )
+                )
+        if not found and section is not None and row.status == "enrolled":
+            seats[row.section_id] -= 1
+            if seats[row.section_id] < 0:
+                found.append(
+                    Problem(
+                        i,
+                        "section_id",
+                        f"section {row.section_id} is full: all {section.capacity} seats are taken",
+                        True,
+                    )
+                )
+        problems += found
+    return Checked(problems, {sid: s.school_id for sid, s in sections.items()})
+
+
+def _raise_single(problems: list[Problem]) -> None:
+    invalid = [p for p in problems if not p.conflict]
+    if invalid:
+        raise ValidationFailed(
+            invalid[0].message,
+            errors=[field_error(["body", p.field], p.message) for p in invalid],
+        )
+    if problems:
+        raise Conflict(problems[0].message)
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+async def _reread(
+    db: Database, session: AsyncSession, principal: Principal, enrollment_id: int
+) -> dict[str, Any]:
+    await session.flush()
+    row = await repository.get(
+        db, SessionReader(session), scope_kind(principal), scope_params(principal), enrollment_id
+    )
+    assert row is not None
+    return repository.to_item(row)
+
+
+async def _visible(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    enrollment_id: int,
+    if_match: str | None,
+) -> Enrollment:
+    """The enrollment for a write; 404 outside the caller's school, 412 on a stale If-Match."""
+    kind, scope = scope_kind(principal), scope_params(principal)
+    enrollment = await repository.load_visible(session, kind, scope, enrollment_id)
+    if enrollment is None:
+        raise NotFound("enrollment not found")
+    if if_match is not None:
+        row = await repository.get(db, SessionReader(session), kind, scope, enrollment_id)
+        ensure_match(if_match, repository.to_item(row) if row else None)
+    return enrollment
+
+
+async def create_enrollment(
+    db: Database, session: AsyncSession, principal: Principal, data: EnrollmentCreate
+) -> dict[str, Any]:
+    checked = await _check(session, principal, [data])
+    _raise_single(checked.problems)
+    school_id = checked.school_of_section[data.section_id]
+    enrollment = Enrollment(school_id=school_id, **data.model_dump())
+    session.add(enrollment)
+    await session.flush()
+    audit.record(
+        session, principal, "create", "enrollment", enrollment.id, school_id, data.model_dump()
+    )
+    return await _reread(db, session, principal, enrollment.id)
+
+
+async def create_bulk(
+    session: AsyncSession, principal: Principal, data: EnrollmentBulkCreate
+) -> dict[str, Any]:
+    """All or nothing: any bad row fails the whole batch with an error naming each bad row."""
+    rows = data.enrollments
+    checked = await _check(session, principal, rows)
+    if checked.problems:
+        raise ValidationFailed(
+            f"{len({p.index for p in checked.problems})} of {len(rows)} enrollments are invalid;"
+            " nothing was saved",
+            errors=[
+                field_error(["body", "enrollments", p.index, p.field], p.message)
+                for p in checked.problems
+            ],
+        )
+    values = [
+        {**row.model_dump(), "school_id": checked.school_of_section[row.section_id]} for row in rows
+    ]
+    created = await repository.insert_many(session, values)
+    items = [repository.to_item(r) for r in created]
+    schools = {v["school_id"] for v in values}
+    audit.record(
+        session,
+        principal,
+        "bulk_create",
+        "enrollment",
+        None,
+        schools.pop() if len(schools) == 1 else principal.school_id,
+        {"count": len(items), "ids": [item["id"] for item in items]},
+    )
+    return {"created": len(items), "items": items}
+
+
+async def update_enrollment(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    enrollment_id: int,
+    data: EnrollmentUpdate,
+    if_match: str | None = None,
+) -> dict[str, Any]:
+    enrollment = await _visible(db, session, principal, enrollment_id, if_match)
+    changes = data.changes()
+    if changes.get("status") == "enrolled" and enrollment.status != "enrolled":
+        kind, scope = scope_kind(principal), scope_params(principal)
+        sections = await repository.sections_by_id(session, kind, scope, [enrollment.section_id])
+        section = sections[enrollment.section_id]
+        if section.enrolled >= section.capacity:
+            raise Conflict(
+                f"section {enrollment.section_id} is full: all {section.capacity} seats are taken"
+            )
+    for name, value in changes.items():
+        setattr(enrollment, name, value)
+    audit.record(
+        session, principal, "update", "enrollment", enrollment.id, enrollment.school_id, changes
+    )
+    return await _reread(db, session, principal, enrollment_id)
+
+
+async def delete_enrollment(
+    db: Database,
+    session: AsyncSession,
+    principal: Principal,
+    enrollment_id: int,
+    if_match: str | None = None,
+) -> None:
+    enrollment = await _visible(db, session, principal, enrollment_id, if_match)
+    audit.record(
+        session,
+        principal,
+        "delete",
+        "enrollment",
+        enrollment.id,
+        enrollment.school_id,
+        {"student_id": enrollment.student_id, "section_id": enrollment.section_id},
+    )
+    await session.delete(enrollment)
