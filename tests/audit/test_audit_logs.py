@@ -113,9 +113,10 @@ class TestListAuditLogs:
             r = await client.get(URL, headers=headers, params=params)
             assert r.status_code == 200, r.text
             assert r.json()["total"] == expected, params
-        r = await client.get(URL, headers=headers, params={"entity_id": "abc"})
-        assert r.status_code == 422
-        assert r.json()["errors"][0]["loc"] == ["query", "entity_id"]
+        for bad in ("abc", str(2**40)):
+            r = await client.get(URL, headers=headers, params={"entity_id": bad})
+            assert r.status_code == 422
+            assert r.json()["errors"][0]["loc"] == ["query", "entity_id"]
 
     async def test_keyset_newest_first(self, client, factory: Factory) -> None:
         school = await factory.school()

@@ -193,6 +193,14 @@ class TestUpdateTeacher:
         )
         assert r.status_code == 412
 
+    async def test_oversized_id_is_422(self, client, factory: Factory) -> None:
+        school = await factory.school()
+        headers, _ = await factory.login_as("admin", school)
+        r = await client.patch(f"{URL}/{2**40}", headers=headers, json={"first_name": "X"})
+        assert r.status_code == 422
+        r = await client.post(URL, headers=headers, json=_body(school_id=2**40))
+        assert r.status_code == 422
+
     async def test_other_school_is_404(self, client, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("admin", school)

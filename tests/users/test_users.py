@@ -137,6 +137,13 @@ class TestReadUser:
         assert (await client.get(f"{URL}/{foreign.id}", headers=headers)).status_code == 404
         assert (await client.get(f"{URL}/{everywhere.id}", headers=headers)).status_code == 404
 
+    async def test_oversized_id_is_422(self, client, factory: Factory) -> None:
+        school = await factory.school()
+        headers, _ = await factory.login_as("admin", school)
+        assert (await client.get(f"{URL}/{2**40}", headers=headers)).status_code == 422
+        r = await client.post(URL, headers=headers, json=_body(role="student", profile_id=2**40))
+        assert r.status_code == 422
+
     async def test_read_never_returns_hash(self, client, factory: Factory) -> None:
         school = await factory.school()
         headers, me = await factory.login_as("admin", school)

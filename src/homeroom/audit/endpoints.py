@@ -9,7 +9,7 @@ from homeroom.kit.auth import AuditRead
 from homeroom.kit.deps import DB
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Page, PathId
 
 router = APIRouter(prefix="/audit-logs", tags=["audit"])
 
@@ -30,6 +30,6 @@ async def list_audit_logs(
 
 
 @router.get("/{log_id}", response_model=AuditLogRead)
-async def get_audit_log(request: Request, principal: AuditRead, db: DB, log_id: int) -> Response:
+async def get_audit_log(request: Request, principal: AuditRead, db: DB, log_id: PathId) -> Response:
     """Read one audit entry."""
     return json_response(request, await audit_service.get_log(db, principal, log_id))

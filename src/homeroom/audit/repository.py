@@ -76,10 +76,10 @@ async def list_page(
     )
     params = {**scope, **{name: values[name] for name in present}}
     rows = await db.reader.all(page_q, {**params, **plan.params()})
-    if plan.offset == 0 and plan.keyset is None and len(rows) <= plan.limit:
-        return rows, len(rows)  # the whole list fits in this page: no count needed
-    total = await db.reader.scalar(count_q, params)
-    return rows, int(total)
+    total = plan.known_total(rows)
+    if total is None:
+        total = int(await db.reader.scalar(count_q, params))
+    return rows, total
 
 
 async def get(db: Database, kind: ScopeKind, scope: dict[str, Any], log_id: int) -> Row | None:

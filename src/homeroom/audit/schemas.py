@@ -3,6 +3,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from homeroom.kit.schemas import Id
+
 
 class AuditLogRead(BaseModel):
     id: int
@@ -17,6 +19,6 @@ class AuditLogRead(BaseModel):
 
 class AuditLogFilters(BaseModel):
     entity: str | None = Field(default=None, max_length=40, description="e.g. student, grade")
-    entity_id: int | None = Field(default=None, ge=1)
-    actor_id: int | None = Field(default=None, ge=1)
+    entity_id: Id | None = None
+    actor_id: Id | None = None
     action: str | None = Field(default=None, max_length=40, description="e.g. create, update")

@@ -15,7 +15,7 @@ from homeroom.kit.auth import GuardiansRead, GuardiansWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Page, PathId
 
 router = APIRouter(prefix="/guardians", tags=["guardians"])
 
@@ -46,7 +46,7 @@ async def create_guardian(
 
 @router.get("/{guardian_id}", response_model=GuardianRead)
 async def get_guardian(
-    request: Request, principal: GuardiansRead, db: DB, guardian_id: int
+    request: Request, principal: GuardiansRead, db: DB, guardian_id: PathId
 ) -> Response:
     """Read one guardian, with the ids of their children."""
     return json_response(request, await guardian_service.get_guardian(db, principal, guardian_id))
@@ -58,7 +58,7 @@ async def update_guardian(
     principal: GuardiansWrite,
     db: DB,
     session: Session,
-    guardian_id: int,
+    guardian_id: PathId,
     data: GuardianUpdate,
 ) -> Response:
     """Change a guardian's fields; send If-Match with the ETag you read to avoid lost updates."""
@@ -70,7 +70,7 @@ async def update_guardian(
 
 @router.delete("/{guardian_id}", status_code=204)
 async def delete_guardian(
-    request: Request, principal: GuardiansWrite, db: DB, session: Session, guardian_id: int
+    request: Request, principal: GuardiansWrite, db: DB, session: Session, guardian_id: PathId
 ) -> Response:
     """Delete a guardian and their links to students."""
     await guardian_service.delete_guardian(
@@ -85,7 +85,7 @@ async def link_student(
     principal: GuardiansWrite,
     db: DB,
     session: Session,
-    guardian_id: int,
+    guardian_id: PathId,
     data: GuardianLink,
 ) -> Response:
     """Link a student of the same school to this guardian."""
@@ -95,7 +95,7 @@ async def link_student(
 
 @router.delete("/{guardian_id}/students/{student_id}", status_code=204)
 async def unlink_student(
-    principal: GuardiansWrite, db: DB, session: Session, guardian_id: int, student_id: int
+    principal: GuardiansWrite, db: DB, session: Session, guardian_id: PathId, student_id: PathId
 ) -> Response:
     """Remove the link between this guardian and a student."""
     await guardian_service.unlink_student(db, session, principal, guardian_id, student_id)

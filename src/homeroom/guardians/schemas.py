@@ -3,7 +3,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from homeroom.kit.schemas import CreateModel, PatchModel
+from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Phone = Annotated[
@@ -29,7 +29,7 @@ class GuardianRead(BaseModel):
 
 
 class GuardianCreate(CreateModel):
-    school_id: int | None = Field(default=None, description="Only for an all-schools admin")
+    school_id: Id | None = Field(default=None, description="Only for an all-schools admin")
     first_name: Name
     last_name: Name
     email: EmailStr
@@ -50,5 +50,5 @@ class GuardianFilters(BaseModel):
 
 
 class GuardianLink(CreateModel):
-    student_id: int = Field(ge=1)
+    student_id: Id
     relationship: Relationship = "guardian"

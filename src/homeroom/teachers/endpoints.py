@@ -6,7 +6,7 @@ from homeroom.kit.auth import TeachersRead, TeachersWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Page, PathId
 from homeroom.teachers import repository
 from homeroom.teachers import service as teacher_service
 from homeroom.teachers.schemas import TeacherCreate, TeacherFilters, TeacherRead, TeacherUpdate
@@ -40,7 +40,7 @@ async def create_teacher(
 
 @router.get("/{teacher_id}", response_model=TeacherRead)
 async def get_teacher(
-    request: Request, principal: TeachersRead, db: DB, teacher_id: int
+    request: Request, principal: TeachersRead, db: DB, teacher_id: PathId
 ) -> Response:
     """Read one teacher."""
     return json_response(request, await teacher_service.get_teacher(db, principal, teacher_id))
@@ -52,7 +52,7 @@ async def update_teacher(
     principal: TeachersWrite,
     db: DB,
     session: Session,
-    teacher_id: int,
+    teacher_id: PathId,
     data: TeacherUpdate,
 ) -> Response:
     """Change a teacher's fields; send If-Match with the ETag you read to avoid lost updates."""
@@ -64,7 +64,7 @@ async def update_teacher(
 
 @router.delete("/{teacher_id}", status_code=204)
 async def delete_teacher(
-    request: Request, principal: TeachersWrite, db: DB, session: Session, teacher_id: int
+    request: Request, principal: TeachersWrite, db: DB, session: Session, teacher_id: PathId
 ) -> Response:
     """Delete a teacher who no longer teaches any section (409 otherwise)."""
     await teacher_service.delete_teacher(

@@ -86,10 +86,10 @@ async def list_page(
     if filters.department is not None:
         params["department"] = filters.department
     rows = await db.reader.all(page_q, {**params, **plan.params()})
-    if plan.offset == 0 and plan.keyset is None and len(rows) <= plan.limit:
-        return rows, len(rows)  # the whole list fits in this page: no count needed
-    total = await db.reader.scalar(count_q, params)
-    return rows, int(total)
+    total = plan.known_total(rows)
+    if total is None:
+        total = int(await db.reader.scalar(count_q, params))
+    return rows, total
 
 
 async def get(

@@ -3,7 +3,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from homeroom.kit.schemas import CreateModel, PatchModel
+from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Department = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -22,7 +22,7 @@ class TeacherRead(BaseModel):
 
 
 class TeacherCreate(CreateModel):
-    school_id: int | None = Field(default=None, description="Only for an all-schools admin")
+    school_id: Id | None = Field(default=None, description="Only for an all-schools admin")
     first_name: Name
     last_name: Name
     email: EmailStr

@@ -6,7 +6,7 @@ from homeroom.kit.auth import UsersRead, UsersWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Page, PathId
 from homeroom.users import repository
 from homeroom.users import service as user_service
 from homeroom.users.schemas import UserCreate, UserFilters, UserRead, UserUpdate
@@ -39,7 +39,7 @@ async def create_user(
 
 
 @router.get("/{user_id}", response_model=UserRead)
-async def get_user(request: Request, principal: UsersRead, db: DB, user_id: int) -> Response:
+async def get_user(request: Request, principal: UsersRead, db: DB, user_id: PathId) -> Response:
     """Read one login."""
     return json_response(request, await user_service.get_user(db, principal, user_id))
 
@@ -50,7 +50,7 @@ async def update_user(
     principal: UsersWrite,
     db: DB,
     session: Session,
-    user_id: int,
+    user_id: PathId,
     data: UserUpdate,
 ) -> Response:
     """Change a login's name, role, active flag or password."""
@@ -62,7 +62,7 @@ async def update_user(
 
 @router.delete("/{user_id}", status_code=204)
 async def deactivate_user(
-    request: Request, principal: UsersWrite, db: DB, session: Session, user_id: int
+    request: Request, principal: UsersWrite, db: DB, session: Session, user_id: PathId
 ) -> Response:
     """Deactivate a login and end its sessions (the record is kept for the audit trail)."""
     await user_service.deactivate_user(

@@ -108,10 +108,10 @@ async def list_page(
     if filters.is_active is not None:
         params["is_active"] = filters.is_active
     rows = await db.reader.all(page_q, {**params, **plan.params()})
-    if plan.offset == 0 and plan.keyset is None and len(rows) <= plan.limit:
-        return rows, len(rows)  # the whole list fits in this page: no count needed
-    total = await db.reader.scalar(count_q, params)
-    return rows, int(total)
+    total = plan.known_total(rows)
+    if total is None:
+        total = int(await db.reader.scalar(count_q, params))
+    return rows, total
 
 
 async def get(
@@ -145,7 +145,8 @@ async def load_profile(
     """The student/teacher/guardian row for a role, when it exists in the school."""
     table = PROFILE_TABLES[role]
     stmt = select(table).where(table.id == profile_id, table.school_id == school_id)
-    profile: Profile | None = (await session.execute(stmt)).scalar_one_or_none()  # type: ignore[assignment]
+    found: Any = (await session.execute(stmt)).scalar_one_or_none()
+    profile: Profile | None = found
     return profile
 
 

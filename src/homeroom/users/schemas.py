@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from homeroom.kit.schemas import CreateModel, PatchModel
+from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
 Role = Literal["admin", "staff", "teacher", "student", "guardian"]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -31,11 +31,11 @@ class UserCreate(CreateModel):
     password: Password
     role: Role
     full_name: FullName
-    school_id: int | None = Field(
+    school_id: Id | None = Field(
         default=None, description="Only for an all-schools admin; omit for another such admin"
     )
-    profile_id: int | None = Field(
-        default=None, ge=1, description="An existing student/teacher/guardian row to log in as"
+    profile_id: Id | None = Field(
+        default=None, description="An existing student/teacher/guardian row to log in as"
     )
 
 
