@@ -16,7 +16,7 @@ from homeroom.kit.auth import AssessmentsRead, AssessmentsWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Page, PathId
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 # A section's assessment categories and their weights: /sections/{id}/categories
@@ -25,7 +25,7 @@ categories_router = APIRouter(prefix="/sections", tags=["assessments"])
 
 @categories_router.get("/{section_id}/categories", response_model=list[CategoryRead])
 async def list_categories(
-    request: Request, principal: AssessmentsRead, db: DB, section_id: int
+    request: Request, principal: AssessmentsRead, db: DB, section_id: PathId
 ) -> Response:
     """List a section's assessment categories and their weights."""
     categories = await assessment_service.list_categories(db, principal, section_id)
@@ -38,7 +38,7 @@ async def replace_categories(
     principal: AssessmentsWrite,
     db: DB,
     session: Session,
-    section_id: int,
+    section_id: PathId,
     categories: Annotated[CategorySet, Body()],
 ) -> Response:
     """Replace a section's categories; the weights must add up to 100."""
@@ -74,7 +74,7 @@ async def create_assessment(
 
 @router.get("/{assessment_id}", response_model=AssessmentRead)
 async def get_assessment(
-    request: Request, principal: AssessmentsRead, db: DB, assessment_id: int
+    request: Request, principal: AssessmentsRead, db: DB, assessment_id: PathId
 ) -> Response:
     """Read one assessment."""
     assessment = await assessment_service.get_assessment(db, principal, assessment_id)
@@ -87,7 +87,7 @@ async def update_assessment(
     principal: AssessmentsWrite,
     db: DB,
     session: Session,
-    assessment_id: int,
+    assessment_id: PathId,
     data: AssessmentUpdate,
 ) -> Response:
     """Change an assessment; max_points may not drop below a recorded score."""
@@ -99,7 +99,7 @@ async def update_assessment(
 
 @router.delete("/{assessment_id}", status_code=204)
 async def delete_assessment(
-    request: Request, principal: AssessmentsWrite, db: DB, session: Session, assessment_id: int
+    request: Request, principal: AssessmentsWrite, db: DB, session: Session, assessment_id: PathId
 ) -> Response:
     """Delete an assessment and every grade recorded for it."""
     await assessment_service.delete_assessment(

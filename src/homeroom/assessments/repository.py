@@ -185,10 +185,10 @@ async def list_page(
     )
     params = {**scope, **_filter_params(filters)}
     rows = await db.reader.all(page_q, {**params, **plan.params()})
-    if plan.offset == 0 and plan.keyset is None and len(rows) <= plan.limit:
-        return rows, len(rows)
-    total = await db.reader.scalar(count_q, params)
-    return rows, int(total)
+    total = plan.known_total(rows)
+    if total is None:
+        total = int(await db.reader.scalar(count_q, params))
+    return rows, total
 
 
 async def get(

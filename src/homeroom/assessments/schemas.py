@@ -3,12 +3,20 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from homeroom.kit.schemas import CreateModel, PatchModel
+from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
-CategoryName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-Weight = Annotated[float, Field(gt=0, le=100, description="Percent of the final grade")]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-MaxPoints = Annotated[float, Field(gt=0, le=1_000_000)]
+# PostgreSQL text cannot hold NUL: refuse it here rather than fail in the driver.
+_NO_NUL = r"^[^\x00]*$"
+CategoryName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=_NO_NUL)
+]
+Weight = Annotated[
+    float, Field(gt=0, le=100, allow_inf_nan=False, description="Percent of the final grade")
+]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)
+]
+MaxPoints = Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)]
 
 # The weights of a section's categories must add up to 100 within this tolerance.
 WEIGHT_TOLERANCE = 0.001
@@ -24,7 +32,7 @@ class CategoryRead(BaseModel):
 class CategoryIn(CreateModel):
     """One category of the new set: with `id` it keeps (and may rename) an existing one."""
 
-    id: int | None = None
+    id: Id | None = None
     name: CategoryName
     weight: Weight
 
@@ -45,8 +53,8 @@ class AssessmentRead(BaseModel):
 
 
 class AssessmentCreate(CreateModel):
-    section_id: int
-    category_id: int
+    section_id: Id
+    category_id: Id
     title: Title
     max_points: MaxPoints
     due_date: date | None = None
@@ -55,14 +63,14 @@ class AssessmentCreate(CreateModel):
 class AssessmentUpdate(PatchModel):
     nullable = frozenset({"due_date"})
 
-    category_id: int | None = None
+    category_id: Id | None = None
     title: Title | None = None
     max_points: MaxPoints | None = None
     due_date: date | None = None
 
 
 class AssessmentFilters(BaseModel):
-    section_id: int | None = None
-    category_id: int | None = None
+    section_id: Id | None = None
+    category_id: Id | None = None
     due_before: date | None = Field(default=None, description="Due on or before this date")
     due_after: date | None = Field(default=None, description="Due on or after this date")

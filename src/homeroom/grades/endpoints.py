@@ -17,7 +17,7 @@ from homeroom.kit.auth import GradesRead, GradesWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Id, Page, PathId
 
 router = APIRouter(prefix="/grades", tags=["grades"])
 # Grade summaries that hang off a student: /students/{id}/grades
@@ -57,7 +57,7 @@ async def record_bulk(
 
 
 @router.get("/{grade_id}", response_model=GradeRead)
-async def get_grade(request: Request, principal: GradesRead, db: DB, grade_id: int) -> Response:
+async def get_grade(request: Request, principal: GradesRead, db: DB, grade_id: PathId) -> Response:
     """Read one grade."""
     return json_response(request, await grade_service.get_grade(db, principal, grade_id))
 
@@ -68,7 +68,7 @@ async def update_grade(
     principal: GradesWrite,
     db: DB,
     session: Session,
-    grade_id: int,
+    grade_id: PathId,
     data: GradeUpdate,
 ) -> Response:
     """Change a grade's score or comment."""
@@ -80,7 +80,7 @@ async def update_grade(
 
 @router.delete("/{grade_id}", status_code=204)
 async def delete_grade(
-    request: Request, principal: GradesWrite, db: DB, session: Session, grade_id: int
+    request: Request, principal: GradesWrite, db: DB, session: Session, grade_id: PathId
 ) -> Response:
     """Delete a grade."""
     await grade_service.delete_grade(
@@ -94,8 +94,8 @@ async def student_grades(
     request: Request,
     principal: GradesRead,
     db: DB,
-    student_id: int,
-    term_id: Annotated[int | None, Query(description="Only this term's sections")] = None,
+    student_id: PathId,
+    term_id: Annotated[Id | None, Query(description="Only this term's sections")] = None,
 ) -> Response:
     """A student's grades by section, with weighted final percentages and letters."""
     summary = await grade_service.student_grades(db, principal, student_id, term_id)

@@ -3,10 +3,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from homeroom.kit.schemas import CreateModel, PatchModel
+from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
-Score = Annotated[float, Field(ge=0, le=1_000_000, description="0 .. the assessment's max_points")]
-Comment = Annotated[str, Field(max_length=2000)]
+Score = Annotated[
+    float,
+    Field(ge=0, le=1_000_000, allow_inf_nan=False, description="0 .. the assessment's max_points"),
+]
+# PostgreSQL text cannot hold NUL: refuse it here rather than fail in the driver.
+Comment = Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")]
 
 MAX_BULK_ROWS = 1000
 
@@ -25,8 +29,8 @@ class GradeRead(BaseModel):
 
 
 class GradeCreate(CreateModel):
-    assessment_id: int
-    student_id: int
+    assessment_id: Id
+    student_id: Id
     score: Score
     comment: Comment = ""
 
@@ -37,19 +41,19 @@ class GradeUpdate(PatchModel):
 
 
 class GradeFilters(BaseModel):
-    assessment_id: int | None = None
-    section_id: int | None = None
-    student_id: int | None = None
+    assessment_id: Id | None = None
+    section_id: Id | None = None
+    student_id: Id | None = None
 
 
 class BulkGradeRow(CreateModel):
-    student_id: int
+    student_id: Id
     score: Score
     comment: Comment = ""
 
 
 class BulkGrades(CreateModel):
-    assessment_id: int
+    assessment_id: Id
     grades: Annotated[list[BulkGradeRow], Field(min_length=1, max_length=MAX_BULK_ROWS)]
 
 
