@@ -355,18 +355,26 @@ class TestUpdateAttendance:
         read = (await client.get(f"{API}/attendance/{record['id']}", headers=world.staff)).json()
         assert (read["status"], read["note"]) == ("excused", "doctor")
 
-    async def test_if_match(self, client: AsyncClient, world: World) -> None:
+    async def test_if_match(self, client: AsyncClient, world: World, count_queries: Any) -> None:
         record = await self._record(client, world)
         url = f"{API}/attendance/{record['id']}"
         etag = (await client.get(url, headers=world.teacher_h)).headers["ETag"]
-        ok = await client.patch(
-            url, headers=world.teacher_h | {"If-Match": etag}, json={"status": "late"}
-        )
+        with count_queries() as statements:
+            ok = await client.patch(
+                url, headers=world.teacher_h | {"If-Match": etag}, json={"status": "late"}
+            )
         assert ok.status_code == 200
+        assert len(data_statements(statements)) <= 4
+        assert (
+            ok.headers["ETag"] == (await client.get(url, headers=world.teacher_h)).headers["ETag"]
+        )
         stale = await client.patch(
             url, headers=world.teacher_h | {"If-Match": etag}, json={"status": "absent"}
         )
         assert stale.status_code == 412
+        assert (
+            await client.delete(url, headers=world.teacher_h | {"If-Match": etag})
+        ).status_code == 412
         assert (await client.get(url, headers=world.teacher_h)).json()["status"] == "late"
 
     async def test_bad_patches_are_422(self, client: AsyncClient, world: World) -> None:

@@ -134,7 +134,9 @@ async def _writable(
     item = repository.to_item(row)
     teacher_id, school_id = row[len(repository.FIELDS) :]
     _ensure_writer(principal, teacher_id)
-    ensure_match(if_match, item)
+    if if_match is not None:
+        # Compared with the record exactly as GET encodes it (the raw read path's values).
+        ensure_match(if_match, await get_record(db, principal, record_id))
     return item, school_id
 
 
