@@ -240,3 +240,15 @@ class TestDeleteCourse:
         course = await factory.course(await factory.term(school))
         headers, _ = await factory.login_as("teacher", school)
         assert (await client.delete(f"{URL}/{course.id}", headers=headers)).status_code == 403
+
+
+class TestBoundedIds:
+    async def test_ids_beyond_32_bits_are_422(self, client, factory: Factory) -> None:
+        school = await factory.school()
+        headers, _ = await factory.login_as("staff", school)
+        assert (await client.get(f"{URL}/{2**31}", headers=headers)).status_code == 422
+        r = await client.get(URL, headers=headers, params={"term_id": 2**31})
+        assert r.status_code == 422
+        r = await client.post(URL, headers=headers, json=body(2**31))
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "term_id"]

@@ -404,3 +404,19 @@ class TestBulkEnroll:
             assert len(inserts) == 1  # one multi-row INSERT, not one per row
         assert counts[0] == counts[1]
         assert await count_enrollments(factory) == 201
+
+
+class TestBoundedIds:
+    async def test_ids_beyond_32_bits_are_422(self, client, factory: Factory) -> None:
+        w = await world(factory)
+        headers, _ = await factory.login_as("staff", w.school)
+        assert (await client.get(f"{URL}/{2**31}", headers=headers)).status_code == 422
+        r = await client.get(URL, headers=headers, params={"student_id": 2**31})
+        assert r.status_code == 422
+        rows = [
+            {"student_id": w.classmate.id, "section_id": w.section.id},
+            {"student_id": 2**31, "section_id": w.section.id},
+        ]
+        r = await client.post(BULK, headers=headers, json={"enrollments": rows})
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "enrollments", 1, "student_id"]

@@ -373,3 +373,17 @@ class TestDeleteSection:
         teacher, _ = await factory.login_as("teacher", w.school)
         r = await client.delete(f"{URL}/{w.other_section.id}", headers=teacher)
         assert r.status_code == 403
+
+
+class TestBoundedIds:
+    async def test_ids_beyond_32_bits_are_422(self, client, factory: Factory) -> None:
+        w = await world(factory)
+        headers, _ = await factory.login_as("staff", w.school)
+        for url in (f"{URL}/{2**31}", f"{URL}/{2**31}/roster"):
+            assert (await client.get(url, headers=headers)).status_code == 422
+        r = await client.get(URL, headers=headers, params={"teacher_id": 2**31})
+        assert r.status_code == 422
+        payload = {"course_id": w.section.course_id, "name": "Z", "teacher_id": 2**31}
+        r = await client.post(URL, headers=headers, json=payload)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "teacher_id"]

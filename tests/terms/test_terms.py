@@ -257,3 +257,14 @@ class TestDeleteTerm:
         headers, _ = await factory.login_as("staff", school)
         r = await client.delete(f"{URL}/{theirs.id}", headers=headers)
         assert r.status_code == 404
+
+
+class TestBoundedIds:
+    async def test_ids_beyond_32_bits_are_422(self, client, factory: Factory) -> None:
+        school = await factory.school()
+        headers, _ = await factory.login_as("staff", school)
+        for method in ("GET", "PATCH", "DELETE"):
+            r = await client.request(method, f"{URL}/{2**31}", headers=headers, json={})
+            assert r.status_code == 422, method
+        r = await client.post(URL, headers=headers, json=body(school_id=2**31))
+        assert r.status_code == 422

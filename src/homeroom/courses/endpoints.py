@@ -9,7 +9,7 @@ from homeroom.kit.auth import CoursesRead, CoursesWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Page, PathId
 
 router = APIRouter(prefix="/courses", tags=["courses"])
 
@@ -39,7 +39,9 @@ async def create_course(
 
 
 @router.get("/{course_id}", response_model=CourseRead)
-async def get_course(request: Request, principal: CoursesRead, db: DB, course_id: int) -> Response:
+async def get_course(
+    request: Request, principal: CoursesRead, db: DB, course_id: PathId
+) -> Response:
     """Read one course."""
     return json_response(request, await course_service.get_course(db, principal, course_id))
 
@@ -50,7 +52,7 @@ async def update_course(
     principal: CoursesWrite,
     db: DB,
     session: Session,
-    course_id: int,
+    course_id: PathId,
     data: CourseUpdate,
 ) -> Response:
     """Change a course; send If-Match with the ETag you read."""
@@ -62,7 +64,7 @@ async def update_course(
 
 @router.delete("/{course_id}", status_code=204)
 async def delete_course(
-    request: Request, principal: CoursesWrite, db: DB, session: Session, course_id: int
+    request: Request, principal: CoursesWrite, db: DB, session: Session, course_id: PathId
 ) -> Response:
     """Delete a course that has no sections."""
     await course_service.delete_course(

@@ -115,8 +115,9 @@ async def list_page(
     )
     params = {**scope, **_filter_params(filters)}
     rows = await db.reader.all(page_q, {**params, **plan.params()})
-    if plan.offset == 0 and plan.keyset is None and len(rows) <= plan.limit:
-        return rows, len(rows)  # the whole list fits in this page: no count needed
+    total = plan.known_total(rows)
+    if total is not None:
+        return rows, total
     count_q = db.query(
         ("courses.count", kind, shape), lambda: count_statement(_filtered(kind, shape))
     )

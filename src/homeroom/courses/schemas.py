@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from homeroom.kit.schemas import CreateModel, PatchModel
+from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
 CourseCode = Annotated[
     str,
@@ -32,7 +32,7 @@ class CourseRead(BaseModel):
 
 
 class CourseCreate(CreateModel):
-    term_id: int = Field(description="A term of your school; the course belongs to its school")
+    term_id: Id = Field(description="A term of your school; the course belongs to its school")
     code: CourseCode = Field(description="Unique within the term")
     title: Title
     category: Category = "general"
@@ -42,7 +42,7 @@ class CourseCreate(CreateModel):
 
 
 class CourseUpdate(PatchModel):
-    term_id: int | None = None
+    term_id: Id | None = None
     code: CourseCode | None = None
     title: Title | None = None
     category: Category | None = None
@@ -52,7 +52,7 @@ class CourseUpdate(PatchModel):
 
 
 class CourseFilters(BaseModel):
-    term_id: int | None = None
+    term_id: Id | None = None
     category: str | None = Field(default=None, max_length=60)
     published: bool | None = None
     q: str | None = Field(default=None, max_length=100, description="Search code and title")

@@ -16,7 +16,7 @@ from homeroom.kit.auth import EnrollmentsRead, EnrollmentsWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Page, PathId
 
 router = APIRouter(prefix="/enrollments", tags=["enrollments"])
 
@@ -56,7 +56,7 @@ async def create_bulk(
 
 @router.get("/{enrollment_id}", response_model=EnrollmentRead)
 async def get_enrollment(
-    request: Request, principal: EnrollmentsRead, db: DB, enrollment_id: int
+    request: Request, principal: EnrollmentsRead, db: DB, enrollment_id: PathId
 ) -> Response:
     """Read one enrollment."""
     return json_response(
@@ -70,7 +70,7 @@ async def update_enrollment(
     principal: EnrollmentsWrite,
     db: DB,
     session: Session,
-    enrollment_id: int,
+    enrollment_id: PathId,
     data: EnrollmentUpdate,
 ) -> Response:
     """Change an enrollment's status (enrolled, dropped, completed)."""
@@ -82,7 +82,7 @@ async def update_enrollment(
 
 @router.delete("/{enrollment_id}", status_code=204)
 async def delete_enrollment(
-    request: Request, principal: EnrollmentsWrite, db: DB, session: Session, enrollment_id: int
+    request: Request, principal: EnrollmentsWrite, db: DB, session: Session, enrollment_id: PathId
 ) -> Response:
     """Delete an enrollment (its grades go with it; PATCH status=dropped keeps them)."""
     await enrollment_service.delete_enrollment(

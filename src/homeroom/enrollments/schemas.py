@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from homeroom.kit.schemas import CreateModel, PatchModel
+from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
 EnrollmentStatus = Literal["enrolled", "dropped", "completed"]
 MAX_BULK = 1000
@@ -19,8 +19,8 @@ class EnrollmentRead(BaseModel):
 
 
 class EnrollmentCreate(CreateModel):
-    student_id: int
-    section_id: int = Field(description="A section of the student's school")
+    student_id: Id
+    section_id: Id = Field(description="A section of the student's school")
     status: EnrollmentStatus = Field(
         default="enrolled", description="Only 'enrolled' takes one of the section's seats"
     )
@@ -40,6 +40,6 @@ class EnrollmentBulkResult(BaseModel):
 
 
 class EnrollmentFilters(BaseModel):
-    student_id: int | None = None
-    section_id: int | None = None
+    student_id: Id | None = None
+    section_id: Id | None = None
     status: EnrollmentStatus | None = None

@@ -6,7 +6,7 @@ from homeroom.kit.auth import SectionsRead, SectionsWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Page, PathId
 from homeroom.sections import repository
 from homeroom.sections import service as section_service
 from homeroom.sections.schemas import (
@@ -47,7 +47,7 @@ async def create_section(
 
 @router.get("/{section_id}", response_model=SectionRead)
 async def get_section(
-    request: Request, principal: SectionsRead, db: DB, section_id: int
+    request: Request, principal: SectionsRead, db: DB, section_id: PathId
 ) -> Response:
     """Read one section."""
     return json_response(request, await section_service.get_section(db, principal, section_id))
@@ -58,7 +58,7 @@ async def list_roster(
     request: Request,
     principal: SectionsRead,
     db: DB,
-    section_id: int,
+    section_id: PathId,
     page: Annotated[PageRequest, Depends(page_request)],
     filters: Annotated[RosterFilters, Query()],
 ) -> Response:
@@ -77,7 +77,7 @@ async def update_section(
     principal: SectionsWrite,
     db: DB,
     session: Session,
-    section_id: int,
+    section_id: PathId,
     data: SectionUpdate,
 ) -> Response:
     """Change a section (teacher, name, room, meeting pattern, capacity)."""
@@ -89,7 +89,7 @@ async def update_section(
 
 @router.delete("/{section_id}", status_code=204)
 async def delete_section(
-    request: Request, principal: SectionsWrite, db: DB, session: Session, section_id: int
+    request: Request, principal: SectionsWrite, db: DB, session: Session, section_id: PathId
 ) -> Response:
     """Delete a section that has no enrollments."""
     await section_service.delete_section(

@@ -115,8 +115,9 @@ async def list_page(
     )
     params = {**scope, **values}
     rows = await db.reader.all(page_q, {**params, **plan.params()})
-    if plan.offset == 0 and plan.keyset is None and len(rows) <= plan.limit:
-        return rows, len(rows)  # the whole list fits in this page: no count needed
+    total = plan.known_total(rows)
+    if total is not None:
+        return rows, total
     count_q = db.query(
         ("sections.count", kind, shape), lambda: count_statement(_filtered(kind, shape))
     )
@@ -205,8 +206,9 @@ async def roster_page(
     )
     params: dict[str, Any] = {"section_id": section_id, "status": filters.status}
     rows = await db.reader.all(page_q, {**params, **plan.params()})
-    if plan.offset == 0 and plan.keyset is None and len(rows) <= plan.limit:
-        return rows, len(rows)
+    total = plan.known_total(rows)
+    if total is not None:
+        return rows, total
     count_q = db.query(
         ("sections.roster_count", has_status), lambda: count_statement(_roster(has_status))
     )

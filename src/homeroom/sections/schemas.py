@@ -3,7 +3,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from homeroom.kit.schemas import CreateModel, PatchModel
+from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
 SectionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Room = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -33,8 +33,8 @@ class SectionRead(BaseModel):
 
 
 class SectionCreate(CreateModel):
-    course_id: int = Field(description="A course of your school; the section joins its school")
-    teacher_id: int | None = None
+    course_id: Id = Field(description="A course of your school; the section joins its school")
+    teacher_id: Id | None = None
     name: SectionName = Field(description="Unique within the course")
     room: Room | None = None
     meeting_pattern: MeetingPattern | None = Field(default=None, examples=["MWF 09:00-09:50"])
@@ -44,7 +44,7 @@ class SectionCreate(CreateModel):
 class SectionUpdate(PatchModel):
     nullable: ClassVar[frozenset[str]] = frozenset({"teacher_id", "room", "meeting_pattern"})
 
-    teacher_id: int | None = None
+    teacher_id: Id | None = None
     name: SectionName | None = None
     room: Room | None = None
     meeting_pattern: MeetingPattern | None = None
@@ -52,9 +52,9 @@ class SectionUpdate(PatchModel):
 
 
 class SectionFilters(BaseModel):
-    course_id: int | None = None
-    teacher_id: int | None = None
-    term_id: int | None = None
+    course_id: Id | None = None
+    teacher_id: Id | None = None
+    term_id: Id | None = None
 
 
 class RosterEntry(BaseModel):

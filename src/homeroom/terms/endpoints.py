@@ -6,7 +6,7 @@ from homeroom.kit.auth import TermsRead, TermsWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Page
+from homeroom.kit.schemas import Page, PathId
 from homeroom.terms import repository
 from homeroom.terms import service as term_service
 from homeroom.terms.schemas import TermCreate, TermRead, TermUpdate
@@ -38,7 +38,7 @@ async def create_term(
 
 
 @router.get("/{term_id}", response_model=TermRead)
-async def get_term(request: Request, principal: TermsRead, db: DB, term_id: int) -> Response:
+async def get_term(request: Request, principal: TermsRead, db: DB, term_id: PathId) -> Response:
     """Read one term."""
     return json_response(request, await term_service.get_term(db, principal, term_id))
 
@@ -49,7 +49,7 @@ async def update_term(
     principal: TermsWrite,
     db: DB,
     session: Session,
-    term_id: int,
+    term_id: PathId,
     data: TermUpdate,
 ) -> Response:
     """Change a term's name or dates; send If-Match with the ETag you read."""
@@ -61,7 +61,7 @@ async def update_term(
 
 @router.delete("/{term_id}", status_code=204)
 async def delete_term(
-    request: Request, principal: TermsWrite, db: DB, session: Session, term_id: int
+    request: Request, principal: TermsWrite, db: DB, session: Session, term_id: PathId
 ) -> Response:
     """Delete a term that has no courses."""
     await term_service.delete_term(db, session, principal, term_id, request.headers.get("if-match"))

@@ -44,8 +44,9 @@ async def list_page(
         ("terms.page", kind, plan.shape), lambda: page_statement(_scoped(kind), SORTING, plan)
     )
     rows = await db.reader.all(page_q, {**scope, **plan.params()})
-    if plan.offset == 0 and plan.keyset is None and len(rows) <= plan.limit:
-        return rows, len(rows)  # the whole list fits in this page: no count needed
+    total = plan.known_total(rows)
+    if total is not None:
+        return rows, total
     count_q = db.query(("terms.count", kind), lambda: count_statement(_scoped(kind)))
     return rows, int(await db.reader.scalar(count_q, scope))
 

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from homeroom.kit.schemas import CreateModel, PatchModel
+from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
 TermName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -19,7 +19,7 @@ class TermRead(BaseModel):
 
 
 class TermCreate(CreateModel):
-    school_id: int | None = Field(default=None, description="Only for an all-schools admin")
+    school_id: Id | None = Field(default=None, description="Only for an all-schools admin")
     name: TermName
     start_date: date
     end_date: date = Field(description="On or after start_date")
