@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from homeroom import __version__
 from homeroom.assessments.endpoints import categories_router as assessment_categories
@@ -22,6 +22,7 @@ from homeroom.guardians.endpoints import router as guardians
 from homeroom.kit.db import Database
 from homeroom.kit.errors import install_error_handlers
 from homeroom.kit.logging import configure_logging
+from homeroom.kit.routing import add_routes, index_routes
 from homeroom.kit.security import TokenDecoder
 from homeroom.ops.endpoints import router as ops
 from homeroom.sections.endpoints import router as sections
@@ -75,9 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_decoder = TokenDecoder(settings)
     install_error_handlers(app)
 
-    api = APIRouter(prefix="/api/v1")
     for router in API_ROUTERS:
-        api.include_router(router)
-    app.include_router(api)
-    app.include_router(ops)
+        add_routes(app, router, prefix="/api/v1")
+    add_routes(app, ops)
+    index_routes(app)
     return app

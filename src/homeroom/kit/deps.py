@@ -1,4 +1,8 @@
-"""Request-scoped dependencies: the database and the request's unit of work."""
+"""Request-scoped dependencies: the database and the request's unit of work.
+
+Every dependency is `async def`: FastAPI runs a plain `def` dependency in a worker thread,
+and that hand-off costs more than the whole database read on this hot path.
+"""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -10,12 +14,12 @@ from homeroom.config import Settings
 from homeroom.kit.db import Database
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
