@@ -21,6 +21,7 @@ from homeroom.grades.endpoints import student_router as student_grades
 from homeroom.guardians.endpoints import router as guardians
 from homeroom.kit.db import Database
 from homeroom.kit.errors import install_error_handlers
+from homeroom.kit.guards import RefuseNul
 from homeroom.kit.logging import configure_logging
 from homeroom.kit.routing import add_routes, index_routes
 from homeroom.kit.security import TokenDecoder
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.token_decoder = TokenDecoder(settings)
     install_error_handlers(app)
+    app.add_middleware(RefuseNul)
 
     for router in API_ROUTERS:
         add_routes(app, router, prefix="/api/v1")

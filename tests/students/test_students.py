@@ -455,3 +455,10 @@ class TestHostileInput:
     ) -> None:
         r = await client.get(f"/api/v1/students/{sid}", headers=admin)
         assert r.status_code == 422
+
+    async def test_nul_characters_are_422(self, client: AsyncClient, admin: dict[str, str]) -> None:
+        r = await client.post(
+            "/api/v1/students", headers=admin, json=new_student(first_name="A\x00B")
+        )
+        assert r.status_code == 422
+        assert (await client.get("/api/v1/students?q=a%00b", headers=admin)).status_code == 422

@@ -8,8 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 T = TypeVar("T")
 
 
+def _refuse_nul(value: Any) -> Any:
+    # PostgreSQL text cannot hold NUL; refuse it as bad input rather than fail at the driver.
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 class CreateModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    _no_nul = field_validator("*", mode="before")(_refuse_nul)
 
 
 class PatchModel(BaseModel):
@@ -21,6 +30,8 @@ class PatchModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     nullable: ClassVar[frozenset[str]] = frozenset()
+
+    _no_nul = field_validator("*", mode="before")(_refuse_nul)
 
     @field_validator("*", mode="after")
     @classmethod
