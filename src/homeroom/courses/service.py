@@ -57,8 +57,8 @@ async def _visible(
     if course is None:
         raise NotFound("course not found")
     if if_match is not None:
-        row = await repository.get(db, SessionReader(session), kind, scope, course_id)
-        ensure_match(if_match, repository.to_item(row) if row else None)
+        # Compared with the record exactly as GET encodes it (the raw read path's values).
+        ensure_match(if_match, await get_course(db, principal, course_id))
     return course
 
 

@@ -151,8 +151,8 @@ async def _visible(
     if enrollment is None:
         raise NotFound("enrollment not found")
     if if_match is not None:
-        row = await repository.get(db, SessionReader(session), kind, scope, enrollment_id)
-        ensure_match(if_match, repository.to_item(row) if row else None)
+        # Compared with the record exactly as GET encodes it (the raw read path's values).
+        ensure_match(if_match, await get_enrollment(db, principal, enrollment_id))
     return enrollment
 
 

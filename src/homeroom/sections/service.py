@@ -75,8 +75,8 @@ async def _visible(
     if section is None:
         raise NotFound("section not found")
     if if_match is not None:
-        row = await repository.get(db, SessionReader(session), kind, scope, section_id)
-        ensure_match(if_match, repository.to_item(row) if row else None)
+        # Compared with the record exactly as GET encodes it (the raw read path's values).
+        ensure_match(if_match, await get_section(db, principal, section_id))
     return section
 
 

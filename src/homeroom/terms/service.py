@@ -51,10 +51,8 @@ async def _visible(
     if term is None:
         raise NotFound("term not found")
     if if_match is not None:
-        row = await repository.get(
-            db, SessionReader(session), scope_kind(principal), scope_params(principal), term_id
-        )
-        ensure_match(if_match, repository.to_item(row) if row else None)
+        # Compared with the record exactly as GET encodes it (the raw read path's values).
+        ensure_match(if_match, await get_term(db, principal, term_id))
     return term
 
 
