@@ -8,10 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homeroom.courses.schemas import CourseFilters
 from homeroom.kit.db import Database, Reader, Row
 from homeroom.kit.pagination import (
+    LIKE_ESCAPE,
     PagePlan,
     Sorting,
     SortKey,
     count_statement,
+    like_pattern,
     page_statement,
 )
 from homeroom.kit.scopes import ScopeKind, school_filter
@@ -38,16 +40,6 @@ SORTING = Sorting(
     default="code",
     id_column=Course.id,
 )
-
-
-# "!" rather than a backslash: the compiled-once PostgreSQL dialect never met a server, so it
-# assumes backslash-escaping string literals and renders ESCAPE '\\' (two characters).
-LIKE_ESCAPE = "!"
-
-
-def like_pattern(q: str) -> str:
-    escaped = q.strip().lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return f"%{escaped}%"
 
 
 def to_item(row: Row) -> dict[str, Any]:
