@@ -4,14 +4,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
     and_,
     bindparam,
     delete,
     insert,
     select,
-    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,8 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homeroom.grades.schemas import GradeFilters
 from homeroom.kit.db import Database, Reader, Row
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
-from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
-from homeroom.models import Assessment, AssessmentCategory, Course, Enrollment, Grade, Section
+from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
+from homeroom.models import (
+    Assessment,
+    AssessmentCategory,
+    Course,
+    Enrollment,
+    Grade,
+    Section,
+    StudentGuardian,
+)
 
 COLUMNS = (
     Grade.id,
@@ -51,26 +57,28 @@ def to_item(row: Row) -> dict[str, Any]:
     return dict(zip(FIELDS, row, strict=True))
 
 
-def _grade_scope(kind: ScopeKind) -> ColumnElement[bool]:
+def _scoped(kind: ScopeKind, *columns: Any) -> Select[Any]:
     """Grades the caller may see: a student their own, a guardian their children's, a teacher
     those of the sections they teach (not their students' other sections), staff and admins
-    their school's. Needs assessments joined."""
+    their school's.
+
+    Scopes are joins, not IN (subquery): the planner then starts from the guardian's children
+    or the teacher's sections instead of walking the school's grades in id order. The narrow
+    scopes already lie within one school, so only staff and admins get the school condition.
+    """
+    stmt = select(*(columns or COLUMNS)).join(Assessment, Assessment.id == Grade.assessment_id)
+    profile: Any = bindparam("scope_profile")
     if kind == "student":
-        return Grade.student_id == bindparam("scope_profile")
+        return stmt.where(Grade.student_id == profile)
     if kind == "guardian":
-        return student_filter(kind, Grade.student_id)
+        return stmt.join(StudentGuardian, StudentGuardian.student_id == Grade.student_id).where(
+            StudentGuardian.guardian_id == profile
+        )
     if kind == "teacher":
-        return section_filter(kind, Assessment.section_id)
-    return true()
-
-
-def _scoped(kind: ScopeKind) -> Select[Any]:
-    return (
-        select(*COLUMNS)
-        .join(Assessment, Assessment.id == Grade.assessment_id)
-        .where(school_filter(kind, Grade.school_id))
-        .where(_grade_scope(kind))
-    )
+        return stmt.join(Section, Section.id == Assessment.section_id).where(
+            Section.teacher_id == profile
+        )
+    return stmt.where(school_filter(kind, Grade.school_id))
 
 
 FilterShape = tuple[bool, bool, bool]
@@ -172,20 +180,16 @@ async def grading_targets(
 
 
 def _grade_target(kind: ScopeKind) -> Select[Any]:
-    return (
-        select(*COLUMNS, Assessment.max_points, Section.teacher_id)
-        .join(Assessment, Assessment.id == Grade.assessment_id)
-        .join(Section, Section.id == Assessment.section_id)
-        .where(Grade.id == bindparam("id"))
-        .where(school_filter(kind, Grade.school_id))
-        .where(_grade_scope(kind))
-    )
+    stmt = _scoped(kind, *COLUMNS, Assessment.max_points, Section.teacher_id)
+    if kind != "teacher":  # the teacher's scope has joined sections already
+        stmt = stmt.join(Section, Section.id == Assessment.section_id)
+    return stmt.where(Grade.id == bindparam("id"))
 
 
 async def grade_target(
     db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], grade_id: int
 ) -> Row | None:
-    """The grade's columns, then its assessment's max_points and its section's teacher_id."""
+    """The grade's columns, then its assessment's max_points and section's teacher_id."""
     query = db.query(("grades.target", kind), lambda: _grade_target(kind))
     return await reader.first(query, {**scope, "id": grade_id})
 
