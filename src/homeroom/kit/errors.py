@@ -1,5 +1,6 @@
 """One domain error hierarchy; one handler renders every error as problem+json (RFC 9457)."""
 
+import json
 from typing import Any
 
 import orjson
@@ -90,17 +91,36 @@ def problem(
     body["detail"] = detail
     if errors is not None:
         body["errors"] = errors
-    return Response(
-        orjson.dumps(body, default=str), status, headers=headers, media_type=PROBLEM_JSON
-    )
+    try:
+        payload = orjson.dumps(body)
+    except TypeError:
+        # Echoed input orjson refuses (a lone surrogate in a field name): the stdlib escapes it.
+        payload = json.dumps(body, default=str).encode()
+    return Response(payload, status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _echo(value: Any) -> Any:
+    """The rejected input as it may be shown back: scalars only, bounded, JSON-safe."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else str(value)[:40]
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else str(value)
+    if isinstance(value, str):
+        return value[:200].encode("utf-8", "replace").decode()
+    return _OMIT
+
+
+_OMIT = object()
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         item = {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err["type"]}
-        if "input" in err and not isinstance(err["input"], dict | list):
-            item["input"] = err["input"]
+        if "input" in err and (echo := _echo(err["input"])) is not _OMIT:
+            item["input"] = echo
         out.append(item)
     return out
 

@@ -9,9 +9,16 @@ T = TypeVar("T")
 
 
 def _refuse_nul(value: Any) -> Any:
-    # PostgreSQL text cannot hold NUL; refuse it as bad input rather than fail at the driver.
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+    """Refuses text no database can store, as bad input rather than a driver error: NUL
+    (PostgreSQL text cannot hold it) and lone surrogates (JSON allows the escape, UTF-8 has
+    no encoding for it)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text") from None
     return value
 
 
