@@ -1,0 +1,286 @@
+"""Bulk loading of the demo rows through the raw drivers, one transaction per seed.
+
+SQLite: sqlite3 `executemany` with foreign-key checks and fsync off for the load, the secondary
+indexes of the big tables dropped first and rebuilt at the end (a sort instead of millions of
+random b-tree inserts). PostgreSQL: asyncpg binary COPY, the same indexes and the foreign keys
+dropped and recreated inside the same transaction (recreating a foreign key checks every row
+in one join), then the id sequences moved past the ids we assigned. Either the whole school is
+written or nothing is: a failed seed leaves the database as it found it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
+from typing import Any, Protocol
+
+import orjson
+
+from homeroom.config import Settings
+from homeroom.kit.db import sqlite_path
+from homeroom.models import Base
+from homeroom.models.base import sqlite_timestamp
+from homeroom.seed.plan import Codec, Row, Table
+
+CHUNK = 50_000
+
+# Tables that get tens of thousands to millions of rows: their secondary indexes (and on
+# PostgreSQL their unique and foreign-key constraints) are built after the load.
+BULK_TABLES = (
+    "users",
+    "students",
+    "guardians",
+    "student_guardians",
+    "enrollments",
+    "grades",
+    "attendance_sessions",
+    "attendance_records",
+)
+
+OnRows = Callable[[str, int], None]
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+SQLITE_CODEC = Codec(timestamp=sqlite_timestamp, day=date.isoformat, flag=int, json=_json)
+POSTGRES_CODEC = Codec(timestamp=_identity, day=_identity, flag=_identity, json=_json)
+
+
+class DatabaseNotEmpty(Exception):
+    def __init__(self, tables: Sequence[str], school: str | None) -> None:
+        self.tables = tuple(tables)
+        self.school = school
+        super().__init__(f"the database already has data in: {', '.join(tables)}")
+
+
+class Target(Protocol):
+    codec: Codec
+
+    async def existing(self) -> DatabaseNotEmpty | None:
+        """What is already there (None when every table is empty)."""
+
+    async def load(self, tables: Iterable[Table], on_rows: OnRows) -> None:
+        """Write every table in one transaction; raises DatabaseNotEmpty if data appeared."""
+
+
+def target_for(settings: Settings) -> Target:
+    url = settings.effective_database_url
+    if settings.is_sqlite:
+        return SqliteTarget(sqlite_path(url))
+    return PostgresTarget(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+
+
+def _table_names() -> list[str]:
+    return [t.name for t in Base.metadata.sorted_tables]
+
+
+def _emptiness_sql() -> str:
+    return "SELECT " + ", ".join(f"EXISTS (SELECT 1 FROM {t})" for t in _table_names())
+
+
+def _verdict(flags: Sequence[Any], school: str | None) -> DatabaseNotEmpty | None:
+    full = [name for name, flag in zip(_table_names(), flags, strict=True) if flag]
+    return DatabaseNotEmpty(full, school) if full else None
+
+
+def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+# --- SQLite ------------------------------------------------------------------------------------
+
+
+class SqliteTarget:
+    codec = SQLITE_CODEC
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, isolation_level=None, timeout=30)
+
+    def _existing(self, conn: sqlite3.Connection) -> DatabaseNotEmpty | None:
+        flags = conn.execute(_emptiness_sql()).fetchone()
+        school = conn.execute("SELECT code FROM schools ORDER BY id LIMIT 1").fetchone()
+        return _verdict(flags, school[0] if school else None)
+
+    async def existing(self) -> DatabaseNotEmpty | None:
+        conn = self._connect()
+        try:
+            return self._existing(conn)
+        finally:
+            conn.close()
+
+    async def load(self, tables: Iterable[Table], on_rows: OnRows) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self._load, tables, on_rows)
+
+    def _load(self, tables: Iterable[Table], on_rows: OnRows) -> None:
+        conn = self._connect()
+        try:
+            # Rows are valid by construction (the tests check them with foreign_key_check and
+            # integrity_check); checking foreign keys and CHECK constraints row by row would
+            # double the load (an IN-list CHECK alone costs ~2 us a row). Connection-local.
+            conn.execute("PRAGMA foreign_keys = OFF")
+            conn.execute("PRAGMA ignore_check_constraints = ON")
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.execute("PRAGMA cache_size = -1048576")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA threads = 2")  # helper threads for CREATE INDEX's sort
+            journal = self._rollback_journal(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                found = self._existing(conn)
+                if found is not None:
+                    raise found
+                indexes = conn.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                    f" AND tbl_name IN ({', '.join('?' * len(BULK_TABLES))})",
+                    BULK_TABLES,
+                ).fetchall()
+                for name, _ in indexes:
+                    conn.execute(f'DROP INDEX "{name}"')
+                for table in tables:
+                    marks = ", ".join("?" * len(table.columns))
+                    sql = f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})"
+                    for chunk in _chunks(table.rows, CHUNK):
+                        conn.executemany(sql, chunk)
+                        on_rows(table.name, len(chunk))
+                for _, create in indexes:
+                    conn.execute(create)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            # Statistics for the query planner; sampled, so it takes a moment even on millions.
+            conn.execute("PRAGMA analysis_limit = 1000")
+            conn.execute("ANALYZE")
+            if journal:
+                conn.execute(f"PRAGMA journal_mode = {journal}")
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _rollback_journal(conn: sqlite3.Connection) -> str | None:
+        """Leave WAL for the load when nobody else has the file open.
+
+        In WAL mode every page would be written twice (to the log, then checkpointed); with a
+        rollback journal, pages added to a fresh table are written once and need no journal.
+        Returns the mode to restore afterwards.
+        """
+        mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+        if mode.lower() != "wal":
+            return None
+        try:
+            changed = str(conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0])
+        except sqlite3.OperationalError:  # another connection holds the file: stay in WAL
+            return None
+        return mode if changed.lower() != "wal" else None
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+_DEFERRABLE_INDEXES = """
+SELECT format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+WHERE c.relname = ANY($1::text[])
+  AND c.relnamespace = current_schema()::regnamespace
+  AND NOT i.indisprimary
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+"""
+
+_DEFERRABLE_CONSTRAINTS = """
+SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', k.conrelid::regclass, k.conname),
+       format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.conrelid::regclass, k.conname,
+              pg_get_constraintdef(k.oid)),
+       k.contype::text
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+WHERE c.relname = ANY($1::text[])
+  AND c.relnamespace = current_schema()::regnamespace
+  AND k.contype IN ('u', 'f')
+ORDER BY k.contype = 'u', k.conname
+"""
+
+
+class PostgresTarget:
+    codec = POSTGRES_CODEC
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+
+    async def _existing(self, conn: Any) -> DatabaseNotEmpty | None:
+        flags = await conn.fetchrow(_emptiness_sql())
+        school = await conn.fetchval("SELECT code FROM schools ORDER BY id LIMIT 1")
+        return _verdict(tuple(flags), school)
+
+    async def existing(self) -> DatabaseNotEmpty | None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return await self._existing(conn)
+        finally:
+            await conn.close()
+
+    async def load(self, tables: Iterable[Table], on_rows: OnRows) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            async with conn.transaction():
+                # Serialize concurrent seeds: the second waits, then finds the data.
+                await conn.execute("LOCK TABLE schools IN EXCLUSIVE MODE")
+                found = await self._existing(conn)
+                if found is not None:
+                    raise found
+                await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                await conn.execute("SET LOCAL synchronous_commit = off")
+                rebuild = await self._drop_deferrable(conn)
+                written: list[Table] = []
+                for table in tables:
+                    for chunk in _chunks(table.rows, CHUNK):
+                        await conn.copy_records_to_table(
+                            table.name, records=chunk, columns=table.columns
+                        )
+                        on_rows(table.name, len(chunk))
+                    written.append(table)
+                for statement in rebuild:
+                    await conn.execute(statement)
+                for table in written:
+                    if "id" in table.columns and table.count:
+                        # Ids were assigned here: move the sequence past them.
+                        await conn.execute(
+                            "SELECT setval(pg_get_serial_sequence($1, 'id'), $2)",
+                            table.name,
+                            table.count,
+                        )
+            await conn.execute(f"ANALYZE {', '.join(t.name for t in written)}")
+        finally:
+            await conn.close()
+
+    @staticmethod
+    async def _drop_deferrable(conn: Any) -> list[str]:
+        """Drop the big tables' secondary indexes, unique and foreign-key constraints; return
+        the statements that recreate them (indexes and unique constraints before the foreign
+        keys, which are checked as they are added)."""
+        tables = list(BULK_TABLES)
+        constraints = await conn.fetch(_DEFERRABLE_CONSTRAINTS, tables)
+        indexes = await conn.fetch(_DEFERRABLE_INDEXES, tables)
+        foreign = [r for r in constraints if r[2] == "f"]
+        unique = [r for r in constraints if r[2] == "u"]
+        for drop, *_ in [*foreign, *unique, *indexes]:
+            await conn.execute(drop)
+        return [r[1] for r in unique] + [r[1] for r in indexes] + [r[1] for r in foreign]
