@@ -3,12 +3,15 @@
 `app` (raw): a bare ASGI app, no framework, that answers the same two reads as Homeroom's
 `GET /api/v1/students/{id}` and `GET /api/v1/students?limit=&cursor=` with THE SAME SQL,
 run on the raw driver (sqlite3 inline, or an asyncpg pool) and encoded with orjson. It does
-the same database work per request as the endpoint: the page query with limit + 1, then the
-count query unless the endpoint would skip it (first page that holds the whole list). It does
-no authentication, validation, ETag or Link header: it is the database + encoding limit.
+the same database work per request as the endpoint: the page query with limit + 1, and the
+count query only when the endpoint runs it (a first page longer than its limit; after a
+cursor the total travels in the cursor). It does no authentication, validation, ETag or Link
+header: it is the database + encoding limit.
 
-The SQL is not copied: at startup the app calls Homeroom's own repository functions with a
-recording reader, and keeps the CompiledQuery objects (SQL text, parameter order) they use.
+Nothing is copied by hand: at startup the app calls Homeroom's own repository functions with
+a recording reader and keeps the CompiledQuery objects (SQL text, parameter order) they use,
+and opens its sqlite3 connection / asyncpg pool through Homeroom's reader classes, so both
+sides run with the same driver settings. Requests then call the driver directly.
 
 `ceiling`: a bare ASGI app answering every request with a fixed ~100-byte JSON.
 
@@ -22,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -30,7 +32,14 @@ from urllib.parse import parse_qsl
 import orjson
 
 from homeroom.config import Settings
-from homeroom.kit.db import CompiledQuery, Database, Row, sqlite_path
+from homeroom.kit.db import (
+    AsyncpgReader,
+    CompiledQuery,
+    Database,
+    Row,
+    SqliteReader,
+    sqlite_path,
+)
 from homeroom.kit.pagination import PageRequest, encode_cursor, plan_page
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.kit.security import AccessClaims
@@ -176,18 +185,12 @@ class RawApp:
 
     async def startup(self) -> None:
         await self.q.capture()
-        if self.settings.is_sqlite:
-            # The same connection settings as homeroom.kit.db.SqliteReader.
-            conn = sqlite3.connect(
-                sqlite_path(self.settings.effective_database_url),
-                check_same_thread=False,
-                isolation_level=None,
-                cached_statements=512,
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(self.settings.sqlite_busy_timeout_ms)}")
-            conn.execute("PRAGMA query_only = 1")
-            conn.execute("PRAGMA cache_size = -65536")
-            conn.execute("PRAGMA mmap_size = 268435456")
+        # The driver connection (pool) exactly as Homeroom's reader opens it, so that both
+        # sides run with the same driver settings; the requests then call the driver directly.
+        settings = self.settings
+        url = settings.effective_database_url
+        if settings.is_sqlite:
+            conn = SqliteReader(sqlite_path(url), settings.sqlite_busy_timeout_ms)._connection()
 
             async def fetch(query: CompiledQuery, args: list[Any]) -> list[Any]:
                 return conn.execute(query.sql, args).fetchall()
@@ -196,16 +199,10 @@ class RawApp:
                 return conn.execute(query.sql, args).fetchone()[0]
 
         else:
-            import asyncpg
-
-            # The same pool settings as homeroom.kit.db.AsyncpgReader.
-            url = self.settings.effective_database_url
-            pool = await asyncpg.create_pool(
-                url.replace("postgresql+asyncpg://", "postgresql://", 1),
-                min_size=1,
-                max_size=self.settings.db_pool_size,
-                server_settings={"statement_timeout": str(self.settings.db_statement_timeout_ms)},
-            )
+            dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+            reader = AsyncpgReader(dsn, settings.db_pool_size, settings.db_statement_timeout_ms)
+            await reader.start()
+            pool = reader._pool
 
             async def fetch(query: CompiledQuery, args: list[Any]) -> list[Any]:
                 rows: list[Any] = await pool.fetch(query.sql, *args)

@@ -38,7 +38,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -497,6 +497,13 @@ def measure(
     return result
 
 
+def median_result(same: tuple[Result, ...]) -> Result:
+    """One target over several rounds: the round of median throughput, errors summed."""
+    ranked = sorted(same, key=lambda r: r.rps)
+    middle = ranked[len(ranked) // 2]
+    return replace(middle, errors=sum(r.errors for r in same), extra={"rounds": len(same)})
+
+
 # --- one backend -------------------------------------------------------------------------------
 
 
@@ -573,12 +580,19 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
             ("homeroom", "page-50"),
             ("raw", "page-50"),
         ]
-        results = []
-        for target, endpoint in order:
-            results.append(
-                measure(backend, target, endpoint, by_name[target], scripts[target, endpoint], args)
+        rounds: list[list[Result]] = []
+        for n in range(args.rounds):
+            if args.rounds > 1:
+                log(f"  round {n + 1} of {args.rounds}")
+            rounds.append(
+                [
+                    measure(
+                        backend, target, endpoint, by_name[target], scripts[target, endpoint], args
+                    )
+                    for target, endpoint in order
+                ]
             )
-        return results
+        return [median_result(same) for same in zip(*rounds, strict=True)]
     finally:
         for server in servers:
             server.stop()
@@ -657,7 +671,8 @@ def record(results: list[Result], args: argparse.Namespace, started: datetime) -
         f"- machine: {machine()}",
         f"- dataset: {args.students:,} students (`homeroom seed --students {args.students}`)",
         f"- load: wrk t{args.threads} c{args.connections}, {args.warmup:g} s warm-up + "
-        f"{args.duration:g} s per target, {args.workers} uvicorn workers each, 127.0.0.1",
+        f"{args.duration:g} s per target x {args.rounds} round(s) (median), "
+        f"{args.workers} uvicorn workers each, 127.0.0.1",
         f"- revision: {git_revision()}",
         "",
         *table(results),
@@ -684,6 +699,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers of every server")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat the targets; report each one's median"
+    )
     parser.add_argument("--students", type=int, default=50_000, help="dataset size")
     parser.add_argument("--ids", type=int, default=1000, help="distinct student ids to rotate")
     parser.add_argument(
@@ -698,8 +716,8 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install -y wrk")
-    if args.duration > 120 or args.warmup > 30:
-        sys.exit("keep runs bounded: --duration <= 120, --warmup <= 30")
+    if args.duration > 120 or args.warmup > 30 or not 1 <= args.rounds <= 9:
+        sys.exit("keep runs bounded: --duration <= 120, --warmup <= 30, --rounds 1..9")
 
     started = datetime.now(UTC)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
@@ -712,7 +730,8 @@ def main() -> None:
     print(f"reads benchmark, {started:%Y-%m-%d %H:%M} UTC, {machine()}")
     print(
         f"{args.students:,} students; wrk t{args.threads} c{args.connections}, "
-        f"{args.duration:g} s per target after {args.warmup:g} s warm-up; "
+        f"{args.duration:g} s per target after {args.warmup:g} s warm-up, "
+        f"{args.rounds} round(s), median shown; "
         f"{args.workers} workers per server"
     )
     print()
