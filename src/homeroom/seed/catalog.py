@@ -39,8 +39,9 @@ class CourseSpec:
 
 
 def _core(code: str, title: str, dept: str, grade: int, subject: int) -> CourseSpec:
-    # A grade level's four core subjects start in four different periods.
-    return CourseSpec(code, title, dept, 1.0, (grade,), "core", (grade + subject) % 8)
+    # Grades 9 and 11 have their core courses in the morning, 10 and 12 in the afternoon
+    # (when a school is small enough for one section a course).
+    return CourseSpec(code, title, dept, 1.0, (grade,), "core", subject + 4 * (grade % 2 == 0))
 
 
 CATALOG = (
@@ -60,8 +61,8 @@ CATALOG = (
     _core("HIST201", "Modern World History", "social-studies", 10, 3),
     _core("HIST301", "U.S. History", "social-studies", 11, 3),
     _core("HIST401", "Government and Economics", "social-studies", 12, 3),
-    CourseSpec("PE101", "Physical Education", "physical-education", 0.5, (9, 10), "pe", 5),
-    CourseSpec("PE201", "Health and Wellness", "physical-education", 0.5, (11, 12), "pe", 4),
+    CourseSpec("PE101", "Physical Education", "physical-education", 0.5, (9, 10), "pe", 3),
+    CourseSpec("PE201", "Health and Wellness", "physical-education", 0.5, (11, 12), "pe", 3),
     CourseSpec("LANG101", "Spanish I", "world-languages", 1.0, (9, 10), "elective", 6),
     CourseSpec("LANG201", "Spanish II", "world-languages", 1.0, (10, 11, 12), "elective", 7),
     CourseSpec("LANG301", "Spanish III", "world-languages", 1.0, (11, 12), "elective", 0),

@@ -208,6 +208,7 @@ class DemoPlan:
     def _choices(self) -> list[list[int]]:
         """Each student's courses (catalog indexes): 4 core, 1 PE/health, 1-3 electives."""
         by_grade: dict[int, tuple[list[int], list[int], list[int]]] = {}
+        self._electives: dict[int, list[int]] = {}
         for level in (9, 10, 11, 12):
             core: list[int] = []
             pe: list[int] = []
@@ -216,6 +217,7 @@ class DemoPlan:
                 if level in spec.grades:
                     {"core": core, "pe": pe, "elective": electives}[spec.kind].append(i)
             by_grade[level] = (core, pe, electives)
+            self._electives[level] = electives
         choices = []
         for s in self.students:
             core, pe, electives = by_grade[s.grade_level]
@@ -252,16 +254,36 @@ class DemoPlan:
             room.append(seats)
             pointer.append([0] * PERIODS)
 
+        def free_period(c: int, busy: list[bool]) -> int:
+            """The free period with the most seats left in course c's sections, or -1."""
+            seats = room[c]
+            best = -1
+            for p in range(PERIODS):
+                if not busy[p] and seats[p] > 0 and (best < 0 or seats[p] > seats[best]):
+                    best = p
+            return best
+
         section_count = [sum(1 for p in by_period[c] if p) for c in range(len(CATALOG))]
         for s, chosen in enumerate(choices):
             busy = [False] * PERIODS
-            # The most constrained courses (fewest sections) pick their period first.
-            for c in sorted(chosen, key=section_count.__getitem__):
+            dropped = 0
+            electives = self._electives[self.students[s].grade_level]
+            # Required courses first, then electives; the most constrained (fewest sections)
+            # pick their period first.
+            order = sorted(chosen, key=lambda c: (CATALOG[c].kind == "elective", section_count[c]))
+            for c in order:
+                best = free_period(c, busy)
+                if best < 0 and CATALOG[c].kind == "elective":
+                    # No seat at a free time: take another elective that fits, if one does.
+                    for k in range(len(electives)):
+                        other = electives[(s + k) % len(electives)]
+                        if other not in chosen and (p := free_period(other, busy)) >= 0:
+                            c, best = other, p
+                            break
+                if best < 0 and CATALOG[c].kind == "elective" and len(chosen) - dropped > 6:
+                    dropped += 1  # the timetable is full enough without it
+                    continue
                 seats = room[c]
-                best = -1
-                for p in range(PERIODS):
-                    if not busy[p] and seats[p] > 0 and (best < 0 or seats[p] > seats[best]):
-                        best = p
                 if best < 0:  # every free period is full or has no section: accept a clash
                     best = max(range(PERIODS), key=seats.__getitem__)
                     if not by_period[c][best]:
