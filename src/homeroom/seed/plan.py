@@ -298,6 +298,9 @@ class DemoPlan:
                 pointer[c][best] = (i + 1) % len(options)
                 seats[best] -= 1
                 busy[best] = True
+        for section in sections:
+            # A small school's over-subscribed elective gets the extra seats it needed.
+            section.capacity = max(section.capacity, len(section.students))
         # A section nobody landed in is cancelled.
         return [section for section in sections if section.students]
 
