@@ -96,10 +96,14 @@ def seed(
     quiet: Annotated[bool, typer.Option(help="No progress bar")] = False,
 ) -> None:
     """Create demo data: a school with students, teachers, courses, grades and attendance."""
-    from homeroom.seed.runner import run_seed
+    from homeroom.seed.runner import SeedRefused, run_seed
 
     settings = get_settings()
-    result = asyncio.run(
-        run_seed(settings, students, password, seed_value, if_empty=if_empty, quiet=quiet)
-    )
+    try:
+        result = asyncio.run(
+            run_seed(settings, students, password, seed_value, if_empty=if_empty, quiet=quiet)
+        )
+    except SeedRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(result)

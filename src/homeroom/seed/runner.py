@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-import click
-
 from homeroom.config import Settings
 from homeroom.kit.migrate import upgrade
 from homeroom.kit.security import hash_password_async
@@ -17,9 +15,8 @@ from homeroom.seed.plan import SCHOOL_CODE, DemoPlan, Logins, Table
 from homeroom.seed.writers import DatabaseNotEmpty, OnRows, target_for
 
 
-class SeedRefused(click.ClickException):
-    """Seeding would mix demo rows into existing data. A ClickException, so the CLI prints
-    `Error: <message>` on stderr and exits with status 1."""
+class SeedRefused(Exception):
+    """The seed would mix demo rows into existing data, or was asked for nonsense."""
 
 
 async def run_seed(
