@@ -72,6 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="School records, attendance, grades and reports: fast by construction.",
         lifespan=lifespan,
+        # FastAPI's OpenTelemetry hooks read the environment on every request (~5% of a
+        # cheap read); Homeroom exports Prometheus metrics instead.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.token_decoder = TokenDecoder(settings)

@@ -191,6 +191,12 @@ class SqliteReader:
             self._conn = None
 
 
+async def _keep_session(connection: Any) -> None:
+    """Releases a reader connection without asyncpg's RESET ALL / UNLISTEN round trip: the
+    reader sets no session state and takes no locks (measured: 2x reads/s at 32 readers).
+    asyncpg still rolls back any open transaction on release."""
+
+
 class AsyncpgReader:
     """Runs queries on an asyncpg pool with its statement cache."""
 
@@ -211,6 +217,7 @@ class AsyncpgReader:
                 "statement_timeout": str(self._timeout_ms),
                 "application_name": "homeroom-reader",
             },
+            reset=_keep_session,
         )
 
     async def all(self, query: CompiledQuery, params: dict[str, Any]) -> list[Row]:

@@ -22,6 +22,11 @@ class Student(TimestampMixin, Base):
         Index(None, "school_id", "status", "id"),
         # Covers the list's COUNT (school, not archived) without touching the table.
         Index(None, "school_id", "archived_at"),
+        # An admin of every school lists without a school filter: the same sorts, unscoped.
+        Index(None, "last_name", "id"),
+        Index(None, "student_number", "id"),
+        Index(None, "grade_level", "id"),
+        Index(None, "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 05:22:49.502855
+Create Date: 2026-11-22 05:53:08.763095
 """
 
 from collections.abc import Sequence
@@ -273,6 +273,15 @@ def upgrade() -> None:
     with op.batch_alter_table("students", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_students_archived_at"), ["archived_at"], unique=False)
         batch_op.create_index(
+            batch_op.f("ix_students_created_at_id"), ["created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_students_grade_level_id"), ["grade_level", "id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_students_last_name_id"), ["last_name", "id"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_students_school_id_archived_at"),
             ["school_id", "archived_at"],
             unique=False,
@@ -301,6 +310,9 @@ def upgrade() -> None:
             batch_op.f("ix_students_school_id_student_number_id"),
             ["school_id", "student_number", "id"],
             unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_students_student_number_id"), ["student_number", "id"], unique=False
         )
 
     op.create_table(
@@ -723,12 +735,16 @@ def downgrade() -> None:
 
     op.drop_table("teachers")
     with op.batch_alter_table("students", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_students_student_number_id"))
         batch_op.drop_index(batch_op.f("ix_students_school_id_student_number_id"))
         batch_op.drop_index(batch_op.f("ix_students_school_id_status_id"))
         batch_op.drop_index(batch_op.f("ix_students_school_id_last_name_id"))
         batch_op.drop_index(batch_op.f("ix_students_school_id_grade_level_id"))
         batch_op.drop_index(batch_op.f("ix_students_school_id_created_at_id"))
         batch_op.drop_index(batch_op.f("ix_students_school_id_archived_at"))
+        batch_op.drop_index(batch_op.f("ix_students_last_name_id"))
+        batch_op.drop_index(batch_op.f("ix_students_grade_level_id"))
+        batch_op.drop_index(batch_op.f("ix_students_created_at_id"))
         batch_op.drop_index(batch_op.f("ix_students_archived_at"))
 
     op.drop_table("students")
