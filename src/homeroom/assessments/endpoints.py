@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 
 from homeroom.assessments import repository
 from homeroom.assessments import service as assessment_service
@@ -15,6 +15,7 @@ from homeroom.assessments.schemas import (
 from homeroom.kit.auth import AssessmentsRead, AssessmentsWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
+from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import Page, PathId
 
@@ -54,7 +55,7 @@ async def list_assessments(
     principal: AssessmentsRead,
     db: DB,
     page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[AssessmentFilters, Query()],
+    filters: Annotated[AssessmentFilters, query_model(AssessmentFilters)],
 ) -> Response:
     """List assessments of the sections visible to the caller."""
     plan = plan_page(page, repository.SORTING)

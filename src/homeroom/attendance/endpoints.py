@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.attendance import repository
 from homeroom.attendance import service as attendance_service
@@ -20,6 +20,7 @@ from homeroom.kit.auth import AttendanceRead as CanReadAttendance
 from homeroom.kit.auth import AttendanceWrite as CanWriteAttendance
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
+from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import Page, PathId
 
@@ -35,7 +36,7 @@ async def list_attendance(
     principal: CanReadAttendance,
     db: DB,
     page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[AttendanceFilters, Query()],
+    filters: Annotated[AttendanceFilters, query_model(AttendanceFilters)],
 ) -> Response:
     """List attendance records visible to the caller, with filters, sort (date, id) and paging."""
     plan = plan_page(page, repository.SORTING)
@@ -118,7 +119,7 @@ async def student_attendance(
     principal: CanReadAttendance,
     db: DB,
     student_id: PathId,
-    period: Annotated[DateRange, Query()],
+    period: Annotated[DateRange, query_model(DateRange)],
 ) -> Response:
     """A student's attendance counts and rate, overall and per section."""
     summary = await attendance_service.student_summary(
@@ -138,7 +139,7 @@ async def section_attendance(
     principal: CanReadAttendance,
     db: DB,
     section_id: PathId,
-    period: Annotated[DateRange, Query()],
+    period: Annotated[DateRange, query_model(DateRange)],
 ) -> Response:
     """A section's attendance: rate, counts per student and per date."""
     summary = await attendance_service.section_summary(

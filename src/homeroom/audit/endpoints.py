@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.audit import repository
 from homeroom.audit import service as audit_service
@@ -8,6 +8,7 @@ from homeroom.audit.schemas import AuditLogFilters, AuditLogRead
 from homeroom.kit.auth import AuditRead
 from homeroom.kit.deps import DB
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
+from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import Page, PathId
 
@@ -20,7 +21,7 @@ async def list_audit_logs(
     principal: AuditRead,
     db: DB,
     page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[AuditLogFilters, Query()],
+    filters: Annotated[AuditLogFilters, query_model(AuditLogFilters)],
 ) -> Response:
     """List the audit trail of the caller's school, newest first, with filters."""
     plan = plan_page(page, repository.SORTING)

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.courses import repository
 from homeroom.courses import service as course_service
@@ -8,6 +8,7 @@ from homeroom.courses.schemas import CourseCreate, CourseFilters, CourseRead, Co
 from homeroom.kit.auth import CoursesRead, CoursesWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
+from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import Page, PathId
 
@@ -20,7 +21,7 @@ async def list_courses(
     principal: CoursesRead,
     db: DB,
     page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[CourseFilters, Query()],
+    filters: Annotated[CourseFilters, query_model(CourseFilters)],
 ) -> Response:
     """List courses (students and guardians see published ones), with filters and search."""
     plan = plan_page(page, repository.SORTING)

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.enrollments import repository
 from homeroom.enrollments import service as enrollment_service
@@ -15,6 +15,7 @@ from homeroom.enrollments.schemas import (
 from homeroom.kit.auth import EnrollmentsRead, EnrollmentsWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
+from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import Page, PathId
 
@@ -27,7 +28,7 @@ async def list_enrollments(
     principal: EnrollmentsRead,
     db: DB,
     page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[EnrollmentFilters, Query()],
+    filters: Annotated[EnrollmentFilters, query_model(EnrollmentFilters)],
 ) -> Response:
     """List the enrollments the caller may see (sort: id, enrolled_at)."""
     plan = plan_page(page, repository.SORTING)

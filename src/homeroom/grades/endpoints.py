@@ -16,6 +16,7 @@ from homeroom.grades.schemas import (
 from homeroom.kit.auth import GradesRead, GradesWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
+from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import Id, Page, PathId
 
@@ -30,7 +31,7 @@ async def list_grades(
     principal: GradesRead,
     db: DB,
     page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[GradeFilters, Query()],
+    filters: Annotated[GradeFilters, query_model(GradeFilters)],
 ) -> Response:
     """List the grades visible to the caller."""
     plan = plan_page(page, repository.SORTING)

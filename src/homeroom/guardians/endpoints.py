@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.guardians import repository
 from homeroom.guardians import service as guardian_service
@@ -14,6 +14,7 @@ from homeroom.guardians.schemas import (
 from homeroom.kit.auth import GuardiansRead, GuardiansWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
+from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import Page, PathId
 
@@ -26,7 +27,7 @@ async def list_guardians(
     principal: GuardiansRead,
     db: DB,
     page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[GuardianFilters, Query()],
+    filters: Annotated[GuardianFilters, query_model(GuardianFilters)],
 ) -> Response:
     """List guardians visible to the caller, with search, sort and paging."""
     plan = plan_page(page, repository.SORTING)

@@ -10,15 +10,17 @@ import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import Query, Request
+from fastapi import Request
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, bindparam, func, tuple_
 from sqlalchemy.types import Date, Integer
 
 from homeroom.kit.errors import ValidationFailed, field_error
+from homeroom.kit.params import documents_query, query_parser
 from homeroom.kit.schemas import MAX_ID
 from homeroom.models.base import UTCDateTime
 
@@ -36,17 +38,24 @@ class PageRequest:
     sort: str | None
 
 
-async def page_request(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1..1000")] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    cursor: Annotated[
-        str | None, Query(max_length=512, description="Opaque cursor from next_cursor")
-    ] = None,
-    sort: Annotated[
-        str | None, Query(max_length=40, description="Sort key; prefix '-' for descending")
-    ] = None,
-) -> PageRequest:
-    return PageRequest(limit, offset, cursor, sort)
+class PageParams(BaseModel):
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Page size, 1..1000")
+    offset: int = Field(default=0, ge=0, le=10_000_000, description="Rows to skip (slow path)")
+    cursor: str | None = Field(
+        default=None, max_length=512, description="Opaque cursor from next_cursor (fast path)"
+    )
+    sort: str | None = Field(
+        default=None, max_length=40, description="Sort key; prefix '-' for descending"
+    )
+
+
+_parse_page = query_parser(PageParams)
+
+
+@documents_query(PageParams)
+async def page_request(request: Request) -> PageRequest:
+    params = await _parse_page(request)
+    return PageRequest(params.limit, params.offset, params.cursor, params.sort)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,15 +6,41 @@ with a dozen domain routers that walk cost ~200 us of CPU per request for the la
 last). Copying each route onto the application's own router keeps matching one flat pass.
 """
 
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import (  # type: ignore[attr-defined]
     APIRoute,
     APIRouter,
     _route_selected,
     _update_scope,
 )
+from pydantic import BaseModel
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
+
+from homeroom.kit.params import QUERY_MODEL, openapi_parameters
+
+
+def _query_models(dependant: Dependant) -> list[type[BaseModel]]:
+    found = []
+    for dependency in dependant.dependencies:
+        model = getattr(dependency.call, QUERY_MODEL, None)
+        if model is not None:
+            found.append(model)
+        found += _query_models(dependency)
+    return found
+
+
+def _openapi_extra(route: APIRoute) -> dict[str, Any] | None:
+    """The route's own openapi_extra plus the query parameters its query models parse."""
+    parameters = [p for m in _query_models(route.dependant) for p in openapi_parameters(m)]
+    if not parameters:
+        return route.openapi_extra
+    extra = dict(route.openapi_extra or {})
+    extra["parameters"] = list(extra.get("parameters", [])) + parameters
+    return extra
 
 
 def add_routes(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
@@ -45,7 +71,7 @@ def add_routes(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
             response_class=route.response_class,
             name=route.name,
             callbacks=route.callbacks,
-            openapi_extra=route.openapi_extra,
+            openapi_extra=_openapi_extra(route),
         )
 
 

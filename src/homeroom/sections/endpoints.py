@@ -1,10 +1,11 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.kit.auth import SectionsRead, SectionsWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
+from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import Page, PathId
 from homeroom.sections import repository
@@ -27,7 +28,7 @@ async def list_sections(
     principal: SectionsRead,
     db: DB,
     page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[SectionFilters, Query()],
+    filters: Annotated[SectionFilters, query_model(SectionFilters)],
 ) -> Response:
     """List the sections the caller may see (sort: course_code, name, id)."""
     plan = plan_page(page, repository.SORTING)
@@ -60,7 +61,7 @@ async def list_roster(
     db: DB,
     section_id: PathId,
     page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[RosterFilters, Query()],
+    filters: Annotated[RosterFilters, query_model(RosterFilters)],
 ) -> Response:
     """List a section's students with their enrollment (its teacher and the school office)."""
     plan = plan_page(page, repository.ROSTER_SORTING)

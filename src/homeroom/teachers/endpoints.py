@@ -1,10 +1,11 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.kit.auth import TeachersRead, TeachersWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
+from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import Page, PathId
 from homeroom.teachers import repository
@@ -20,7 +21,7 @@ async def list_teachers(
     principal: TeachersRead,
     db: DB,
     page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[TeacherFilters, Query()],
+    filters: Annotated[TeacherFilters, query_model(TeacherFilters)],
 ) -> Response:
     """List the teachers of the caller's school, with search, department filter and paging."""
     plan = plan_page(page, repository.SORTING)

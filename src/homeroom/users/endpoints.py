@@ -1,10 +1,11 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.kit.auth import UsersRead, UsersWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
+from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import Page, PathId
 from homeroom.users import repository
@@ -20,7 +21,7 @@ async def list_users(
     principal: UsersRead,
     db: DB,
     page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[UserFilters, Query()],
+    filters: Annotated[UserFilters, query_model(UserFilters)],
 ) -> Response:
     """List logins of the caller's school (all schools for an all-schools admin)."""
     plan = plan_page(page, repository.SORTING)
