@@ -1,0 +1,768 @@
+"""`mix` benchmark: the school day's request mix on the `district` dataset, beside `ceiling`.
+
+One command, one run, per backend (SQLite and/or PostgreSQL):
+
+    .venv/bin/python bench/mix.py [--backend sqlite|postgresql|both] [--duration S]
+                                  [--connections C] [--record]
+
+1. reuses (or builds) the `district` dataset exactly as bench/reads.py does;
+2. starts Homeroom (`homeroom serve --workers 2`) and the `ceiling` app (bench/raw_app.py)
+   on 127.0.0.1 with the same worker count;
+3. logs in once per virtual user (students, teachers and the school's staff; at most ~300
+   logins, a few in parallel: argon2 costs ~100 ms each) and gathers each user's ids BEFORE
+   the measured run: a student's own id, sections and a course; a teacher's section of the
+   current term, its roster, one of its assessments; real keyset cursors, search terms and
+   student ids for staff. Every request of every user is then sent once (pre-flight): it must
+   answer 2xx, and the writes create today's attendance session and the assessment's grades
+   so that the measured run only updates them;
+4. writes one wrk Lua script (bench/out/wrk-mix.lua) whose tables hold every user's prebuilt
+   requests: each wrk request picks a role (80% students, 15% teachers, 5% staff), a user of
+   that role and one of the role's request types at random; a `response()` hook counts the
+   non-2xx answers by status and keeps a few bodies;
+5. runs ceiling then mix (2 s warm-up, then --duration s each; wrk t1 c64), and prints per
+   request type counts, req/s, p50/p99, errors, the CPU of wrk, of the server and of the rest
+   of the machine, then LAST the ratio mix/ceiling per backend with the targets
+   (mix >= 10% of ceiling, p99 < 50 ms, 0 errors). --record appends to bench/RESULTS.md.
+
+`--breakdown` adds one short wrk run per request type alone (same users, same connections),
+to see which types are the expensive ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import reads
+from homeroom.seed.plan import DOMAIN, Logins
+from reads import (
+    OUT,
+    RESULTS,
+    ROOT,
+    SEED_PASSWORD,
+    Server,
+    free_port,
+    http_json,
+    log,
+    machine,
+    machine_busy_seconds,
+    uvicorn_argv,
+)
+
+API = "/api/v1"
+ROLE_SHARES = (("student", 80), ("teacher", 15), ("staff", 5))  # percent of wrk requests
+
+# The request types of each role, in the order of the report. Each virtual user holds one
+# request of each type of its role (staff: a few variants of each).
+TYPES: dict[str, list[str]] = {
+    "student": ["me", "my grades", "my attendance", "my sections", "a course"],
+    "teacher": ["roster", "gradebook", "attendance bulk", "grades bulk", "a student"],
+    "staff": ["search", "cursor page", "student detail"],  # + dashboard, export when they exist
+}
+TARGET_RATIO = 0.10
+TARGET_P99_MS = 50.0
+
+
+# --- virtual users -----------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    kind: str  # request type, one of TYPES[role]
+    method: str
+    path: str
+    body: str | None = None  # JSON text
+
+
+@dataclass
+class User:
+    role: str  # student, teacher, staff
+    email: str
+    token: str = ""
+    requests: list[Request] = field(default_factory=list)
+
+
+def _get(base: str, path: str, token: str) -> Any:
+    status, body = http_json("GET", base + path, token)
+    if status != 200:
+        raise RuntimeError(f"GET {path} -> {status}: {body}")
+    return body
+
+
+def _login(base: str, email: str) -> str:
+    status, body = http_json(
+        "POST", base + API + "/auth/login", body={"email": email, "password": SEED_PASSWORD}
+    )
+    if status != 200:
+        raise RuntimeError(f"login as {email} failed ({status}): {body}")
+    token: str = body["access_token"]
+    return token
+
+
+def current_term(base: str, token: str, today: date) -> int:
+    terms = _get(base, API + "/terms?limit=100", token)["items"]
+    if not terms:
+        sys.exit("the dataset has no terms")
+    for term in terms:
+        if term["start_date"] <= today.isoformat() <= term["end_date"]:
+            return int(term["id"])
+    # No term holds today: the latest one that started.
+    return int(max(terms, key=lambda t: t["start_date"])["id"])
+
+
+def student_user(base: str, email: str, term_id: int) -> User:
+    user = User("student", email, _login(base, email))
+    sid = _get(base, API + "/auth/me", user.token)["student_id"]
+    sections = _get(base, API + "/sections?limit=100", user.token)["items"]
+    if sid is None or not sections:
+        raise RuntimeError(f"{email}: no student id or no sections")
+    now = [s for s in sections if s["term_id"] == term_id] or sections
+    course = random.Random(sid).choice(now)["course_id"]
+    user.requests = [
+        Request("me", "GET", API + "/auth/me"),
+        Request("my grades", "GET", f"{API}/students/{sid}/grades"),
+        Request("my attendance", "GET", f"{API}/students/{sid}/attendance"),
+        Request("my sections", "GET", API + "/sections?limit=50"),
+        Request("a course", "GET", f"{API}/courses/{course}"),
+    ]
+    return user
+
+
+def teacher_user(base: str, email: str, term_id: int, today: date) -> User | None:
+    """None when the teacher has no section with students and assessments this term."""
+    user = User("teacher", email, _login(base, email))
+    tid = _get(base, API + "/auth/me", user.token)["teacher_id"]
+    sections = _get(base, f"{API}/sections?teacher_id={tid}&limit=100", user.token)["items"]
+    sections = sorted(
+        (s for s in sections if s["term_id"] == term_id and s["enrolled_count"] > 0),
+        key=lambda s: -s["enrolled_count"],
+    )
+    rnd = random.Random(tid)
+    for section in sections:
+        sec = section["id"]
+        roster = _get(base, f"{API}/sections/{sec}/roster?limit=1000", user.token)["items"]
+        ids = [r["id"] for r in roster if r["status"] == "enrolled"]
+        assessments = _get(base, f"{API}/assessments?section_id={sec}&limit=100", user.token)[
+            "items"
+        ]
+        if not ids or not assessments:
+            continue
+        assessment = rnd.choice(assessments)
+        attendance = {
+            "section_id": sec,
+            "date": today.isoformat(),
+            "records": [
+                {"student_id": i, "status": rnd.choice(("present",) * 8 + ("absent", "late"))}
+                for i in ids
+            ],
+        }
+        top = float(assessment["max_points"])
+        grades = {
+            "assessment_id": assessment["id"],
+            "grades": [{"student_id": i, "score": round(rnd.uniform(0, top), 1)} for i in ids],
+        }
+        user.requests = [
+            Request("roster", "GET", f"{API}/sections/{sec}/roster?limit=100"),
+            Request("gradebook", "GET", f"{API}/grades?section_id={sec}&limit=100"),
+            Request("attendance bulk", "POST", API + "/attendance/bulk", json.dumps(attendance)),
+            Request("grades bulk", "POST", API + "/grades/bulk", json.dumps(grades)),
+            Request("a student", "GET", f"{API}/students/{rnd.choice(ids)}"),
+        ]
+        return user
+    return None
+
+
+def _openapi_extras(base: str) -> list[Request]:
+    """The dashboard and a CSV export of a filtered student list, when Homeroom has them."""
+    status, spec = http_json("GET", base + "/openapi.json")
+    if status != 200:
+        return []
+    extras = []
+    for path, ops in spec.get("paths", {}).items():
+        get = ops.get("get")
+        if get is None or "{" in path:
+            continue
+        params = {p["name"]: p for p in get.get("parameters", []) if p.get("in") == "query"}
+        if "dashboard" in path:
+            extras.append(Request("dashboard", "GET", path))
+        elif "export" in path and "student" in path:
+            query = []
+            if "format" in params:
+                query.append("format=csv")
+            if "grade_level" in params:
+                query.append("grade_level=10")
+            if "status" in params:
+                query.append("status=active")
+            extras.append(Request("csv export", "GET", path + ("?" + "&".join(query))))
+    return extras
+
+
+def staff_users(base: str, emails: list[str], rnd: random.Random) -> list[User]:
+    users = [User("staff", e, _login(base, e)) for e in emails]
+    token = users[0].token
+    names: list[str] = []
+    ids: list[int] = []
+    cursors: list[str] = []
+    cursor: str | None = None
+    for _ in range(6):  # a few 1000-row pages: ids, last names and real cursors along the list
+        page = _get(
+            base, API + "/students?limit=1000" + (f"&cursor={cursor}" if cursor else ""), token
+        )
+        names += [s["last_name"] for s in page["items"]]
+        ids += [s["id"] for s in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        cursors.append(cursor)
+    extras = _openapi_extras(base)
+    if extras:
+        TYPES["staff"] = TYPES["staff"][:3] + [r.kind for r in extras]
+    for user in users:
+        for _ in range(4):
+            term = quote(rnd.choice(names)[:4].lower())
+            user.requests.append(Request("search", "GET", f"{API}/students?q={term}&limit=20"))
+            page = rnd.choice(cursors) if cursors else None
+            user.requests.append(
+                Request(
+                    "cursor page",
+                    "GET",
+                    f"{API}/students?limit=50" + (f"&cursor={page}" if page else ""),
+                )
+            )
+            user.requests.append(
+                Request("student detail", "GET", f"{API}/students/{rnd.choice(ids)}")
+            )
+        user.requests += extras
+    return users
+
+
+def virtual_users(base: str, args: argparse.Namespace, today: date) -> list[User]:
+    """Log in every virtual user once and gather its ids, a few logins at a time."""
+    rnd = random.Random(args.seed)
+    logins = Logins()
+    admin_token = _login(base, logins.admin)
+    term_id = current_term(base, admin_token, today)
+    # Seeded logins: student1..N and teacher1..M @DOMAIN (see homeroom.seed.plan).
+    student_numbers = rnd.sample(range(1, args.students + 1), args.student_users)
+    teacher_total = int(
+        _get(base, API + "/teachers?limit=1", admin_token)["total"]  # all of the school's
+    )
+    teacher_numbers = rnd.sample(
+        range(1, teacher_total + 1), min(teacher_total, args.teacher_users)
+    )
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=args.login_parallel) as pool:
+        students = list(
+            pool.map(lambda n: student_user(base, f"student{n}@{DOMAIN}", term_id), student_numbers)
+        )
+        teachers = [
+            t
+            for t in pool.map(
+                lambda n: teacher_user(base, f"teacher{n}@{DOMAIN}", term_id, today),
+                teacher_numbers,
+            )
+            if t is not None
+        ]
+    staff = staff_users(base, [logins.admin, logins.registrar], rnd)
+    log(
+        f"  virtual users: {len(students)} students, {len(teachers)} teachers, {len(staff)} staff "
+        f"(term {term_id}), logged in and gathered in {time.monotonic() - started:.0f} s"
+    )
+    if not teachers:
+        sys.exit("no teacher has a section with students and assessments this term")
+    return students + teachers + staff
+
+
+def preflight(base: str, users: list[User]) -> None:
+    """Every request of every user once, sequentially: each must answer 2xx. The writes create
+    today's attendance sessions and the assessments' grades, so the run only updates them."""
+    started = time.monotonic()
+    failures = []
+    for user in users:
+        for r in user.requests:
+            body = None if r.body is None else json.loads(r.body)
+            status, answer = http_json(r.method, base + r.path, user.token, body)
+            if not 200 <= status < 300:
+                failures.append(f"{user.email} {r.method} {r.path} -> {status}: {answer}"[:400])
+    if failures:
+        sys.exit("pre-flight failed:\n  " + "\n  ".join(failures[:20]))
+    count = sum(len(u.requests) for u in users)
+    log(f"  pre-flight: {count} requests, all 2xx, in {time.monotonic() - started:.0f} s")
+
+
+# --- wrk ---------------------------------------------------------------------------------------
+
+
+def _lua_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+LUA = """-- generated by bench/mix.py: the `mix` workload, one random request per wrk request
+local type_names = {%(type_names)s}
+-- users[role][u] = {auth, {{type, method, path, body}, ...}}
+local users = {
+%(users)s
+}
+local shares = {%(shares)s}  -- cumulative percent per role
+local only = %(only)s  -- a single request type (breakdown runs), or nil
+local prebuilt = {}  -- prebuilt[role][u][k] = {type, raw request}
+
+counts = {}   -- requests sent per type (read by done() through thread:get)
+statuses = {} -- non-2xx answers per status
+samples = {}  -- a few non-2xx bodies
+local nsamples = 0
+local threads = {}
+local thread_id = 0
+
+setup = function(thread)
+  thread_id = thread_id + 1
+  thread:set("id", thread_id)
+  table.insert(threads, thread)
+end
+
+init = function(args)
+  math.randomseed(%(seed)d + (id or 0))
+  for role = 1, #users do
+    prebuilt[role] = {}
+    for u = 1, #users[role] do
+      local auth, reqs = users[role][u][1], users[role][u][2]
+      local list = {}
+      for k = 1, #reqs do
+        local r = reqs[k]
+        if only == nil or r[1] == only then
+          local headers = {["Authorization"] = auth}
+          if r[4] then headers["Content-Type"] = "application/json" end
+          list[#list + 1] = {r[1], wrk.format(r[2], r[3], headers, r[4])}
+        end
+      end
+      if #list > 0 then prebuilt[role][#prebuilt[role] + 1] = list end
+    end
+  end
+  for t = 1, #type_names do counts[t] = 0 end
+end
+
+request = function()
+  local role = 1
+  if only == nil then
+    local p = math.random(100)
+    while p > shares[role] do role = role + 1 end
+  else
+    while #prebuilt[role] == 0 do role = role + 1 end
+  end
+  local user = prebuilt[role][math.random(#prebuilt[role])]
+  local pick = user[math.random(#user)]
+  counts[pick[1]] = counts[pick[1]] + 1
+  return pick[2]
+end
+
+response = function(status, headers, body)
+  if status < 200 or status > 299 then
+    statuses[status] = (statuses[status] or 0) + 1
+    if nsamples < 5 then
+      nsamples = nsamples + 1
+      samples[nsamples] = status .. " " .. string.sub(body or "", 1, 300)
+    end
+  end
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH_JSON {\\"requests\\":%%.0f,\\"duration_us\\":%%.0f,\\"p50_us\\":%%.0f," ..
+    "\\"p99_us\\":%%.0f,\\"max_us\\":%%.0f,\\"connect\\":%%d,\\"read\\":%%d,\\"write\\":%%d," ..
+    "\\"status\\":%%d,\\"timeout\\":%%d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+  local total, byst, texts = {}, {}, {}
+  for _, thread in ipairs(threads) do
+    local c = thread:get("counts") or {}
+    for t, n in pairs(c) do total[t] = (total[t] or 0) + n end
+    local s = thread:get("statuses") or {}
+    for st, n in pairs(s) do byst[st] = (byst[st] or 0) + n end
+    local sm = thread:get("samples") or {}
+    for _, text in pairs(sm) do texts[#texts + 1] = text end
+  end
+  local parts = {}
+  for t = 1, #type_names do parts[#parts + 1] = string.format("%%.0f", total[t] or 0) end
+  io.write("BENCH_TYPES [" .. table.concat(parts, ",") .. "]\\n")
+  parts = {}
+  for st, n in pairs(byst) do parts[#parts + 1] = string.format('"%%d":%%.0f', st, n) end
+  io.write("BENCH_STATUSES {" .. table.concat(parts, ",") .. "}\\n")
+  for _, text in ipairs(texts) do
+    io.write("BENCH_SAMPLE " .. string.gsub(text, "\\n", " ") .. "\\n")
+  end
+end
+"""
+
+CEILING_LUA = """-- generated by bench/mix.py
+wrk.method = "GET"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH_JSON {\\"requests\\":%.0f,\\"duration_us\\":%.0f,\\"p50_us\\":%.0f," ..
+    "\\"p99_us\\":%.0f,\\"max_us\\":%.0f,\\"connect\\":%d,\\"read\\":%d,\\"write\\":%d," ..
+    "\\"status\\":%d,\\"timeout\\":%d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def type_list() -> list[tuple[str, str]]:
+    return [(role, kind) for role, _ in ROLE_SHARES for kind in TYPES[role]]
+
+
+def write_mix_lua(users: list[User], seed: int, only: int | None = None) -> Path:
+    types = type_list()
+    index = {t: i + 1 for i, t in enumerate(types)}
+    roles = []
+    for role, _ in ROLE_SHARES:
+        entries = []
+        for user in (u for u in users if u.role == role):
+            reqs = ", ".join(
+                f"{{{index[role, r.kind]}, {_lua_str(r.method)}, {_lua_str(r.path)}, "
+                f"{'nil' if r.body is None else _lua_str(r.body)}}}"
+                for r in user.requests
+            )
+            entries.append(f"    {{{_lua_str('Bearer ' + user.token)}, {{{reqs}}}}}")
+        roles.append("  {\n" + ",\n".join(entries) + "\n  }")
+    cumulative, acc = [], 0
+    for _, share in ROLE_SHARES:
+        acc += share
+        cumulative.append(str(acc))
+    script = OUT / ("wrk-mix.lua" if only is None else f"wrk-mix-type{only}.lua")
+    script.write_text(
+        LUA
+        % {
+            "type_names": ", ".join(_lua_str(f"{r} {k}") for r, k in types),
+            "users": ",\n".join(roles),
+            "shares": ", ".join(cumulative),
+            "only": "nil" if only is None else str(only),
+            "seed": seed,
+        },
+        encoding="utf-8",
+    )
+    return script
+
+
+def run_wrk(
+    base: str, script: Path, seconds: float, connections: int, threads: int
+) -> dict[str, Any]:
+    argv = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds:g}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        base,
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    out: dict[str, Any] = {"types": [], "statuses": {}, "samples": []}
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            out.update(json.loads(line.removeprefix("BENCH_JSON ")))
+        elif line.startswith("BENCH_TYPES "):
+            out["types"] = json.loads(line.removeprefix("BENCH_TYPES "))
+        elif line.startswith("BENCH_STATUSES "):
+            out["statuses"] = json.loads(line.removeprefix("BENCH_STATUSES "))
+        elif line.startswith("BENCH_SAMPLE "):
+            out["samples"].append(line.removeprefix("BENCH_SAMPLE "))
+    if "requests" not in out:
+        raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+    return out
+
+
+@dataclass
+class Result:
+    backend: str
+    target: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    requests: int
+    errors: int
+    wrk_cpu: float  # share of one core
+    server_cpu: float  # cores
+    other_cpu: float  # cores
+    types: list[int] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)
+
+
+def measure(
+    backend: str, target: str, server: Server, script: Path, args: argparse.Namespace
+) -> Result:
+    log(f"  {backend:10} {target:24} warm-up {args.warmup:g} s, run {args.duration:g} s")
+    run_wrk(server.base, script, args.warmup, args.connections, args.threads)
+    before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before_server = server.cpu_seconds()
+    before_busy = machine_busy_seconds()
+    started = time.monotonic()
+    out = run_wrk(server.base, script, args.duration, args.connections, args.threads)
+    wall = time.monotonic() - started
+    busy = (machine_busy_seconds() - before_busy) / wall
+    server_cpu = (server.cpu_seconds() - before_server) / wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_cpu = (
+        after.ru_utime - before_children.ru_utime + after.ru_stime - before_children.ru_stime
+    ) / wall
+    seconds = out["duration_us"] / 1e6
+    errors = sum(out[k] for k in ("connect", "read", "write", "status", "timeout"))
+    # Non-2xx that wrk does not count as errors (1xx, 3xx) are errors here too.
+    errors += sum(n for st, n in out["statuses"].items() if int(st) < 400)
+    result = Result(
+        backend,
+        target,
+        rps=out["requests"] / seconds,
+        p50_ms=out["p50_us"] / 1000,
+        p99_ms=out["p99_us"] / 1000,
+        max_ms=out["max_us"] / 1000,
+        requests=int(out["requests"]),
+        errors=int(errors),
+        wrk_cpu=wrk_cpu,
+        server_cpu=server_cpu,
+        other_cpu=max(0.0, busy - server_cpu - wrk_cpu),
+        types=[int(n) for n in out["types"]],
+        statuses={str(k): int(v) for k, v in out["statuses"].items()},
+        samples=out["samples"],
+    )
+    log(
+        f"  {'':10} {'':24} -> {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
+        f"p99 {result.p99_ms:.1f} ms, errors {result.errors}"
+    )
+    for sample in result.samples:
+        log(f"  {'':10} non-2xx: {sample[:200]}")
+    return result
+
+
+# --- one backend -------------------------------------------------------------------------------
+
+
+def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEROOM_")}
+    base_env.update(
+        HOMEROOM_VAR_DIR=str(OUT / "var"),
+        HOMEROOM_SECRET_KEY=reads.SECRET_KEY,
+        HOMEROOM_LOG_LEVEL="warning",
+        HOMEROOM_HOST="127.0.0.1",
+        HOMEROOM_ACCESS_TOKEN_TTL_SECONDS="7200",  # noqa: S106  not a secret
+    )
+    if args.redis_url:
+        base_env["HOMEROOM_REDIS_URL"] = args.redis_url
+    if backend == "sqlite":
+        url = reads.sqlite_dataset(args.students, base_env)
+    else:
+        url = reads.postgres_dataset(args.pg_url, args.students, args.rebuild, base_env)
+    env = {**base_env, "HOMEROOM_DATABASE_URL": url}
+    port = free_port()
+    homeroom = Server(
+        f"mix-homeroom-{backend}",
+        [str(reads.HOMEROOM), "serve", "--workers", str(args.workers), "--port", str(port)],
+        env,
+        port,
+        "/healthz",
+    )
+    ceiling_port = free_port()
+    ceiling = Server(
+        f"mix-ceiling-{backend}",
+        uvicorn_argv("raw_app:ceiling", ceiling_port, args.workers),
+        env,
+        ceiling_port,
+        "/",
+    )
+    servers = [homeroom, ceiling]
+    try:
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_ready()
+        today = date.today()  # the server's "today": same machine, same clock
+        users = virtual_users(homeroom.base, args, today)
+        preflight(homeroom.base, users)
+        mix_script = write_mix_lua(users, args.seed)
+        ceiling_script = OUT / "wrk-mix-ceiling.lua"
+        ceiling_script.write_text(CEILING_LUA, encoding="utf-8")
+        results = [
+            measure(backend, "ceiling", ceiling, ceiling_script, args),
+            measure(backend, "mix", homeroom, mix_script, args),
+        ]
+        if args.breakdown:
+            for i, (role, kind) in enumerate(type_list(), start=1):
+                script = write_mix_lua(users, args.seed, only=i)
+                short = argparse.Namespace(**{**vars(args), "duration": args.breakdown})
+                results.append(measure(backend, f"{role} {kind}", homeroom, script, short))
+        return results
+    finally:
+        for server in servers:
+            server.stop()
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def table(results: list[Result]) -> list[str]:
+    lines = [
+        "| backend | target | req/s | p50 ms | p99 ms | max ms | errors | "
+        "wrk CPU (of 1 core) | server CPU (cores) | other CPU (cores) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.backend} | {r.target} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
+            f"{r.max_ms:.0f} | {r.errors} | {r.wrk_cpu:.0%} | {r.server_cpu:.2f} | "
+            f"{r.other_cpu:.2f} |"
+        )
+    return lines
+
+
+def type_table(results: list[Result]) -> list[str]:
+    mixes = [r for r in results if r.target == "mix"]
+    types = type_list()
+    head = "| request type | " + " | ".join(f"{r.backend} count (share)" for r in mixes) + " |"
+    lines = [head, "|---|" + "---:|" * len(mixes)]
+    for i, (role, kind) in enumerate(types):
+        cells = []
+        for r in mixes:
+            n = r.types[i] if i < len(r.types) else 0
+            total = sum(r.types) or 1
+            cells.append(f"{n:,} ({n / total:.1%})")
+        lines.append(f"| {role}: {kind} | " + " | ".join(cells) + " |")
+    for r in mixes:
+        if r.statuses:
+            lines.append(f"\nnon-2xx on {r.backend}: {r.statuses}")
+    return lines
+
+
+def ratios(results: list[Result]) -> list[str]:
+    lines = []
+    for backend in dict.fromkeys(r.backend for r in results):
+        got = {r.target: r for r in results if r.backend == backend}
+        mix, ceiling = got["mix"], got["ceiling"]
+        ratio = mix.rps / ceiling.rps
+        checks = [
+            f"mix/ceiling {ratio:.3f} ({'ok' if ratio >= TARGET_RATIO else 'BELOW 0.10'})",
+            f"p99 {mix.p99_ms:.1f} ms ({'ok' if mix.p99_ms < TARGET_P99_MS else 'NOT < 50 ms'})",
+            f"errors {mix.errors} ({'ok' if mix.errors == 0 else 'NOT 0'})",
+        ]
+        met = ratio >= TARGET_RATIO and mix.p99_ms < TARGET_P99_MS and mix.errors == 0
+        lines.append(
+            f"ratio {backend}: {', '.join(checks)}; mix {mix.rps:,.0f} req/s, ceiling "
+            f"{ceiling.rps:,.0f} req/s; targets {'MET' if met else 'MISSED'}"
+        )
+    return lines
+
+
+def record(results: list[Result], args: argparse.Namespace, started: datetime) -> None:
+    backends = ", ".join(dict.fromkeys(r.backend for r in results))
+    users = f"{args.student_users} students, up to {args.teacher_users} teachers, 2 staff"
+    section = [
+        "",
+        f"## mix, {started:%Y-%m-%d %H:%M} UTC, {backends}",
+        "",
+        f"- machine: {machine()}",
+        f"- dataset: {args.students:,} students (`homeroom seed --students {args.students}`)",
+        f"- load: wrk t{args.threads} c{args.connections}, {args.warmup:g} s warm-up + "
+        f"{args.duration:g} s per target, {args.workers} uvicorn workers each, 127.0.0.1; "
+        f"virtual users: {users}, each logged in once; "
+        "80% student / 15% teacher / 5% staff requests, closed loop",
+        f"- revision: {reads.git_revision()}",
+        "",
+        *table(results),
+        "",
+        *type_table(results),
+        "",
+        *(f"- {line}" for line in ratios(results)),
+        "",
+    ]
+    with RESULTS.open("a", encoding="utf-8") as f:
+        f.write("\n".join(section))
+    log(f"recorded in {RESULTS.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    parser.add_argument("--duration", type=float, default=15, help="seconds per target")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per target")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers of every server")
+    parser.add_argument("--students", type=int, default=50_000, help="dataset size")
+    parser.add_argument("--student-users", type=int, default=240, help="student virtual users")
+    parser.add_argument("--teacher-users", type=int, default=50, help="teacher virtual users")
+    parser.add_argument("--login-parallel", type=int, default=4, help="logins at a time")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the user picks")
+    parser.add_argument(
+        "--breakdown",
+        type=float,
+        default=0,
+        help="also run each request type alone for this many seconds (0: no)",
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("HOMEROOM_BENCH_DATABASE_URL", reads.DEFAULT_PG_URL),
+        help="PostgreSQL database dedicated to benchmarks (env HOMEROOM_BENCH_DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("HOMEROOM_BENCH_REDIS_URL", ""),
+        help="HOMEROOM_REDIS_URL for the server (env HOMEROOM_BENCH_REDIS_URL; default none)",
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true", help="PostgreSQL: drop and re-seed a wrong-size dataset"
+    )
+    parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is required: apt-get install -y wrk")
+    if args.duration > 120 or args.warmup > 30 or args.breakdown > 30:
+        sys.exit("keep runs bounded: --duration <= 120, --warmup <= 30, --breakdown <= 30")
+    if args.student_users + args.teacher_users > 300 or args.student_users < 1:
+        sys.exit("1..300 virtual users in all (each login costs an argon2 verification)")
+
+    started = datetime.now(UTC)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    results: list[Result] = []
+    for backend in backends:
+        log(f"{backend}:")
+        results += bench_backend(backend, args)
+
+    print()
+    print(f"mix benchmark, {started:%Y-%m-%d %H:%M} UTC, {machine()}")
+    print(
+        f"{args.students:,} students; wrk t{args.threads} c{args.connections}, "
+        f"{args.duration:g} s per target after {args.warmup:g} s warm-up; "
+        f"{args.workers} workers per server"
+    )
+    print()
+    print("\n".join(table(results)))
+    print()
+    print("\n".join(type_table(results)))
+    print()
+    if args.record:
+        record(results, args, started)
+    print("\n".join(ratios(results)))
+
+
+if __name__ == "__main__":
+    main()
