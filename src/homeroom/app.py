@@ -19,6 +19,7 @@ from homeroom.enrollments.endpoints import router as enrollments
 from homeroom.grades.endpoints import router as grades
 from homeroom.grades.endpoints import student_router as student_grades
 from homeroom.guardians.endpoints import router as guardians
+from homeroom.kit.compression import Compress
 from homeroom.kit.db import Database
 from homeroom.kit.errors import install_error_handlers
 from homeroom.kit.guards import RefuseNul
@@ -72,14 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="School records, attendance, grades and reports: fast by construction.",
         lifespan=lifespan,
-        # FastAPI's OpenTelemetry hooks read the environment on every request (~5% of a
-        # cheap read); Homeroom exports Prometheus metrics instead.
-        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.token_decoder = TokenDecoder(settings)
     install_error_handlers(app)
     app.add_middleware(RefuseNul)
+    app.add_middleware(Compress)  # outermost: also compresses error bodies
 
     for router in API_ROUTERS:
         add_routes(app, router, prefix="/api/v1")
