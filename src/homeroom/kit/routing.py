@@ -1,21 +1,17 @@
-"""Registers routes flat on the application.
+"""Routes registered flat on the application, and matched through an index.
 
-FastAPI 0.165 includes routers lazily: each request walks every included router in turn, and
-with a dozen domain routers that walk cost ~200 us of CPU per request for the last ones
-(measured in-process: /healthz 50-69 us when its router came first, ~300 us when it came
-last). Copying each route onto the application's own router keeps matching one flat pass.
+`add_routes` copies each domain router's routes onto the application's own router (and
+documents the query models the routes parse); `IndexedRouter` then narrows each request to the
+routes that share its leading path segments instead of trying every route's regex in turn.
+Measured in-process: /healthz cost 160-300 us of CPU when its route came after ~70 others,
+~45 us once matching was indexed.
 """
 
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import (  # type: ignore[attr-defined]
-    APIRoute,
-    APIRouter,
-    _route_selected,
-    _update_scope,
-)
+from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
@@ -133,10 +129,7 @@ class IndexedRouter(APIRouter):
                 if match == Match.FULL:
                     if "router" not in scope:
                         scope["router"] = self
-                    _update_scope(scope, child_scope)
-                    _route_selected(
-                        scope=scope, path=getattr(route, "path_format", None), mount=False
-                    )
+                    scope.update(child_scope)
                     await route.handle(scope, receive, send)
                     return
         await super().app(scope, receive, send)
