@@ -1,11 +1,13 @@
-"""The `homeroom` command: serve, migrate, seed, create-user."""
+"""The `homeroom` command: serve, migrate, seed, create-user, loadtest."""
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from homeroom.config import get_settings
+from homeroom.loadtest.scenarios import ScenarioName
 from homeroom.models import ROLES
 
 app = typer.Typer(help="Homeroom school management system.", no_args_is_help=True)
@@ -107,3 +109,64 @@ def seed(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(result)
+
+
+@app.command()
+def loadtest(
+    host: Annotated[
+        str, typer.Option(help="Base URL of a running Homeroom (loopback only)")
+    ] = "http://127.0.0.1:8000",
+    scenario: Annotated[
+        ScenarioName,
+        typer.Option(
+            help="baseline: 50 users steady; stress: ramps to 300; soak: 50 users, up to 30 min; "
+            "spike: a tenth of the users, then all of them for 20 s",
+        ),
+    ] = "baseline",
+    users: Annotated[
+        int | None, typer.Option(min=1, max=2000, help="Peak virtual users (scenario's default)")
+    ] = None,
+    spawn_rate: Annotated[
+        float | None, typer.Option(min=0.1, max=1000, help="Users started per second")
+    ] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option(min=1, help="Seconds to run (default per scenario; capped per scenario)"),
+    ] = None,
+    think_time: Annotated[
+        float,
+        typer.Option(min=0, max=60, help="Mean seconds between a user's requests; 0 = closed loop"),
+    ] = 1.0,
+    password: Annotated[str, typer.Option(help="Password of the seeded logins")] = "homeroom",  # noqa: S107
+    sla: Annotated[
+        Path | None, typer.Option(help="TOML or JSON thresholds: p95_ms, p99_ms, error_rate")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report directory (default ./var/loadtest/<time>)")
+    ] = None,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a host that is not loopback")
+    ] = False,
+) -> None:
+    """Drive a running Homeroom with the school-day mix; report, and exit 1 if an SLA fails."""
+    from homeroom.loadtest.runner import LoadTestError, Options, run
+    from homeroom.loadtest.sla import SLAFileError
+
+    options = Options(
+        host=host,
+        scenario=scenario,
+        users=users,
+        spawn_rate=spawn_rate,
+        duration=duration,
+        think_time=think_time,
+        password=password,
+        sla_path=sla,
+        out=out,
+        allow_remote=allow_remote,
+    )
+    try:
+        code = run(options, typer.echo)
+    except (LoadTestError, SLAFileError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)

@@ -1,0 +1,306 @@
+"""The school-day journeys of shared/BENCHMARKS.md (`mix`) as locust users.
+
+Loaded only by the locust subprocess that `homeroom loadtest` starts (locust patches the
+standard library with gevent). Its settings come as JSON in HOMEROOM_LOADTEST_CONFIG. Requests
+are named by endpoint template (without the /api/v1 prefix) so statistics group by endpoint.
+"""
+
+import datetime as dt
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import gevent
+import locust.stats
+from locust import LoadTestShape, between, constant, events, task
+from locust.contrib.fasthttp import FastHttpUser
+from locust.env import Environment
+from locust.exception import StopUser
+
+CONFIG: dict[str, Any] = json.loads(os.environ.get("HOMEROOM_LOADTEST_CONFIG", "{}"))
+API = "/api/v1"
+PROGRESS_PREFIX = "HOMEROOM-LOADTEST-PROGRESS "
+SEARCH_TERMS = ("an", "ar", "be", "ch", "da", "el", "jo", "ma", "mi", "ri", "sa", "th", "S0001")
+
+# p50/p95 "now" (the progress line, the stats history) over 3 s instead of locust's 10 s.
+locust.stats.CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW = 3
+
+
+def _think_time() -> Any:
+    seconds = float(CONFIG.get("think_time", 1.0))
+    return constant(0) if seconds <= 0 else between(seconds * 0.5, seconds * 1.5)
+
+
+def _accounts(count: int) -> Iterator[int]:
+    """Account numbers 1..count in a random order, then again: users spread over many N."""
+    while True:
+        numbers = list(range(1, max(count, 1) + 1))
+        random.shuffle(numbers)
+        yield from numbers
+
+
+STUDENT_NUMBERS = _accounts(int(CONFIG.get("students", 1)))
+TEACHER_NUMBERS = _accounts(int(CONFIG.get("teachers", 1)))
+
+
+class SchoolUser(FastHttpUser):
+    abstract = True
+    wait_time = _think_time()
+    headers: dict[str, str]
+    me: dict[str, Any]
+
+    def login(self, email: str) -> None:
+        body = {"email": email, "password": CONFIG.get("password", "homeroom")}
+        with self.client.post(
+            f"{API}/auth/login", json=body, name="/auth/login", catch_response=True
+        ) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"login as {email}: HTTP {resp.status_code}")
+                raise StopUser()
+            token = resp.json()["access_token"]
+        self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self.me = self.get("/auth/me", "/auth/me") or {}
+
+    def get(self, path: str, name: str, **query: Any) -> Any:
+        """GET a JSON document (None when it failed: locust has counted the failure)."""
+        url = f"{API}{path}" + (f"?{urlencode(query)}" if query else "")
+        resp = self.client.get(url, name=name, headers=self.headers)
+        return resp.json() if resp.status_code == 200 else None
+
+    def post(self, path: str, name: str, body: Any) -> Any:
+        resp = self.client.post(f"{API}{path}", name=name, json=body, headers=self.headers)
+        return resp.json() if 200 <= (resp.status_code or 0) < 300 else None
+
+
+class Student(SchoolUser):
+    """My dashboard, my grades, my attendance, my sections, a course page."""
+
+    weight = 80
+    sections: list[dict[str, Any]]
+
+    def on_start(self) -> None:
+        self.login(f"student{next(STUDENT_NUMBERS)}@example.edu")
+        page = self.get("/sections", "/sections", limit=50)
+        self.sections = page["items"] if page else []
+
+    @property
+    def student_id(self) -> Any:
+        return self.me.get("student_id")
+
+    @task(2)
+    def dashboard(self) -> None:
+        self.get("/auth/me", "/auth/me")
+
+    @task(3)
+    def grades(self) -> None:
+        if self.student_id:
+            self.get(f"/students/{self.student_id}/grades", "/students/{id}/grades")
+
+    @task(2)
+    def attendance(self) -> None:
+        if self.student_id:
+            self.get(f"/students/{self.student_id}/attendance", "/students/{id}/attendance")
+
+    @task(2)
+    def my_sections(self) -> None:
+        page = self.get("/sections", "/sections", limit=50)
+        if page:
+            self.sections = page["items"]
+
+    @task(2)
+    def course_page(self) -> None:
+        if self.sections:
+            section = random.choice(self.sections)
+            self.get(f"/courses/{section['course_id']}", "/courses/{id}")
+
+
+class Teacher(SchoolUser):
+    """Section roster, gradebook, bulk attendance, bulk grade entry, a student's page."""
+
+    weight = 15
+    sections: list[dict[str, Any]]
+    rosters: dict[int, list[dict[str, Any]]]
+    assessments: dict[int, list[dict[str, Any]]]
+
+    def on_start(self) -> None:
+        self.login(f"teacher{next(TEACHER_NUMBERS)}@example.edu")
+        self.rosters, self.assessments = {}, {}
+        page = self.get("/sections", "/sections", limit=100)
+        self.sections = page["items"] if page else []
+
+    def section_id(self) -> int | None:
+        return int(random.choice(self.sections)["id"]) if self.sections else None
+
+    def roster(self, section_id: int) -> list[dict[str, Any]]:
+        page = self.get(
+            f"/sections/{section_id}/roster", "/sections/{id}/roster", status="enrolled", limit=200
+        )
+        if page:
+            self.rosters[section_id] = page["items"]
+        return self.rosters.get(section_id, [])
+
+    @task(2)
+    def my_sections(self) -> None:
+        page = self.get("/sections", "/sections", limit=100)
+        if page:
+            self.sections = page["items"]
+
+    @task(3)
+    def section_roster(self) -> None:
+        if (section_id := self.section_id()) is not None:
+            self.roster(section_id)
+
+    @task(3)
+    def gradebook(self) -> None:
+        if (section_id := self.section_id()) is not None:
+            self.get("/grades", "/grades?section_id=", section_id=section_id, limit=200)
+
+    @task(1)
+    def take_attendance(self) -> None:
+        section_id = self.section_id()
+        if section_id is None:
+            return
+        students = self.rosters.get(section_id) or self.roster(section_id)
+        if not students:
+            return
+        statuses = ("present",) * 17 + ("absent", "late", "excused")
+        records = [{"student_id": s["id"], "status": random.choice(statuses)} for s in students]
+        body = {"section_id": section_id, "date": dt.date.today().isoformat(), "records": records}
+        self.post("/attendance/bulk", "/attendance/bulk", body)
+
+    @task(1)
+    def enter_grades(self) -> None:
+        section_id = self.section_id()
+        if section_id is None:
+            return
+        if section_id not in self.assessments:
+            page = self.get("/assessments", "/assessments?section_id=", section_id=section_id)
+            self.assessments[section_id] = page["items"] if page else []
+        students = self.rosters.get(section_id) or self.roster(section_id)
+        if not self.assessments[section_id] or not students:
+            return
+        assessment = random.choice(self.assessments[section_id])
+        top = float(assessment["max_points"])
+        grades = [
+            {"student_id": s["id"], "score": round(random.uniform(top * 0.5, top), 1)}
+            for s in students
+        ]
+        self.post(
+            "/grades/bulk", "/grades/bulk", {"assessment_id": assessment["id"], "grades": grades}
+        )
+
+    @task(2)
+    def student_page(self) -> None:
+        rosters = [students for students in self.rosters.values() if students]
+        if rosters:
+            student = random.choice(random.choice(rosters))
+            self.get(f"/students/{student['id']}", "/students/{id}")
+
+
+class Staff(SchoolUser):
+    """Student search and paging, a student's record, the dashboard and a CSV export where the
+    server has them (else the audit log)."""
+
+    weight = 5
+    seen: list[int]
+
+    def on_start(self) -> None:
+        self.login(random.choice(CONFIG.get("staff_logins") or ["admin@example.edu"]))
+        self.seen = []
+
+    def remember(self, page: Any) -> None:
+        if page:
+            self.seen = [int(s["id"]) for s in page["items"]][:50] or self.seen
+
+    @task(3)
+    def search(self) -> None:
+        self.remember(self.get("/students", "/students?q=", q=random.choice(SEARCH_TERMS)))
+
+    @task(2)
+    def browse(self) -> None:
+        page = self.get("/students", "/students", limit=50)
+        self.remember(page)
+        for _ in range(3):
+            if not page or not page.get("next_cursor"):
+                break
+            page = self.get("/students", "/students?cursor=", limit=50, cursor=page["next_cursor"])
+
+    @task(3)
+    def student_record(self) -> None:
+        if self.seen:
+            self.get(f"/students/{random.choice(self.seen)}", "/students/{id}")
+
+    @task(1)
+    def overview(self) -> None:
+        if CONFIG.get("dashboard"):
+            self.get(CONFIG["dashboard"], CONFIG["dashboard"])
+        else:
+            self.get("/audit-logs", "/audit-logs", limit=50)
+
+    @task(1)
+    def export(self) -> None:
+        if CONFIG.get("export"):
+            self.client.get(f"{API}{CONFIG['export']}", name=CONFIG["export"], headers=self.headers)
+        else:
+            self.get("/audit-logs", "/audit-logs", limit=50)
+
+
+class Scenario(LoadTestShape):
+    """The stages `homeroom loadtest` planned: (until seconds, users, spawn rate)."""
+
+    stages = [tuple(stage) for stage in CONFIG.get("stages", [[60, 10, 10]])]
+
+    def tick(self) -> tuple[int, float] | None:
+        elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]
+        for until, users, rate in self.stages:
+            if elapsed < until:
+                return int(users), float(rate)
+        return None
+
+
+_run: dict[str, float] = {}
+
+
+def _report_progress(environment: Environment) -> None:
+    interval = float(CONFIG.get("progress_interval", 1.0))
+    while True:
+        gevent.sleep(interval)
+        total = environment.stats.total
+        line = {
+            "elapsed": round(time.time() - _run["started"], 1),
+            "users": environment.runner.user_count if environment.runner else 0,
+            "rps": round(total.current_rps, 1),
+            "p95_ms": total.get_current_response_time_percentile(0.95),
+            "requests": total.num_requests,
+            "failures": total.num_failures,
+        }
+        sys.stdout.write(PROGRESS_PREFIX + json.dumps(line) + "\n")
+        sys.stdout.flush()
+
+
+@events.test_start.add_listener
+def _started(environment: Environment, **_: Any) -> None:
+    _run["started"] = time.time()
+    if CONFIG.get("progress", True):
+        gevent.spawn(_report_progress, environment)
+
+
+@events.test_stop.add_listener
+def _stopped(environment: Environment, **_: Any) -> None:
+    """Exact per-endpoint histograms for the report (the CSVs only carry fixed percentiles)."""
+    if not CONFIG.get("stats_path"):
+        return
+    stats = environment.stats
+    dump = {
+        "started": _run.get("started", stats.total.start_time),
+        "stopped": time.time(),
+        "entries": [entry.serialize() for entry in stats.entries.values()],
+        "errors": list(stats.serialize_errors().values()),
+    }
+    with open(CONFIG["stats_path"], "w") as fh:
+        json.dump(dump, fh)

@@ -1,0 +1,289 @@
+"""Runs one load test: checks the target, starts locust on our locustfile as a subprocess,
+shows a live progress line, then writes the report and checks the SLA."""
+
+import contextlib
+import datetime as dt
+import importlib.metadata
+import importlib.util
+import ipaddress
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from homeroom.loadtest import report as report_writer
+from homeroom.loadtest.results import read_dump, read_timeline, summarize
+from homeroom.loadtest.scenarios import Plan, ScenarioName, plan
+from homeroom.loadtest.sla import evaluate, load_sla
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+PROGRESS_PREFIX = "HOMEROOM-LOADTEST-PROGRESS "  # the same as in locustfile.py
+STAFF_LOGINS = ("admin@example.edu", "registrar@example.edu")
+DASHBOARD_PATH = "/analytics/dashboard"
+EXPORT_PATH = "/export/students/csv"
+GRACE_SECONDS = 60  # past the planned duration before locust is stopped by force
+
+EXIT_OK, EXIT_SLA_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+class LoadTestError(Exception):
+    """The test cannot run (bad options, no server, no logins, locust failed)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str = "http://127.0.0.1:8000"
+    scenario: ScenarioName = "baseline"
+    users: int | None = None
+    spawn_rate: float | None = None
+    duration: float | None = None
+    think_time: float = 1.0
+    password: str = "homeroom"  # noqa: S105 (the demo seed's)
+    sla_path: Path | None = None
+    out: Path | None = None
+    allow_remote: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the running server offers: account ranges and optional endpoints."""
+
+    students: int
+    teachers: int
+    staff_logins: list[str] = field(default_factory=list)
+    dashboard: str | None = None
+    export: str | None = None
+
+
+def check_host(host: str, allow_remote: bool) -> str:
+    """The base URL without a trailing slash; only loopback unless allowed otherwise."""
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise LoadTestError(f"--host must be an http(s) URL, not {host!r}")
+    if not allow_remote and not _is_loopback(parts.hostname):
+        raise LoadTestError(
+            f"refusing to load {parts.hostname}: only loopback addresses (127.0.0.0/8, ::1, "
+            "localhost) unless --allow-remote"
+        )
+    return host.rstrip("/")
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _call(url: str, body: Any = None, token: str | None = None) -> Any:
+    headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 (http(s) checked)
+    with urllib.request.urlopen(request, timeout=15) as resp:  # noqa: S310
+        return json.loads(resp.read())
+
+
+def discover(host: str, password: str) -> Target:
+    """Logs in as the seed's admin/registrar to learn how many students and teachers to spread
+    the virtual users over, and reads the OpenAPI schema for the optional endpoints."""
+    try:
+        paths = set(_call(f"{host}/openapi.json").get("paths", {}))
+    except (OSError, ValueError) as exc:
+        raise LoadTestError(f"no Homeroom answers at {host}: {exc}") from None
+    token, staff = None, []
+    for email in STAFF_LOGINS:
+        try:
+            pair = _call(f"{host}/api/v1/auth/login", {"email": email, "password": password})
+        except urllib.error.HTTPError:
+            continue
+        staff.append(email)
+        token = token or pair["access_token"]
+    if token is None:
+        raise LoadTestError(
+            f"cannot log in as {' or '.join(STAFF_LOGINS)} with the given --password: "
+            "seed the server first (homeroom seed --students N --password P)"
+        )
+    students = int(_call(f"{host}/api/v1/students?limit=1", token=token)["total"])
+    teachers = int(_call(f"{host}/api/v1/teachers?limit=1", token=token)["total"])
+    if students == 0 or teachers == 0:
+        raise LoadTestError(f"{host} has {students} students and {teachers} teachers: seed it")
+
+    def offered(path: str) -> str | None:
+        return path if f"/api/v1{path}" in paths else None
+
+    return Target(students, teachers, staff, offered(DASHBOARD_PATH), offered(EXPORT_PATH))
+
+
+class Progress:
+    """One live line on stderr: rewritten in place on a terminal, a line every 5 s otherwise."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.last_printed = 0.0
+
+    def show(self, line: dict[str, Any]) -> None:
+        requests = int(line.get("requests") or 0)
+        errors = (int(line.get("failures") or 0) / requests) if requests else 0.0
+        p95 = line.get("p95_ms")
+        text = (
+            f"{line.get('elapsed', 0):6.0f} s  users {line.get('users', 0):4d}  "
+            f"{line.get('rps', 0):8.1f} req/s  p95 {'-' if p95 is None else p95:>5} ms  "
+            f"errors {errors * 100:.2f}%"
+        )
+        if self.live:
+            self.stream.write(f"\r{text}\x1b[K")
+        elif time.monotonic() - self.last_printed >= 5:
+            self.stream.write(text + "\n")
+            self.last_printed = time.monotonic()
+        else:
+            return
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def default_out_dir() -> Path:
+    return Path("var") / "loadtest" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def locust_command(host: str, out: Path) -> list[str]:
+    # No --run-time/--users: the locustfile's shape class runs the planned stages and stops.
+    return [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
+        "--csv", str(out / "locust"), "--csv-full-history", "--only-summary",
+        "--loglevel", "WARNING", "--logfile", str(out / "locust.log"),
+        "--exit-code-on-error", "0",
+    ]  # fmt: skip
+
+
+def run_locust(
+    command: list[str], config: dict[str, Any], out: Path, timeout: float, progress: Progress
+) -> float:
+    """Runs locust to the end; returns the CPU seconds it used (the generator's share)."""
+    env = {**os.environ, "HOMEROOM_LOADTEST_CONFIG": json.dumps(config)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with (
+        (out / "locust.stdout").open("w") as stdout_log,
+        (out / "locust.stderr").open("w") as stderr_log,
+    ):
+        proc = subprocess.Popen(  # noqa: S603 (our own interpreter and locustfile)
+            command, env=env, stdout=subprocess.PIPE, stderr=stderr_log, text=True
+        )
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                if raw.startswith(PROGRESS_PREFIX):
+                    with contextlib.suppress(ValueError):
+                        progress.show(json.loads(raw[len(PROGRESS_PREFIX) :]))
+                else:
+                    stdout_log.write(raw)
+            proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()  # locust stops its users and writes its statistics
+            proc.wait(timeout=30)
+        finally:
+            timer.cancel()
+            progress.done()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.stderr) -> int:
+    """The whole load test; returns the process exit code (1 when an SLA failed)."""
+    host = check_host(options.host, options.allow_remote)
+    sla = load_sla(options.sla_path)
+    if importlib.util.find_spec("locust") is None:
+        raise LoadTestError("locust is not installed: pip install 'homeroom[loadtest]'")
+    scenario = plan(options.scenario, options.users, options.spawn_rate, options.duration)
+    if scenario.capped:
+        echo(f"note: {scenario.scenario} runs at most {scenario.duration:g} s; capped")
+    target = discover(host, options.password)
+    out = options.out or default_out_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    stats_path = out / "stats.json"
+    stats_path.unlink(missing_ok=True)
+    config = {
+        "password": options.password,
+        "students": target.students,
+        "teachers": target.teachers,
+        "staff_logins": target.staff_logins,
+        "dashboard": target.dashboard,
+        "export": target.export,
+        "think_time": options.think_time,
+        "stages": [[s.until, s.users, s.spawn_rate] for s in scenario.stages],
+        "stats_path": str(stats_path.resolve()),
+    }
+    echo(
+        f"{scenario.scenario}: up to {scenario.peak_users()} users for {scenario.duration:g} s "
+        f"against {host} ({target.students} students, {target.teachers} teachers), "
+        f"think time {options.think_time:g} s"
+    )
+    started = dt.datetime.now(dt.UTC)
+    wall = time.monotonic()
+    cpu = run_locust(
+        locust_command(host, out), config, out, scenario.duration + GRACE_SECONDS, Progress(stderr)
+    )
+    wall = time.monotonic() - wall
+    if not stats_path.exists():
+        raise LoadTestError(f"locust ended without statistics; see {out / 'locust.stderr'}")
+    summary = summarize(read_dump(stats_path))
+    meta = _meta(options, host, scenario, target, started, summary["seconds"], cpu / wall)
+    checks = evaluate(sla, summary["overall"])
+    report = report_writer.build_report(
+        meta, summary, read_timeline(out / "locust_stats_history.csv"), sla, checks
+    )
+    report_writer.write_json(report, out / "report.json")
+    report_writer.write_html(report, out / "report.html")
+    echo(report_writer.render_text(report))
+    echo(f"report: {out / 'report.html'} and {out / 'report.json'}")
+    return EXIT_OK if report["sla"]["passed"] else EXIT_SLA_FAILED
+
+
+def _meta(
+    options: Options,
+    host: str,
+    scenario: Plan,
+    target: Target,
+    started: dt.datetime,
+    seconds: float,
+    generator_cores: float,
+) -> dict[str, Any]:
+    return {
+        "host": host,
+        "scenario": scenario.scenario,
+        "stages": [asdict(stage) for stage in scenario.stages],
+        "peak_users": scenario.peak_users(),
+        "spawn_rate": scenario.spawn_rate,
+        "planned_seconds": scenario.duration,
+        "seconds": seconds,
+        "think_time": options.think_time,
+        "started_at": started.isoformat(timespec="seconds"),
+        "generator_cpu_cores": round(generator_cores, 2),
+        "cpu_count": os.cpu_count(),
+        "locust_version": importlib.metadata.version("locust"),
+        "target": asdict(target),
+        "mix": {"student": 80, "teacher": 15, "staff": 5},
+    }
