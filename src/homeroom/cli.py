@@ -13,25 +13,63 @@ from homeroom.models import ROLES
 app = typer.Typer(help="Homeroom school management system.", no_args_is_help=True)
 
 
+SERVERS = ("uvicorn", "granian")
+DEFAULT_SERVER = "uvicorn"
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address (HOMEROOM_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (HOMEROOM_PORT)")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (HOMEROOM_WORKERS)")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes (HOMEROOM_WORKERS; default: one per core)"),
+    ] = None,
+    server: Annotated[
+        str, typer.Option(help=f"HTTP server: {' or '.join(SERVERS)} (HOMEROOM_SERVER)")
+    ] = "",
 ) -> None:
     """Serve the API (and run pending migrations first)."""
-    import uvicorn
+    import os
 
     from homeroom.kit.migrate import upgrade
 
     settings = get_settings()
+    server = server or os.environ.get("HOMEROOM_SERVER", DEFAULT_SERVER)
+    if server not in SERVERS:
+        typer.echo(f"error: --server must be one of {', '.join(SERVERS)}", err=True)
+        raise typer.Exit(2)
+    count = workers or settings.effective_workers
+    # Each worker process reads its settings from the environment: pass it the worker count
+    # so it sizes its database pools for its share (Settings.pool_sizes).
+    os.environ["HOMEROOM_WORKERS"] = str(count)
     upgrade(settings)
     settings.jwt_secret()  # create the key once, before workers race for it
+    address = host or settings.host
+    bind_port = port or settings.port
+    if server == "granian":
+        from granian import Granian
+        from granian.constants import HTTPModes, Interfaces, Loops
+
+        Granian(
+            "homeroom.asgi:app",
+            address=address,
+            port=bind_port,
+            interface=Interfaces.ASGI,
+            workers=count,
+            loop=Loops.uvloop,
+            http=HTTPModes.http1,
+            log_access=False,
+        ).serve()
+        return
+
+    import uvicorn
+
     uvicorn.run(
         "homeroom.asgi:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
+        host=address,
+        port=bind_port,
+        workers=count,
         log_level="warning",
         access_log=False,
         loop="uvloop",

@@ -5,7 +5,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,7 +19,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    # API worker processes; None = one per core. `homeroom serve` exports the count it uses
+    # to its workers, which size their database pools from it (see pool_sizes).
+    workers: int | None = Field(default=None, ge=1)
 
     jwt_issuer: str = "homeroom"
     jwt_audience: str = "homeroom-api"
@@ -33,11 +35,41 @@ class Settings(BaseSettings):
     login_base_lockout_seconds: int = 30
     login_max_lockout_seconds: int = 900
 
-    db_pool_size: int = 10
+    # PostgreSQL connections: all worker processes of one host together stay within
+    # db_max_connections (PostgreSQL's default max_connections is 100; keep room for migrations,
+    # psql and monitoring). db_pool_size is each process's raw reader pool; 0 = derive it.
+    db_max_connections: int = Field(default=80, ge=3)
+    db_pool_size: int = Field(default=0, ge=0)
     db_statement_timeout_ms: int = 30_000
     sqlite_busy_timeout_ms: int = 5_000
 
     log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _derive_pool_size(self) -> "Settings":
+        if self.db_pool_size == 0:
+            self.db_pool_size = self.pool_sizes()[0]
+        return self
+
+    @property
+    def effective_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    def pool_sizes(self) -> tuple[int, int, int]:
+        """(reader pool, writer pool, writer overflow) for ONE worker process.
+
+        Each process gets an equal share of db_max_connections: share = max(3, M // workers).
+        Reads dominate, so the raw reader pool takes half the share, capped at 10 (beyond ~10
+        connections per process on 2 cores throughput stops rising and latency grows); the
+        ORM writer pool a quarter, capped at 5, plus overflow up to the rest of the share,
+        capped at 5. An explicit db_pool_size sets the reader pool.
+        2 workers, M=80: 10 + 5 + 5 per process = 40 in all; 8 workers: 5 + 2 + 3 = 80.
+        """
+        share = max(3, self.db_max_connections // self.effective_workers)
+        reader = self.db_pool_size or min(10, max(1, share // 2))
+        writer = min(5, max(1, share // 4))
+        overflow = max(0, min(5, share - reader - writer))
+        return reader, writer, overflow
 
     @property
     def effective_database_url(self) -> str:

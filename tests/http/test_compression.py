@@ -85,9 +85,10 @@ class TestCompressMiddleware:
 
     async def test_small_body_not_compressed_but_varies(self) -> None:
         small = b'{"status":"ok"}'
-        r = await _get(_app(small, "application/json"), "gzip, br")
+        r = await _get(_app(small, "application/json", ETag='"abc"'), "gzip, br")
         assert "content-encoding" not in r.headers
         assert r.headers["vary"] == "Accept-Encoding"
+        assert r.headers["etag"] == 'W/"abc"'  # the same validator as a compressed answer
         assert await _raw(r) == small
 
     @pytest.mark.parametrize(
@@ -169,6 +170,8 @@ class TestCompressedApi:
             assert again.status_code == 304
             assert again.content == b""
             assert "content-encoding" not in again.headers
+            assert again.headers["etag"] == r.headers["etag"]  # what its 200 carries
+            assert "Accept-Encoding" in again.headers["vary"]
 
     async def test_error_bodies_small_not_compressed(self, client, factory: Factory) -> None:
         school = await factory.school()

@@ -5,11 +5,12 @@ least `minimum_size` bytes when the request's Accept-Encoding allows it, preferr
 gzip at equal q. Never touches 1xx/204/304 responses, HEAD requests, bodies that already have a
 Content-Encoding, or already-compressed types (xlsx, images, zip: they are not on the list).
 
-Compressed responses carry `Vary: Accept-Encoding` and a weak ETag: the compressed bytes are a
-different representation, so a strong validator may not be shared with the identity one
-(RFC 9110 8.8.1); If-None-Match / If-Match compare weakly here, so clients holding either form
-still get their 304 or pass their precondition. Uncompressed responses of compressible types
-also get `Vary` when the client sent Accept-Encoding (a larger body would have been compressed).
+When the client negotiated an encoding, every response of a compressible type (compressed or
+too small to be) and every 304 carries `Vary: Accept-Encoding` and a weak ETag: compressed bytes
+are another representation, so a strong validator may not be shared with the identity one
+(RFC 9110 8.8.3), and a 304 must carry the validator its 200 would have had whatever the body
+size. If-None-Match and If-Match compare weakly here (kit/responses), so clients holding either
+form still get their 304 or pass their precondition.
 
 Cost when nothing is compressed: a request without Accept-Encoding passes straight through (one
 scan of the request headers); with it, the response start is inspected once (the headers
@@ -35,7 +36,7 @@ _COMPRESSIBLE_PREFIXES = (
     b"application/xml",
     b"image/svg+xml",
 )
-_SKIP_STATUSES = frozenset({204, 206, 304})
+_SKIP_STATUSES = frozenset({204, 206})
 _VARY = (b"vary", b"Accept-Encoding")
 
 BR = "br"
@@ -109,27 +110,29 @@ class _Stream:
         return out + self._gz.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
-def _with_vary(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    for i, (name, value) in enumerate(headers):
-        if name == b"vary":
-            if b"accept-encoding" in value.lower() or value.strip() == b"*":
-                return headers
-            out = list(headers)
-            out[i] = (b"vary", value + b", Accept-Encoding")
-            return out
-    return [*headers, _VARY]
+def _negotiated(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers with Vary: Accept-Encoding and a weak ETag (one pass, new list)."""
+    out: list[tuple[bytes, bytes]] = []
+    vary = False
+    for name, value in headers:
+        if name == b"etag":
+            if not value.startswith(b"W/"):
+                value = b"W/" + value
+        elif name == b"vary":
+            vary = True
+            lowered = value.lower()
+            if b"accept-encoding" not in lowered and value.strip() != b"*":
+                value += b", Accept-Encoding"
+        out.append((name, value))
+    if not vary:
+        out.append(_VARY)
+    return out
 
 
 def _compressed_headers(
     headers: list[tuple[bytes, bytes]], encoding: str, length: int | None
 ) -> list[tuple[bytes, bytes]]:
-    out: list[tuple[bytes, bytes]] = []
-    for name, value in _with_vary(headers):
-        if name == b"content-length":
-            continue
-        if name == b"etag" and not value.startswith(b"W/"):
-            value = b"W/" + value
-        out.append((name, value))
+    out = [(n, v) for n, v in _negotiated(headers) if n != b"content-length"]
     out.append((b"content-encoding", encoding.encode()))
     if length is not None:
         out.append((b"content-length", str(length).encode()))
@@ -151,6 +154,10 @@ class _Responder:
             # Inline (no helper coroutine): this runs for every response of a client that
             # accepts compression, small ones included.
             status = message["status"]
+            if status == 304:
+                message["headers"] = _negotiated(message["headers"])
+                await self.send(message)
+                return
             if status < 200 or status in _SKIP_STATUSES:
                 await self.send(message)
                 return
@@ -166,7 +173,7 @@ class _Responder:
                     break
             if compressible:
                 if 0 <= length < self.minimum_size:
-                    message["headers"] = _with_vary(message["headers"])
+                    message["headers"] = _negotiated(message["headers"])
                 else:
                     self.start = message
                     return
@@ -185,7 +192,7 @@ class _Responder:
             headers = list(start.get("headers", ()))
             if not more:
                 if len(body) < self.minimum_size:
-                    start["headers"] = _with_vary(headers)
+                    start["headers"] = _negotiated(headers)
                     await self.send(start)
                     await self.send(message)
                     return

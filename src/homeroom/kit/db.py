@@ -254,15 +254,24 @@ class SessionReader:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        # SQLite: the raw reader returns timestamps as the stored text (".000000" included)
+        # while the ORM parses them and orjson drops a zero fraction, so the same record
+        # would encode (and ETag) differently; give back the stored form here too.
+        self._as_stored = session.get_bind().dialect.name == "sqlite"
+
+    def _row(self, row: Any) -> Row:
+        if not self._as_stored:
+            return tuple(row)
+        return tuple(sqlite_timestamp(v) if isinstance(v, datetime) else v for v in row)
 
     async def all(self, query: CompiledQuery, params: dict[str, Any]) -> list[Row]:
         result = await self._session.execute(query.statement, params)
-        return [tuple(r) for r in result.all()]
+        return [self._row(r) for r in result.all()]
 
     async def first(self, query: CompiledQuery, params: dict[str, Any]) -> Row | None:
         result = await self._session.execute(query.statement, params)
         row = result.first()
-        return None if row is None else tuple(row)
+        return None if row is None else self._row(row)
 
     async def scalar(self, query: CompiledQuery, params: dict[str, Any]) -> Any:
         return (await self._session.execute(query.statement, params)).scalar()
@@ -341,10 +350,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _configure_sqlite(engine, settings)
     else:
+        _, pool_size, overflow = settings.pool_sizes()
         engine = create_async_engine(
             url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_pool_size,
+            pool_size=pool_size,
+            max_overflow=overflow,
             pool_pre_ping=True,
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,

@@ -11,6 +11,7 @@ from homeroom.kit.errors import PreconditionFailed
 
 JSON = "application/json"
 PRIVATE = "private, no-cache"
+NO_STORE = "no-store"
 
 
 def etag_of(body: bytes) -> str:

@@ -1,33 +1,41 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness and Prometheus metrics: never cached (no-store), always fresh."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from homeroom.kit.deps import DB
 from homeroom.kit.errors import problem
+from homeroom.kit.responses import NO_STORE, json_response
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
-async def healthz() -> Response:
+async def healthz(request: Request) -> Response:
     """Liveness: the process answers."""
-    return Response(b'{"status":"ok"}', media_type="application/json")
+    return json_response(request, {"status": "ok"}, cache_control=NO_STORE)
 
 
 @router.get("/readyz")
-async def readyz(db: DB) -> Response:
+async def readyz(request: Request, db: DB) -> Response:
     """Readiness: the database answers."""
     try:
         async with db.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database means "not ready"
-        return problem(503, "Service unavailable", f"database unreachable: {type(exc).__name__}")
-    return Response(b'{"status":"ready"}', media_type="application/json")
+        return problem(
+            503,
+            "Service unavailable",
+            f"database unreachable: {type(exc).__name__}",
+            headers={"Cache-Control": NO_STORE},
+        )
+    return json_response(request, {"status": "ready"}, cache_control=NO_STORE)
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:
     """Prometheus metrics of this process."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(
+        generate_latest(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": NO_STORE}
+    )
