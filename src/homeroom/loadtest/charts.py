@@ -47,7 +47,7 @@ def line_chart(
     """An SVG chart of `series`; with `x_names` the x values are indices of those names."""
     left, right, top, bottom = 64, 16, 34, 46
     legend_rows = math.ceil(len(series) / 3)
-    total_height = height + legend_rows * 18
+    total_height = height + 8 + legend_rows * 18
     plot_w, plot_h = width - left - right, height - top - bottom
     xs = [x for s in series for x, y in s.points if y is not None]
     ys = [y for s in series for _, y in s.points if y is not None]
@@ -68,8 +68,10 @@ def line_chart(
         'font-family="system-ui, sans-serif" font-size="11">',
         f'<text x="{left}" y="18" font-size="14" font-weight="600">{escape(title)}</text>',
     ]
-    for i in range(5):
-        value = y_max * i / 4
+    leading = round(y_max / 10.0 ** math.floor(math.log10(y_max)), 2)
+    divisions = 5 if leading in (2.5, 5.0) else 4  # round tick values: 0, 5, 10 .. 25
+    for i in range(divisions + 1):
+        value = y_max * i / divisions
         y = py(value)
         out.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e7eb"/>'
@@ -107,7 +109,7 @@ def line_chart(
             )
     for i, s in enumerate(series):
         x = left + (i % 3) * (plot_w / 3)
-        y = height + (i // 3) * 18 - 4
+        y = height + 12 + (i // 3) * 18
         out.append(
             f'<rect x="{x:.1f}" y="{y - 9}" width="12" height="4" fill="{s.color}"/>'
             f'<text x="{x + 16:.1f}" y="{y - 4}">{escape(s.label)}</text>'

@@ -58,7 +58,7 @@ def _actual(check: dict[str, Any]) -> str:
 
 def _threshold(check: dict[str, Any]) -> str:
     value = check["threshold"]
-    return _pct(value) if check["metric"] == "error_rate" else f"{_ms(value)} ms"
+    return _pct(value) if check["metric"] == "error_rate" else f"{value:g} ms"
 
 
 COLUMNS = ("endpoint", "requests", "req/s", "errors", "p50", "p95", "p99", "max")
