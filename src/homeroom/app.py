@@ -13,6 +13,7 @@ from homeroom.attendance.endpoints import section_router as section_attendance
 from homeroom.attendance.endpoints import student_router as student_attendance
 from homeroom.audit.endpoints import router as audit_logs
 from homeroom.auth.endpoints import router as auth
+from homeroom.batch.endpoints import router as batch
 from homeroom.config import Settings, get_settings
 from homeroom.courses.endpoints import router as courses
 from homeroom.enrollments.endpoints import router as enrollments
@@ -51,6 +52,7 @@ API_ROUTERS = (
     section_attendance,
     users,
     audit_logs,
+    batch,
 )
 
 
