@@ -72,6 +72,8 @@ TYPES: dict[str, list[str]] = {
     "teacher": ["roster", "gradebook", "attendance bulk", "grades bulk", "a student"],
     "staff": ["search", "cursor page", "student detail"],  # + dashboard, export when they exist
 }
+WITHOUT = ""  # request types left out by --without (a diagnostic run, not the benchmark)
+USERS: dict[str, int] = {}  # virtual users per role, as gathered
 TARGET_RATIO = 0.10
 TARGET_P99_MS = 50.0
 
@@ -227,7 +229,13 @@ def staff_users(base: str, emails: list[str], rnd: random.Random) -> list[User]:
         if cursor is None:
             break
         cursors.append(cursor)
-    extras = _openapi_extras(base)
+    extras = []
+    for extra in _openapi_extras(base):  # optional: kept only when it answers 2xx as documented
+        status, answer = http_json("GET", base + extra.path, token)
+        if 200 <= status < 300:
+            extras.append(extra)
+        else:
+            log(f"  {extra.kind} {extra.path} -> {status}, left out of the mix: {answer}"[:300])
     if extras:
         TYPES["staff"] = TYPES["staff"][:3] + [r.kind for r in extras]
     for user in users:
@@ -283,7 +291,15 @@ def virtual_users(base: str, args: argparse.Namespace, today: date) -> list[User
     )
     if not teachers:
         sys.exit("no teacher has a section with students and assessments this term")
-    return students + teachers + staff
+    USERS.update(student=len(students), teacher=len(teachers), staff=len(staff))
+    users = students + teachers + staff
+    if args.without:
+        dropped = {w.strip() for w in args.without.split(",")}
+        for user in users:
+            user.requests = [r for r in user.requests if f"{user.role}: {r.kind}" not in dropped]
+        users = [u for u in users if u.requests]
+        log(f"  left out of the mix (--without): {', '.join(sorted(dropped))}")
+    return users
 
 
 def preflight(base: str, users: list[User]) -> None:
@@ -555,6 +571,149 @@ def measure(
     return result
 
 
+# --- profile ------------------------------------------------------------------------------------
+
+
+def _tree(pid: int) -> list[int]:
+    tree = reads._children()
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        todo.extend(tree.get(p, []))
+    return pids
+
+
+def _frame_name(frame: str) -> str:
+    """'fn (path/to/module.py)' -> 'module.fn' with the path shortened to its package part."""
+    fn, _, where = frame.partition(" (")
+    where = where.rstrip(")").split(":", 1)[0]
+    for marker in ("site-packages/", "/src/", "lib/python3.11/"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+    return f"{where.removesuffix('.py').replace('/', '.')}:{fn}"
+
+
+GROUPS = (  # (label, substring of a frame) checked from the leaf up: the first match wins
+    ("sqlite3 (driver, C)", "sqlite3"),
+    ("asyncpg", "asyncpg"),
+    ("aiosqlite (write path thread)", "aiosqlite"),
+    ("SQLAlchemy ORM/Core", "sqlalchemy"),
+    ("pydantic", "pydantic"),
+    ("orjson/json", "json"),
+    ("JWT/auth", "homeroom.kit.auth"),
+    ("homeroom.kit (other)", "homeroom.kit"),
+    ("homeroom domains", "homeroom."),
+    ("FastAPI", "fastapi"),
+    ("Starlette", "starlette"),
+    ("uvicorn/httptools", "uvicorn"),
+    ("asyncio/uvloop", "asyncio"),
+)
+
+
+def summarize_profile(raw: Path, top: int = 15) -> list[str]:
+    """Where the busy samples go: by group (the deepest frame that matches), the heaviest
+    leaf functions, and the heaviest homeroom functions including their callees."""
+    leaf: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    groups: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_frame_name(f) for f in stack.split(";") if f and not f.startswith("process ")]
+        frames = [f for f in frames if not f.startswith("thread ")]
+        if not frames:
+            continue
+        total += count
+        leaf[frames[-1]] = leaf.get(frames[-1], 0) + count
+        for name in set(frames):
+            if name.startswith("homeroom."):
+                inclusive[name] = inclusive.get(name, 0) + count
+        label = "other"
+        for frame in reversed(frames):
+            hit = next((g for g, key in GROUPS if key in frame), None)
+            if hit:
+                label = hit
+                break
+        groups[label] = groups.get(label, 0) + count
+    if not total:
+        return ["(no samples)"]
+
+    def rank(d: dict[str, int]) -> list[str]:
+        ordered = sorted(d.items(), key=lambda kv: -kv[1])[:top]
+        return [f"  {n / total:6.1%}  {name}" for name, n in ordered]
+
+    return [
+        f"busy samples: {total} (py-spy, all worker processes, idle excluded)",
+        "by group (deepest matching frame):",
+        *rank(groups),
+        "heaviest leaf functions (self time):",
+        *rank(leaf),
+        "heaviest homeroom functions (including callees):",
+        *rank(inclusive),
+    ]
+
+
+def profile(backend: str, server: Server, script: Path, args: argparse.Namespace) -> None:
+    """py-spy on the server's workers during an extra mix run (not a measured one)."""
+    spy = reads.BIN / "py-spy"
+    if not spy.exists():
+        log("  profile: py-spy is not in the venv; skipped")
+        return
+    raw = OUT / f"profile-mix-{backend}.txt"
+    seconds = args.profile
+    spies = []
+    for pid in _tree(server.proc.pid if server.proc else 0)[1:]:  # the workers
+        out = raw.with_name(f"{raw.stem}-{pid}.txt")
+        spies.append(
+            (
+                out,
+                subprocess.Popen(
+                    [
+                        str(spy),
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--duration",
+                        f"{seconds:g}",
+                        "--format",
+                        "raw",
+                        "--nolineno",
+                        *(["--native"] if args.profile_native else []),
+                        "--nonblocking",
+                        "--rate",
+                        "200",
+                        "--output",
+                        str(out),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=(OUT / "logs" / f"py-spy-{pid}.log").open("wb"),
+                ),
+            )
+        )
+    log(f"  {backend:10} profile: py-spy on {len(spies)} workers during a {seconds:g} s mix run")
+    run_wrk(server.base, script, seconds + 1, args.connections, args.threads)
+    lines = []
+    for out, proc in spies:
+        try:
+            proc.wait(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if out.exists():
+            lines.append(out.read_text(encoding="utf-8", errors="replace"))
+            out.unlink()
+    raw.write_text("".join(lines), encoding="utf-8")
+    summary = summarize_profile(raw)
+    report = raw.with_name(f"profile-mix-{backend}-summary.txt")
+    report.write_text("\n".join(summary) + "\n", encoding="utf-8")
+    log(f"  profile of {backend}: {raw.relative_to(ROOT)}, summary {report.relative_to(ROOT)}")
+    for line in summary:
+        log("    " + line)
+
+
 # --- one backend -------------------------------------------------------------------------------
 
 
@@ -607,10 +766,19 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
             measure(backend, "mix", homeroom, mix_script, args),
         ]
         if args.breakdown:
+            short = argparse.Namespace(
+                **{
+                    **vars(args),
+                    "duration": args.breakdown,
+                    "warmup": min(args.warmup, 1.0),
+                    "connections": args.breakdown_connections,
+                }
+            )
             for i, (role, kind) in enumerate(type_list(), start=1):
                 script = write_mix_lua(users, args.seed, only=i)
-                short = argparse.Namespace(**{**vars(args), "duration": args.breakdown})
-                results.append(measure(backend, f"{role} {kind}", homeroom, script, short))
+                results.append(measure(backend, f"{role}: {kind}", homeroom, script, short))
+        if args.profile:
+            profile(backend, homeroom, mix_script, args)
         return results
     finally:
         for server in servers:
@@ -626,7 +794,7 @@ def table(results: list[Result]) -> list[str]:
         "wrk CPU (of 1 core) | server CPU (cores) | other CPU (cores) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
+    for r in (r for r in results if r.target in ("ceiling", "mix")):
         lines.append(
             f"| {r.backend} | {r.target} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
             f"{r.max_ms:.0f} | {r.errors} | {r.wrk_cpu:.0%} | {r.server_cpu:.2f} | "
@@ -653,6 +821,42 @@ def type_table(results: list[Result]) -> list[str]:
     return lines
 
 
+def breakdown_table(results: list[Result]) -> list[str]:
+    """Each request type alone: its throughput, and its estimated share of the mix's server
+    time (its share of the mix's requests x its cost alone, 1 / req/s, normalized)."""
+    names = [f"{role}: {kind}" for role, kind in type_list()]
+    lines = []
+    for backend in dict.fromkeys(r.backend for r in results):
+        got = {r.target: r for r in results if r.backend == backend}
+        mix = got.get("mix")
+        alone = [got.get(name) for name in names]
+        if mix is None or not any(alone):
+            continue
+        total = sum(mix.types) or 1
+        weights = []
+        for i, r in enumerate(alone):
+            share = (mix.types[i] if i < len(mix.types) else 0) / total
+            weights.append(share / r.rps if r is not None and r.rps > 0 else 0.0)
+        norm = sum(weights) or 1.0
+        lines += [
+            f"{backend}, each request type alone:",
+            "| request type | req/s alone | p50 ms | p99 ms | errors | share of mix requests "
+            "| est. share of mix server time |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for i, (name, r) in enumerate(zip(names, alone, strict=True)):
+            if r is None:
+                continue
+            share = (mix.types[i] if i < len(mix.types) else 0) / total
+            cost = f"{weights[i] / norm:.0%}" if r.rps > 0 else "n/a (0 req/s)"
+            lines.append(
+                f"| {name} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | "
+                f"{share:.1%} | {cost} |"
+            )
+        lines.append("")
+    return lines
+
+
 def ratios(results: list[Result]) -> list[str]:
     lines = []
     for backend in dict.fromkeys(r.backend for r in results):
@@ -665,6 +869,8 @@ def ratios(results: list[Result]) -> list[str]:
             f"errors {mix.errors} ({'ok' if mix.errors == 0 else 'NOT 0'})",
         ]
         met = ratio >= TARGET_RATIO and mix.p99_ms < TARGET_P99_MS and mix.errors == 0
+        if WITHOUT:
+            checks.append(f"DIAGNOSTIC run without {WITHOUT}")
         lines.append(
             f"ratio {backend}: {', '.join(checks)}; mix {mix.rps:,.0f} req/s, ceiling "
             f"{ceiling.rps:,.0f} req/s; targets {'MET' if met else 'MISSED'}"
@@ -674,7 +880,8 @@ def ratios(results: list[Result]) -> list[str]:
 
 def record(results: list[Result], args: argparse.Namespace, started: datetime) -> None:
     backends = ", ".join(dict.fromkeys(r.backend for r in results))
-    users = f"{args.student_users} students, up to {args.teacher_users} teachers, 2 staff"
+    users = ", ".join(f"{n} {role}" for role, n in USERS.items())
+    without = f"; left out: {args.without}" if args.without else ""
     section = [
         "",
         f"## mix, {started:%Y-%m-%d %H:%M} UTC, {backends}",
@@ -684,13 +891,14 @@ def record(results: list[Result], args: argparse.Namespace, started: datetime) -
         f"- load: wrk t{args.threads} c{args.connections}, {args.warmup:g} s warm-up + "
         f"{args.duration:g} s per target, {args.workers} uvicorn workers each, 127.0.0.1; "
         f"virtual users: {users}, each logged in once; "
-        "80% student / 15% teacher / 5% staff requests, closed loop",
+        f"80% student / 15% teacher / 5% staff requests, closed loop{without}",
         f"- revision: {reads.git_revision()}",
         "",
         *table(results),
         "",
         *type_table(results),
         "",
+        *breakdown_table(results),
         *(f"- {line}" for line in ratios(results)),
         "",
     ]
@@ -719,6 +927,28 @@ def main() -> None:
         help="also run each request type alone for this many seconds (0: no)",
     )
     parser.add_argument(
+        "--breakdown-connections",
+        type=int,
+        default=16,
+        help="wrk connections of the --breakdown runs",
+    )
+    parser.add_argument(
+        "--profile",
+        type=float,
+        default=0,
+        help="after the measured runs, py-spy the workers during a mix run of this many seconds",
+    )
+    parser.add_argument(
+        "--profile-native",
+        action="store_true",
+        help="py-spy --native: C frames too (sqlite3, asyncpg's protocol, orjson)",
+    )
+    parser.add_argument(
+        "--without",
+        default="",
+        help="diagnostics: leave request types out, e.g. 'staff: search,teacher: grades bulk'",
+    )
+    parser.add_argument(
         "--pg-url",
         default=os.environ.get("HOMEROOM_BENCH_DATABASE_URL", reads.DEFAULT_PG_URL),
         help="PostgreSQL database dedicated to benchmarks (env HOMEROOM_BENCH_DATABASE_URL)",
@@ -735,11 +965,16 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install -y wrk")
-    if args.duration > 120 or args.warmup > 30 or args.breakdown > 30:
-        sys.exit("keep runs bounded: --duration <= 120, --warmup <= 30, --breakdown <= 30")
+    if args.duration > 120 or args.warmup > 30 or args.breakdown > 30 or args.profile > 60:
+        sys.exit(
+            "keep runs bounded: --duration <= 120, --warmup <= 30, --breakdown <= 30, "
+            "--profile <= 60"
+        )
     if args.student_users + args.teacher_users > 300 or args.student_users < 1:
         sys.exit("1..300 virtual users in all (each login costs an argon2 verification)")
 
+    global WITHOUT
+    WITHOUT = args.without
     started = datetime.now(UTC)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     results: list[Result] = []
@@ -759,6 +994,8 @@ def main() -> None:
     print()
     print("\n".join(type_table(results)))
     print()
+    if args.breakdown:
+        print("\n".join(breakdown_table(results)))
     if args.record:
         record(results, args, started)
     print("\n".join(ratios(results)))
