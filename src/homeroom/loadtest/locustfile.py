@@ -48,13 +48,44 @@ STUDENT_NUMBERS = _accounts(int(CONFIG.get("students", 1)))
 TEACHER_NUMBERS = _accounts(int(CONFIG.get("teachers", 1)))
 
 
+def _sessions() -> dict[str, list[dict[str, Any]]]:
+    """The sessions `homeroom loadtest` opened before the run, per role (see sessions.py)."""
+    path = CONFIG.get("sessions_path")
+    if not path:
+        return {}
+    with open(path) as fh:
+        sessions: dict[str, list[dict[str, Any]]] = json.load(fh)
+    return sessions
+
+
+SESSIONS = _sessions()
+REFRESH_MARGIN_SECONDS = 60
+
+
 class SchoolUser(FastHttpUser):
     abstract = True
     wait_time = _think_time()
+    role: str
+    session: dict[str, Any]
     headers: dict[str, str]
     me: dict[str, Any]
 
-    def login(self, email: str) -> None:
+    def begin(self, email: str) -> None:
+        """Takes a session opened before the run (one user at a time holds it), or logs in."""
+        pool = SESSIONS.setdefault(self.role, [])
+        self.session = pool.pop() if pool else self.login(email)
+        self.use(self.session)
+        self.me = self.get("/auth/me", "/auth/me") or {}
+
+    def on_stop(self) -> None:
+        if getattr(self, "session", None):
+            SESSIONS[self.role].append(self.session)  # for a user started later
+
+    def use(self, session: dict[str, Any]) -> None:
+        token = session["access_token"]
+        self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+    def login(self, email: str) -> dict[str, Any]:
         body = {"email": email, "password": CONFIG.get("password", "homeroom")}
         with self.client.post(
             f"{API}/auth/login", json=body, name="/auth/login", catch_response=True
@@ -62,17 +93,35 @@ class SchoolUser(FastHttpUser):
             if resp.status_code != 200:
                 resp.failure(f"login as {email}: HTTP {resp.status_code}")
                 raise StopUser()
-            token = resp.json()["access_token"]
-        self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        self.me = self.get("/auth/me", "/auth/me") or {}
+            return self.session_from(resp.json())
+
+    @staticmethod
+    def session_from(pair: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "access_token": pair["access_token"],
+            "refresh_token": pair["refresh_token"],
+            "expires_at": time.time() + float(pair["expires_in"]),
+        }
+
+    def keep_fresh(self) -> None:
+        """Rotates the tokens shortly before the access token expires (long soaks)."""
+        if time.time() < self.session["expires_at"] - REFRESH_MARGIN_SECONDS:
+            return
+        body = {"refresh_token": self.session["refresh_token"]}
+        resp = self.client.post(f"{API}/auth/refresh", json=body, name="/auth/refresh")
+        if resp.status_code == 200:
+            self.session.update(self.session_from(resp.json()))
+            self.use(self.session)
 
     def get(self, path: str, name: str, **query: Any) -> Any:
         """GET a JSON document (None when it failed: locust has counted the failure)."""
+        self.keep_fresh()
         url = f"{API}{path}" + (f"?{urlencode(query)}" if query else "")
         resp = self.client.get(url, name=name, headers=self.headers)
         return resp.json() if resp.status_code == 200 else None
 
     def post(self, path: str, name: str, body: Any) -> Any:
+        self.keep_fresh()
         resp = self.client.post(f"{API}{path}", name=name, json=body, headers=self.headers)
         return resp.json() if 200 <= (resp.status_code or 0) < 300 else None
 
@@ -81,10 +130,11 @@ class Student(SchoolUser):
     """My dashboard, my grades, my attendance, my sections, a course page."""
 
     weight = 80
+    role = "student"
     sections: list[dict[str, Any]]
 
     def on_start(self) -> None:
-        self.login(f"student{next(STUDENT_NUMBERS)}@example.edu")
+        self.begin(f"student{next(STUDENT_NUMBERS)}@example.edu")
         page = self.get("/sections", "/sections", limit=50)
         self.sections = page["items"] if page else []
 
@@ -123,12 +173,13 @@ class Teacher(SchoolUser):
     """Section roster, gradebook, bulk attendance, bulk grade entry, a student's page."""
 
     weight = 15
+    role = "teacher"
     sections: list[dict[str, Any]]
     rosters: dict[int, list[dict[str, Any]]]
     assessments: dict[int, list[dict[str, Any]]]
 
     def on_start(self) -> None:
-        self.login(f"teacher{next(TEACHER_NUMBERS)}@example.edu")
+        self.begin(f"teacher{next(TEACHER_NUMBERS)}@example.edu")
         self.rosters, self.assessments = {}, {}
         page = self.get("/sections", "/sections", limit=100)
         self.sections = page["items"] if page else []
@@ -207,10 +258,11 @@ class Staff(SchoolUser):
     server has them (else the audit log)."""
 
     weight = 5
+    role = "staff"
     seen: list[int]
 
     def on_start(self) -> None:
-        self.login(random.choice(CONFIG.get("staff_logins") or ["admin@example.edu"]))
+        self.begin(random.choice(CONFIG.get("staff_logins") or ["admin@example.edu"]))
         self.seen = []
 
     def remember(self, page: Any) -> None:

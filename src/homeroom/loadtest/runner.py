@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from homeroom.loadtest import report as report_writer
 from homeroom.loadtest.results import read_dump, read_timeline, summarize
 from homeroom.loadtest.scenarios import Plan, ScenarioName, plan
+from homeroom.loadtest.sessions import Sessions, open_sessions, sessions_needed
 from homeroom.loadtest.sla import evaluate, load_sla
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -225,6 +226,10 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
     out.mkdir(parents=True, exist_ok=True)
     stats_path = out / "stats.json"
     stats_path.unlink(missing_ok=True)
+    sessions = _log_in(host, options.password, scenario, target, echo)
+    sessions_path = out / "sessions.json"
+    sessions_path.touch(mode=0o600)
+    sessions_path.write_text(json.dumps(sessions.by_role))
     config = {
         "password": options.password,
         "students": target.students,
@@ -235,6 +240,7 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
         "think_time": options.think_time,
         "stages": [[s.until, s.users, s.spawn_rate] for s in scenario.stages],
         "stats_path": str(stats_path.resolve()),
+        "sessions_path": str(sessions_path.resolve()),
     }
     echo(
         f"{scenario.scenario}: up to {scenario.peak_users()} users for {scenario.duration:g} s "
@@ -243,14 +249,23 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
     )
     started = dt.datetime.now(dt.UTC)
     wall = time.monotonic()
-    cpu = run_locust(
-        locust_command(host, out), config, out, scenario.duration + GRACE_SECONDS, Progress(stderr)
-    )
+    try:
+        cpu = run_locust(
+            locust_command(host, out),
+            config,
+            out,
+            scenario.duration + GRACE_SECONDS,
+            Progress(stderr),
+        )
+    finally:
+        sessions_path.unlink(missing_ok=True)  # live tokens: not left lying around
     wall = time.monotonic() - wall
     if not stats_path.exists():
         raise LoadTestError(f"locust ended without statistics; see {out / 'locust.stderr'}")
-    summary = summarize(read_dump(stats_path))
+    summary = summarize(read_dump(stats_path), [sessions.entry], sessions.seconds)
     meta = _meta(options, host, scenario, target, started, summary["seconds"], cpu / wall)
+    meta["logins_before_run"] = sessions.entry["num_requests"]
+    meta["login_seconds"] = round(sessions.seconds, 2)
     checks = evaluate(sla, summary["overall"])
     report = report_writer.build_report(
         meta, summary, read_timeline(out / "locust_stats_history.csv"), sla, checks
@@ -260,6 +275,23 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
     echo(report_writer.render_text(report))
     echo(f"report: {out / 'report.html'} and {out / 'report.json'}")
     return EXIT_OK if report["sla"]["passed"] else EXIT_SLA_FAILED
+
+
+def _log_in(
+    host: str, password: str, scenario: Plan, target: Target, echo: Callable[[str], None]
+) -> Sessions:
+    needed = sessions_needed(scenario.peak_users())
+    echo(f"logging in {sum(needed.values())} virtual users before the load ...")
+    available = {"student": target.students, "teacher": target.teachers}
+    sessions = open_sessions(host, password, needed, available, target.staff_logins)
+    failed = sessions.entry["failed"]
+    echo(
+        f"logged in {sum(len(s) for s in sessions.by_role.values())} in {sessions.seconds:.1f} s"
+        + (f"; {len(failed)} failed, e.g. {failed[0]}" if failed else "")
+    )
+    if not sessions.by_role.get("student"):
+        raise LoadTestError("no student could log in: is the server seeded with this --password?")
+    return sessions
 
 
 def _meta(
