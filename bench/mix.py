@@ -647,7 +647,8 @@ def summarize_profile(raw: Path, top: int = 15) -> list[str]:
         return [f"  {n / total:6.1%}  {name}" for name, n in ordered]
 
     return [
-        f"busy samples: {total} (py-spy, all worker processes, idle excluded)",
+        f"samples: {total} (py-spy, all worker processes; idle excluded, except that with "
+        "--profile-native threads sleeping in C, e.g. SQLite's busy handler, count as busy)",
         "by group (deepest matching frame):",
         *rank(groups),
         "heaviest leaf functions (self time):",
@@ -655,6 +656,56 @@ def summarize_profile(raw: Path, top: int = 15) -> list[str]:
         "heaviest homeroom functions (including callees):",
         *rank(inclusive),
     ]
+
+
+def sample_pg_activity(url: str, seconds: float, every: float = 0.02) -> list[str]:
+    """What the database's backends are running: pg_stat_activity every `every` seconds
+    (a poor man's pg_stat_statements: the share of samples per statement ~ its share of
+    the database's time)."""
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> list[str]:
+        dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        name = dsn.rsplit("/", 1)[1].split("?", 1)[0]
+        conn = await asyncpg.connect(dsn)
+        seen: list[str] = []
+        try:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                rows = await conn.fetch(
+                    "SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity "
+                    "WHERE datname = $1 AND pid <> pg_backend_pid() AND state <> 'idle'",
+                    name,
+                )
+                seen.append("")  # one tick
+                for row in rows:
+                    wait = f"{row['wait_event_type']}:{row['wait_event']}"
+                    query = " ".join((row["query"] or "").split())[:160]
+                    seen.append(f"{row['state']} | {wait} | {query}")
+                await asyncio.sleep(every)
+        finally:
+            await conn.close()
+        return seen
+
+    return asyncio.run(run())
+
+
+def summarize_pg(samples: list[str], top: int = 15) -> list[str]:
+    ticks = samples.count("")
+    counts: dict[str, int] = {}
+    for s in samples:
+        if s:
+            counts[s] = counts.get(s, 0) + 1
+    busy = sum(counts.values())
+    lines = [
+        f"pg_stat_activity: {ticks} samples, {busy / max(ticks, 1):.1f} backends active on "
+        "average; heaviest (state | wait event | statement), share of active samples:"
+    ]
+    for text, n in sorted(counts.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"  {n / max(busy, 1):6.1%}  {text}")
+    return lines
 
 
 def profile(backend: str, server: Server, script: Path, args: argparse.Namespace) -> None:
@@ -682,8 +733,8 @@ def profile(backend: str, server: Server, script: Path, args: argparse.Namespace
                         "--format",
                         "raw",
                         "--nolineno",
-                        *(["--native"] if args.profile_native else []),
-                        "--nonblocking",
+                        # --native pauses the process for each sample (slower, more exact).
+                        *(["--native"] if args.profile_native else ["--nonblocking"]),
                         "--rate",
                         "200",
                         "--output",
@@ -695,7 +746,24 @@ def profile(backend: str, server: Server, script: Path, args: argparse.Namespace
             )
         )
     log(f"  {backend:10} profile: py-spy on {len(spies)} workers during a {seconds:g} s mix run")
+    pg_samples: list[str] = []
+    sampler = None
+    if backend == "postgresql":
+        import threading
+
+        sampler = threading.Thread(
+            target=lambda: pg_samples.extend(sample_pg_activity(args.pg_url, seconds)),
+            daemon=True,
+        )
+        sampler.start()
     run_wrk(server.base, script, seconds + 1, args.connections, args.threads)
+    if sampler is not None:
+        sampler.join(timeout=seconds + 10)
+        pg_report = summarize_pg(pg_samples)
+        pg_file = OUT / "profile-mix-postgresql-activity.txt"
+        pg_file.write_text("\n".join(pg_report) + "\n", encoding="utf-8")
+        for line in pg_report:
+            log("    " + line)
     lines = []
     for out, proc in spies:
         try:
