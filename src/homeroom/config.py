@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = 30_000
     sqlite_busy_timeout_ms: int = 5_000
 
+    # Response cache (kit/cache.py): entry lifetime, and the entries each process keeps in
+    # memory (in front of Redis when redis_url is set).
+    cache_ttl_seconds: int = Field(default=600, ge=1)
+    cache_local_entries: int = Field(default=4096, ge=16)
+
     log_level: str = "info"
 
     @model_validator(mode="after")

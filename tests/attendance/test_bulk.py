@@ -167,6 +167,10 @@ class TestBulkAttendance:
                 assert r.status_code == 200, r.text
                 assert r.json()["created" if phase == "create" else "updated"] == n
                 counts[(phase, n)] = len(data_statements(statements))
-        assert counts[("create", 1)] == counts[("create", 200)] <= 4
-        assert counts[("update", 1)] == counts[("update", 200)] <= 4
+        assert (
+            counts[("create", 1)] == counts[("create", 200)] <= 5
+        )  # + the cache version bump (kit/cache.py)
+        assert (
+            counts[("update", 1)] == counts[("update", 200)] <= 5
+        )  # + the cache version bump (kit/cache.py)
         assert len(await stored(factory)) == 200

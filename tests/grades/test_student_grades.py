@@ -137,4 +137,6 @@ class TestStudentGrades:
         with count_queries() as statements:
             r = await client.get(url(world.student.id), headers=world.guardian)
         assert r.status_code == 200 and len(r.json()["sections"]) == 8
-        assert len(statements) == few == 3  # student in scope, sections+categories, assessments
+        assert (
+            len(statements) == few == 4
+        )  # version lookup, student in scope, sections+categories, assessments

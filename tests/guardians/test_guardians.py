@@ -443,4 +443,4 @@ class TestLinks:
                 )
             assert r.status_code == 201
             counts.append(len(statements))
-        assert counts[0] == counts[1] <= 6, counts
+        assert counts[0] == counts[1] <= 7, counts  # + the cache version bump (kit/cache.py)

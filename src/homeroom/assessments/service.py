@@ -14,6 +14,7 @@ from homeroom.assessments.schemas import (
     CategoryIn,
 )
 from homeroom.audit import service as audit
+from homeroom.kit import cache
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
@@ -150,7 +151,13 @@ async def replace_categories(
         school_id,
         {"categories": result, "removed": removed},
     )
+    await _changed(session, school_id)
     return result
+
+
+async def _changed(session: AsyncSession, school_id: int) -> None:
+    """Assessments and categories show in every grade summary of the school."""
+    await cache.invalidate(session, *cache.school_tags(school_id, "grading"))
 
 
 # --- assessments -------------------------------------------------------------------------------
@@ -209,6 +216,7 @@ async def create_assessment(
         )
     values = {**data.model_dump(), "school_id": school_id}
     assessment_id = await repository.insert_assessment(session, values)
+    await _changed(session, school_id)
     audit.record(
         session,
         principal,
@@ -268,6 +276,7 @@ async def update_assessment(
         await repository.update_assessment(session, assessment_id, changes)
         school_id = repository.to_item(row)["school_id"]
         audit.record(session, principal, "update", "assessment", assessment_id, school_id, changes)
+        await _changed(session, school_id)
     return await _reread(db, session, principal, assessment_id)
 
 
@@ -283,6 +292,7 @@ async def delete_assessment(
         ensure_match(if_match, await get_assessment(db, principal, assessment_id))
     item = repository.to_item(row)
     grades = await repository.delete_assessment(session, assessment_id)
+    await _changed(session, item["school_id"])
     audit.record(
         session,
         principal,

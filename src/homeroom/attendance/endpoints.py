@@ -18,6 +18,7 @@ from homeroom.attendance.schemas import (
 )
 from homeroom.kit.auth import AttendanceRead as CanReadAttendance
 from homeroom.kit.auth import AttendanceWrite as CanWriteAttendance
+from homeroom.kit.cache import cached_response
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
@@ -122,10 +123,10 @@ async def student_attendance(
     period: Annotated[DateRange, query_model(DateRange)],
 ) -> Response:
     """A student's attendance counts and rate, overall and per section."""
-    summary = await attendance_service.student_summary(
+    summary = await attendance_service.student_summary_cached(
         db, principal, student_id, period.date_from, period.date_to
     )
-    return json_response(request, summary)
+    return cached_response(request, summary)
 
 
 @section_router.get(
@@ -142,7 +143,7 @@ async def section_attendance(
     period: Annotated[DateRange, query_model(DateRange)],
 ) -> Response:
     """A section's attendance: rate, counts per student and per date."""
-    summary = await attendance_service.section_summary(
+    summary = await attendance_service.section_summary_cached(
         db, principal, section_id, period.date_from, period.date_to
     )
-    return json_response(request, summary)
+    return cached_response(request, summary)

@@ -3,6 +3,7 @@
 import datetime as dt
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.attendance import repository
@@ -13,6 +14,7 @@ from homeroom.attendance.schemas import (
     AttendanceUpdate,
 )
 from homeroom.audit import service as audit
+from homeroom.kit import cache
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
@@ -27,6 +29,11 @@ STATUSES = ("present", "absent", "late", "excused")
 def rate(present: int, late: int, total: int) -> float | None:
     """The attendance rate: (present + late) / total, None when there is nothing to count."""
     return (present + late) / total if total else None
+
+
+def _tags(section_id: int, *student_ids: int) -> list[str]:
+    """What an attendance write changes: the section's summary and each student's."""
+    return [f"section:{section_id}:attendance", *(f"student:{s}" for s in student_ids)]
 
 
 def _ensure_writer(principal: Principal, teacher_id: int | None) -> None:
@@ -96,6 +103,7 @@ async def create_record(
         recorded_at=utcnow(),
     )
     await repository.add_record(session, record)
+    await cache.invalidate(session, *_tags(data.section_id, data.student_id))
     audit.record(
         session,
         principal,
@@ -154,6 +162,7 @@ async def update_record(
         return item
     values = {**changes, "recorded_by": principal.user_id, "recorded_at": utcnow()}
     await repository.update_record(session, record_id, values)
+    await cache.invalidate(session, *_tags(item["section_id"], item["student_id"]))
     audit.record(session, principal, "update", "attendance", record_id, school_id, changes)
     # Built from what was written rather than re-read: the update changed nothing else.
     return {**item, **values}
@@ -168,6 +177,7 @@ async def delete_record(
 ) -> None:
     item, school_id = await _writable(db, session, principal, record_id, if_match)
     await repository.delete_record(session, record_id)
+    await cache.invalidate(session, *_tags(item["section_id"], item["student_id"]))
     audit.record(
         session,
         principal,
@@ -246,6 +256,7 @@ async def record_bulk(
             for row in data.records
         ],
     )
+    await cache.invalidate(session, *_tags(data.section_id, *student_ids))
     created = len(data.records) - len(existing)
     result = {
         "section_id": data.section_id,
@@ -338,3 +349,49 @@ async def section_summary(
         "by_student": by_student,
         "by_date": by_date,
     }
+
+
+async def student_summary_cached(
+    db: Database,
+    principal: Principal,
+    student_id: int,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> cache.Entry:
+    """GET /students/{id}/attendance as cached bytes: the student's records (student tag),
+    the course codes of their sections ("catalog"), and the caller's scope."""
+
+    async def build() -> bytes:
+        return orjson.dumps(await student_summary(db, principal, student_id, date_from, date_to))
+
+    tags = (
+        f"student:{student_id}",
+        cache.school_tag(principal.school_id, "catalog"),
+        *cache.scope_tags(principal),
+    )
+    key = (student_id, date_from, date_to, *cache.scope_key(principal))
+    return await cache.cached(db, "student_attendance", key, tags, build)
+
+
+async def section_summary_cached(
+    db: Database,
+    principal: Principal,
+    section_id: int,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> cache.Entry:
+    """GET /sections/{id}/attendance as cached bytes: the section's records
+    ("section:{id}:attendance"), the section itself (its teacher decides who sees it) and
+    the names of its students (the school's "people")."""
+
+    async def build() -> bytes:
+        return orjson.dumps(await section_summary(db, principal, section_id, date_from, date_to))
+
+    tags = (
+        f"section:{section_id}",
+        f"section:{section_id}:attendance",
+        cache.school_tag(principal.school_id, "people"),
+        *cache.scope_tags(principal),
+    )
+    key = (section_id, date_from, date_to, *cache.scope_key(principal))
+    return await cache.cached(db, "section_attendance", key, tags, build)

@@ -6,6 +6,7 @@ from homeroom.courses import repository
 from homeroom.courses import service as course_service
 from homeroom.courses.schemas import CourseCreate, CourseFilters, CourseRead, CourseUpdate
 from homeroom.kit.auth import CoursesRead, CoursesWrite
+from homeroom.kit.cache import cached_response
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
@@ -44,7 +45,9 @@ async def get_course(
     request: Request, principal: CoursesRead, db: DB, course_id: PathId
 ) -> Response:
     """Read one course."""
-    return json_response(request, await course_service.get_course(db, principal, course_id))
+    return cached_response(
+        request, await course_service.get_course_cached(db, principal, course_id)
+    )
 
 
 @router.patch("/{course_id}", response_model=CourseRead)

@@ -2,11 +2,13 @@
 
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
 from homeroom.courses import repository
 from homeroom.courses.schemas import CourseCreate, CourseFilters, CourseUpdate
+from homeroom.kit import cache
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -31,6 +33,24 @@ async def get_course(db: Database, principal: Principal, course_id: int) -> dict
     if row is None:
         raise NotFound("course not found")
     return repository.to_item(row)
+
+
+async def get_course_cached(db: Database, principal: Principal, course_id: int) -> cache.Entry:
+    """GET /courses/{id} as cached bytes: the course row is all it shows."""
+
+    async def build() -> bytes:
+        return orjson.dumps(await get_course(db, principal, course_id))
+
+    key = (course_id, *cache.scope_key(principal))
+    return await cache.cached(db, "course", key, (f"course:{course_id}",), build)
+
+
+async def _changed(session: AsyncSession, course: Course) -> None:
+    """Bumps what shows this course: its page, and the school's section pages and grade and
+    attendance summaries (they show its code and title)."""
+    await cache.invalidate(
+        session, f"course:{course.id}", *cache.school_tags(course.school_id, "catalog")
+    )
 
 
 async def _reread(
@@ -91,6 +111,7 @@ async def create_course(
     session.add(course)
     await session.flush()
     audit.record(session, principal, "create", "course", course.id, school_id, values)
+    await _changed(session, course)
     return await _reread(db, session, principal, course.id)
 
 
@@ -118,6 +139,7 @@ async def update_course(
     for name, value in changes.items():
         setattr(course, name, value)
     audit.record(session, principal, "update", "course", course.id, course.school_id, changes)
+    await _changed(session, course)
     return await _reread(db, session, principal, course_id)
 
 
@@ -134,4 +156,5 @@ async def delete_course(
     audit.record(
         session, principal, "delete", "course", course.id, course.school_id, {"code": course.code}
     )
+    await _changed(session, course)
     await session.delete(course)

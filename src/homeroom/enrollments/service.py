@@ -18,6 +18,7 @@ from homeroom.enrollments.schemas import (
     EnrollmentFilters,
     EnrollmentUpdate,
 )
+from homeroom.kit import cache
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -156,6 +157,14 @@ async def _visible(
     return enrollment
 
 
+async def _changed(session: AsyncSession, *pairs: tuple[int, int]) -> None:
+    """An enrollment changes its student's pages (sections, grades, who may see them) and its
+    section's page (enrolled count, who may see it)."""
+    await cache.invalidate(
+        session, *(tag for s, c in pairs for tag in (f"student:{s}", f"section:{c}"))
+    )
+
+
 async def create_enrollment(
     db: Database, session: AsyncSession, principal: Principal, data: EnrollmentCreate
 ) -> dict[str, Any]:
@@ -168,6 +177,7 @@ async def create_enrollment(
     audit.record(
         session, principal, "create", "enrollment", enrollment.id, school_id, data.model_dump()
     )
+    await _changed(session, (data.student_id, data.section_id))
     return await _reread(db, session, principal, enrollment.id)
 
 
@@ -191,6 +201,7 @@ async def create_bulk(
     ]
     created = await repository.insert_many(session, values)
     items = [repository.to_item(r) for r in created]
+    await _changed(session, *((row.student_id, row.section_id) for row in rows))
     schools = {v["school_id"] for v in values}
     audit.record(
         session,
@@ -227,6 +238,7 @@ async def update_enrollment(
     audit.record(
         session, principal, "update", "enrollment", enrollment.id, enrollment.school_id, changes
     )
+    await _changed(session, (enrollment.student_id, enrollment.section_id))
     return await _reread(db, session, principal, enrollment_id)
 
 
@@ -247,4 +259,5 @@ async def delete_enrollment(
         enrollment.school_id,
         {"student_id": enrollment.student_id, "section_id": enrollment.section_id},
     )
+    await _changed(session, (enrollment.student_id, enrollment.section_id))
     await session.delete(enrollment)

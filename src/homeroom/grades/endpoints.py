@@ -14,6 +14,7 @@ from homeroom.grades.schemas import (
     StudentGrades,
 )
 from homeroom.kit.auth import GradesRead, GradesWrite
+from homeroom.kit.cache import cached_response
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
@@ -99,5 +100,5 @@ async def student_grades(
     term_id: Annotated[Id | None, Query(description="Only this term's sections")] = None,
 ) -> Response:
     """A student's grades by section, with weighted final percentages and letters."""
-    summary = await grade_service.student_grades(db, principal, student_id, term_id)
-    return json_response(request, summary)
+    summary = await grade_service.student_grades_cached(db, principal, student_id, term_id)
+    return cached_response(request, summary)

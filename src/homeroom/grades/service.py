@@ -2,12 +2,14 @@
 
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.assessments import service as assessment_service
 from homeroom.audit import service as audit
 from homeroom.grades import calculation, repository
 from homeroom.grades.schemas import BulkGrades, GradeCreate, GradeFilters, GradeUpdate
+from homeroom.kit import cache
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -100,6 +102,7 @@ async def create_grade(
         "graded_at": utcnow(),
     }
     new_id = await repository.insert_grade(session, values)
+    await cache.invalidate(session, f"student:{data.student_id}")
     audit.record(
         session, principal, "create", "grade", new_id, school_id, data.model_dump(mode="json")
     )
@@ -138,6 +141,7 @@ async def update_grade(
         audit.record(session, principal, "update", "grade", grade_id, grade["school_id"], changes)
         changes |= {"graded_by": principal.user_id, "graded_at": utcnow()}
         await repository.update_grade(session, grade_id, changes)
+        await cache.invalidate(session, f"student:{grade['student_id']}")
     return await _reread(db, session, principal, grade_id)
 
 
@@ -152,6 +156,7 @@ async def delete_grade(
     if if_match is not None:
         ensure_match(if_match, await get_grade(db, principal, grade_id))
     await repository.delete_grade(session, grade_id)
+    await cache.invalidate(session, f"student:{grade['student_id']}")
     audit.record(
         session,
         principal,
@@ -227,6 +232,7 @@ async def record_bulk(
         await repository.insert_grades(session, inserts)
     if updates:
         await repository.update_grades(session, updates)
+    await cache.invalidate(session, *(f"student:{s}" for s in student_ids))
     audit.record(
         session,
         principal,
@@ -321,3 +327,24 @@ async def student_grades(
         db, scope_kind(principal), scope_params(principal), student_id, term_id
     )
     return summarize(student_id, section_rows, assessment_rows)
+
+
+async def student_grades_cached(
+    db: Database, principal: Principal, student_id: int, term_id: int | None
+) -> cache.Entry:
+    """GET /students/{id}/grades as cached bytes. It shows the student's enrollments and
+    grades (student tag), the school's assessments and categories ("grading") and its
+    courses and sections ("catalog"); who sees it depends on the scope tags."""
+
+    async def build() -> bytes:
+        return orjson.dumps(await student_grades(db, principal, student_id, term_id))
+
+    school = principal.school_id
+    tags = (
+        f"student:{student_id}",
+        cache.school_tag(school, "grading"),
+        cache.school_tag(school, "catalog"),
+        *cache.scope_tags(principal),
+    )
+    key = (student_id, term_id, *cache.scope_key(principal))
+    return await cache.cached(db, "student_grades", key, tags, build)

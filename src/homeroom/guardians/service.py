@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homeroom.audit import service as audit
 from homeroom.guardians import repository
 from homeroom.guardians.schemas import GuardianCreate, GuardianFilters, GuardianLink, GuardianUpdate
+from homeroom.kit import cache
 from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -121,6 +122,7 @@ async def delete_guardian(
         guardian.school_id,
         {"email": guardian.email},
     )
+    await cache.invalidate(session, f"guardian:{guardian.id}")
     await repository.delete_guardian(session, guardian)
 
 
@@ -143,6 +145,8 @@ async def link_student(
     if found[1]:
         raise Conflict("the student is already linked to this guardian")
     repository.add_link(session, guardian.id, data.student_id, data.relationship)
+    # What a guardian may see is their children: the guardian tag is in their cache keys.
+    await cache.invalidate(session, f"guardian:{guardian.id}")
     audit.record(
         session,
         principal,
@@ -161,6 +165,7 @@ async def unlink_student(
     guardian = await _visible(db, session, principal, guardian_id)
     if not await repository.remove_link(session, guardian.id, student_id):
         raise NotFound("the student is not linked to this guardian")
+    await cache.invalidate(session, f"guardian:{guardian.id}")
     audit.record(
         session,
         principal,

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql import Executable
 
 from homeroom.config import Settings
+from homeroom.kit.cache import ResponseCache
 from homeroom.models.base import sqlite_timestamp
 
 Row = tuple[Any, ...]
@@ -156,6 +157,12 @@ class SqliteReader:
             conn.execute("PRAGMA mmap_size = 268435456")
             self._conn = conn
         return self._conn
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the database
+        (`PRAGMA data_version`). Not counted as a statement: it reads connection state."""
+        value: int = self._connection().execute("PRAGMA data_version").fetchone()[0]
+        return value
 
     def _run(self, query: CompiledQuery, params: dict[str, Any]) -> sqlite3.Cursor:
         statement_counter.record(query.sql)
@@ -289,12 +296,14 @@ class Database:
     sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
     reader: SqliteReader | AsyncpgReader = field(init=False)
     dialect: Dialect = field(init=False)
+    cache: ResponseCache = field(init=False)
     _queries: dict[Hashable, CompiledQuery] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         url = self.settings.effective_database_url
         self.engine = create_engine(self.settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.cache = ResponseCache(self.settings)
         if self.settings.is_sqlite:
             self.dialect = sqlite.dialect(paramstyle="qmark")
             self.reader = SqliteReader(sqlite_path(url), self.settings.sqlite_busy_timeout_ms)
@@ -312,8 +321,10 @@ class Database:
     async def start(self) -> None:
         if isinstance(self.reader, AsyncpgReader):
             await self.reader.start()
+        await self.cache.start(self)
 
     async def close(self) -> None:
+        await self.cache.close()
         if isinstance(self.reader, AsyncpgReader):
             await self.reader.close()
         else:

@@ -2,6 +2,7 @@
 
 from homeroom.models.attendance import ATTENDANCE_STATUSES, AttendanceRecord, AttendanceSession
 from homeroom.models.base import Base, UTCDateTime, utcnow
+from homeroom.models.cache import CacheVersion
 from homeroom.models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Section, Term
 from homeroom.models.grading import Assessment, AssessmentCategory, Grade
 from homeroom.models.people import STUDENT_STATUSES, Guardian, Student, StudentGuardian, Teacher
@@ -19,6 +20,7 @@ __all__ = [
     "AttendanceSession",
     "AuditLog",
     "Base",
+    "CacheVersion",
     "Course",
     "Enrollment",
     "Grade",

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.kit.auth import SectionsRead, SectionsWrite
+from homeroom.kit.cache import cached_response
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
@@ -51,7 +52,9 @@ async def get_section(
     request: Request, principal: SectionsRead, db: DB, section_id: PathId
 ) -> Response:
     """Read one section."""
-    return json_response(request, await section_service.get_section(db, principal, section_id))
+    return cached_response(
+        request, await section_service.get_section_cached(db, principal, section_id)
+    )
 
 
 @router.get("/{section_id}/roster", response_model=Page[RosterEntry])

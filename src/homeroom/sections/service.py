@@ -2,9 +2,11 @@
 
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
+from homeroom.kit import cache
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
@@ -34,6 +36,35 @@ async def get_section(db: Database, principal: Principal, section_id: int) -> di
     if row is None:
         raise NotFound("section not found")
     return repository.to_item(row)
+
+
+async def get_section_cached(db: Database, principal: Principal, section_id: int) -> cache.Entry:
+    """GET /sections/{id} as cached bytes. The row shows its course's code and title and its
+    teacher's name (school "catalog" tag), its enrolled count (enrollments bump the section),
+    and who sees it depends on enrollments, the teacher, a guardian's links (scope tags)."""
+
+    async def build() -> bytes:
+        return orjson.dumps(await get_section(db, principal, section_id))
+
+    tags = (
+        f"section:{section_id}",
+        cache.school_tag(principal.school_id, "catalog"),
+        *cache.scope_tags(principal),
+    )
+    key = (section_id, *cache.scope_key(principal))
+    return await cache.cached(db, "section", key, tags, build)
+
+
+async def _changed(session: AsyncSession, section: Section, *teacher_ids: int | None) -> None:
+    """Bumps the section, its school's catalog (grade and attendance summaries show sections)
+    and the teachers who gain or lose it (what a teacher may see)."""
+    teachers = {f"teacher:{t}" for t in (section.teacher_id, *teacher_ids) if t is not None}
+    await cache.invalidate(
+        session,
+        f"section:{section.id}",
+        *cache.school_tags(section.school_id, "catalog"),
+        *teachers,
+    )
 
 
 async def list_roster(
@@ -120,6 +151,7 @@ async def create_section(
     session.add(section)
     await session.flush()
     audit.record(session, principal, "create", "section", section.id, school_id, values)
+    await _changed(session, section)
     return await _reread(db, session, principal, section.id)
 
 
@@ -143,9 +175,11 @@ async def update_section(
             raise Conflict(
                 f"capacity {changes['capacity']} is below the {enrolled} students enrolled"
             )
+    old_teacher = section.teacher_id
     for name, value in changes.items():
         setattr(section, name, value)
     audit.record(session, principal, "update", "section", section.id, section.school_id, changes)
+    await _changed(session, section, old_teacher)
     return await _reread(db, session, principal, section_id)
 
 
@@ -168,4 +202,5 @@ async def delete_section(
         section.school_id,
         {"course_id": section.course_id, "name": section.name},
     )
+    await _changed(session, section)
     await session.delete(section)

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
+from homeroom.kit import cache
 from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.db import Database, SessionReader
 from homeroom.kit.errors import Conflict, NotFound
@@ -71,6 +72,13 @@ async def _ensure_unique(
         raise Conflict("a student with this student number already exists in the school")
 
 
+async def _changed(session: AsyncSession, student: Student) -> None:
+    """The student's own pages, and their name on the school's section attendance ("people")."""
+    await cache.invalidate(
+        session, f"student:{student.id}", *cache.school_tags(student.school_id, "people")
+    )
+
+
 async def create_student(
     db: Database, session: AsyncSession, principal: Principal, data: StudentCreate
 ) -> dict[str, Any]:
@@ -82,6 +90,7 @@ async def create_student(
     session.add(student)
     await session.flush()
     audit.record(session, principal, "create", "student", student.id, school_id, values)
+    await _changed(session, student)
     return await _reread(db, session, principal, student.id)
 
 
@@ -109,6 +118,7 @@ async def update_student(
     for name, value in changes.items():
         setattr(student, name, value)
     audit.record(session, principal, "update", "student", student.id, student.school_id, changes)
+    await _changed(session, student)
     return await _reread(db, session, principal, student_id)
 
 
@@ -125,6 +135,7 @@ async def archive_student(
     if student.archived_at is None:
         student.archived_at = utcnow()
         audit.record(session, principal, "archive", "student", student.id, student.school_id)
+        await _changed(session, student)
 
 
 async def restore_student(
@@ -134,4 +145,5 @@ async def restore_student(
     if student.archived_at is not None:
         student.archived_at = None
         audit.record(session, principal, "restore", "student", student.id, student.school_id)
+        await _changed(session, student)
     return await _reread(db, session, principal, student_id)

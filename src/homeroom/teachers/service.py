@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
+from homeroom.kit import cache
 from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, NotFound, field_error
@@ -71,6 +72,14 @@ async def _ensure_unique_email(
         )
 
 
+async def _changed(session: AsyncSession, teacher: Teacher) -> None:
+    """A teacher's name shows on the school's section pages ("catalog"); the teacher tag
+    covers what the teacher may see."""
+    await cache.invalidate(
+        session, f"teacher:{teacher.id}", *cache.school_tags(teacher.school_id, "catalog")
+    )
+
+
 async def create_teacher(
     db: Database, session: AsyncSession, principal: Principal, data: TeacherCreate
 ) -> dict[str, Any]:
@@ -82,6 +91,7 @@ async def create_teacher(
     session.add(teacher)
     await session.flush()
     audit.record(session, principal, "create", "teacher", teacher.id, school_id, values)
+    await _changed(session, teacher)
     return await _reread(db, session, principal, teacher.id)
 
 
@@ -101,6 +111,7 @@ async def update_teacher(
     for name, value in changes.items():
         setattr(teacher, name, value)
     audit.record(session, principal, "update", "teacher", teacher.id, teacher.school_id, changes)
+    await _changed(session, teacher)
     return await _reread(db, session, principal, teacher_id)
 
 
@@ -123,4 +134,5 @@ async def delete_teacher(
         teacher.school_id,
         {"email": teacher.email},
     )
+    await _changed(session, teacher)
     await repository.delete(session, teacher)

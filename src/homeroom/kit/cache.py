@@ -1,0 +1,312 @@
+"""Response caching that is never stale: versioned keys, versions kept in the database.
+
+Every cached response depends on a few *tags* ("course:12", "student:7",
+"school:3:grading"). Each tag has a version in the `cache_versions` table. A write replaces
+the versions of the tags it affects with a fresh random value INSIDE ITS OWN TRANSACTION
+(`invalidate`), so the new versions commit atomically with the data. A cached read
+(`ResponseCache.cached`) first reads the current versions of its tags, then looks up the key
+`region:key parts:versions`; on a miss it builds the body and stores it under that key.
+
+Why no reader can see a value older than the last acknowledged write, in any process:
+the write's versions are committed before its response is sent; any read that starts after
+that reads the new versions, so it looks for a key no earlier read could have stored. An
+entry is only ever stored under versions read BEFORE its body was built, so its body is at
+least as new as those versions. Old entries are never deleted, nor need to be: nobody asks for
+them again, and they expire (TTL) or fall out of the bounded LRU. So the per-process memory
+store needs no invalidation messages, and Redis (shared storage when HOMEROOM_REDIS_URL is
+set) is just a second place to find the same immutable entries.
+
+Versions are random 63-bit values, not counters, and keys also carry the database's cache
+*epoch* (the version of the tag "__epoch__", written when a process starts): a database that
+is emptied, re-created or restored from a backup never makes an old key reachable again
+(counters would restart and collide with entries still in Redis). Without an epoch row
+nothing is cached (every read builds), which is always correct.
+
+Reading versions cheaply:
+- SQLite: `PRAGMA data_version` on the reader connection changes whenever another connection
+  committed. Versions read while it holds one value stay valid until it changes, so a hit
+  costs the pragma (about a microsecond, no statement) and a dict lookup.
+- PostgreSQL: one primary-key SELECT of the versions per cached read.
+
+Redis down or failing: a warning (at most one per `_WARN_EVERY` seconds), Redis skipped for
+`_RETRY_AFTER` seconds, reads served from memory or the database. Never an error.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from cashews.backends.memory import Memory
+from prometheus_client import Counter
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from homeroom.config import Settings
+from homeroom.kit.responses import JSON, PRIVATE, etag_of
+from homeroom.models.cache import CacheVersion
+
+if TYPE_CHECKING:
+    from homeroom.kit.auth import Principal
+    from homeroom.kit.db import Database
+
+log = structlog.get_logger("homeroom.cache")
+
+EPOCH = "__epoch__"
+_RETRY_AFTER = 5.0  # seconds Redis is left alone after a failure
+_WARN_EVERY = 60.0  # at most one warning per this many seconds
+
+HITS = Counter("homeroom_cache_hits_total", "Responses served from the cache.", ["region"])
+MISSES = Counter("homeroom_cache_misses_total", "Responses built on a cache miss.", ["region"])
+
+# (ETag, body): what a cached read returns and what the memory store keeps.
+Entry = tuple[str, bytes]
+
+
+# --- tags ---------------------------------------------------------------------------------------
+
+
+def school_tag(school_id: int | None, topic: str) -> str:
+    """A school-wide tag for reads; an all-schools admin (school None) reads "school:all:..."."""
+    return f"school:{'all' if school_id is None else school_id}:{topic}"
+
+
+def school_tags(school_id: int, *topics: str) -> list[str]:
+    """The school-wide tags a write of `school_id`'s data bumps (its own and the all-schools
+    readers')."""
+    return [f"school:{s}:{t}" for t in topics for s in (school_id, "all")]
+
+
+def scope_key(principal: Principal) -> tuple[Hashable, ...]:
+    """What makes one caller's view differ from another's: role, school and profile."""
+    return (principal.role, principal.school_id, principal.profile_id)
+
+
+def scope_tags(principal: Principal) -> tuple[str, ...]:
+    """Tags of the data that decides what this caller may see beyond the record itself:
+    a teacher's sections, a guardian's links to children."""
+    if principal.role == "teacher":
+        return (f"teacher:{principal.profile_id}",)
+    if principal.role == "guardian":
+        return (f"guardian:{principal.profile_id}",)
+    return ()
+
+
+# --- writes -------------------------------------------------------------------------------------
+
+
+async def invalidate(session: AsyncSession, *tags: str) -> None:
+    """Gives each tag a fresh version inside the session's transaction: one statement."""
+    if not tags:
+        return
+    token = secrets.randbits(63)
+    rows = [{"tag": tag, "version": token} for tag in sorted(set(tags))]
+    # Sorted: concurrent PostgreSQL writers lock shared tags in one order (no deadlock).
+    insert = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
+    stmt = insert(CacheVersion).values(rows)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[CacheVersion.tag], set_={"version": stmt.excluded.version}
+        )
+    )
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+def _versions_statement(count: int) -> Any:
+    return select(CacheVersion.tag, CacheVersion.version).where(
+        CacheVersion.tag.in_([bindparam(f"t{i}") for i in range(count)])
+    )
+
+
+class ResponseCache:
+    """One process's view of the cache: memory store (LRU, TTL), optional Redis behind it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.ttl = settings.cache_ttl_seconds
+        self.local = Memory(size=settings.cache_local_entries, check_interval=0)
+        self.shared: Any = None
+        if settings.redis_url:
+            from cashews.backends.redis import Redis
+
+            self.shared = Redis(
+                settings.redis_url,
+                suppress=False,  # errors raise here, and are handled below
+                socket_timeout=0.5,
+                socket_connect_timeout=0.5,
+                max_connections=32,
+                health_check_interval=0,
+            )
+        self._versions: dict[str, int] = {}
+        self._data_version: int | None = None
+        self._redis_retry_at = 0.0
+        self._warned_at = -_WARN_EVERY
+        self._hits: dict[str, Any] = {}
+        self._misses: dict[str, Any] = {}
+
+    async def start(self, db: Database) -> None:
+        await self.local.init()
+        if self.shared is not None:
+            try:
+                await self.shared.init()
+            except Exception as exc:
+                self._redis_failed(exc)
+        await self.ensure_epoch(db)
+
+    async def close(self) -> None:
+        if self.shared is not None:
+            try:
+                await self.shared.close()
+            except Exception as exc:
+                self._redis_failed(exc)
+
+    async def ensure_epoch(self, db: Database) -> None:
+        """Writes the database's cache epoch unless it has one (every process at start)."""
+        insert = sqlite.insert if db.is_sqlite else postgresql.insert
+        stmt = insert(CacheVersion).values(tag=EPOCH, version=secrets.randbits(63))
+        try:
+            async with db.engine.begin() as conn:
+                await conn.execute(stmt.on_conflict_do_nothing(index_elements=[CacheVersion.tag]))
+        except Exception as exc:  # not migrated yet: nothing is cached until a write adds it
+            log.warning("cache epoch not written; caching off", error=repr(exc))
+
+    async def clear_local(self) -> None:
+        await self.local.clear()
+
+    # -- versions --
+
+    async def _read_versions(self, db: Database, tags: Iterable[str]) -> list[int] | None:
+        wanted = [EPOCH, *tags]
+        known = self._versions
+        reader: Any = db.reader
+        if db.is_sqlite:
+            data_version = reader.data_version()
+            if data_version != self._data_version:
+                known.clear()
+                self._data_version = data_version
+            missing = [t for t in wanted if t not in known]
+        else:
+            known = {}
+            missing = wanted
+        if missing:
+            query = db.query(
+                ("cache.versions", len(missing)), lambda: _versions_statement(len(missing))
+            )
+            rows = await reader.all(query, {f"t{i}": tag for i, tag in enumerate(missing)})
+            found = dict(rows)
+            for tag in missing:
+                known[tag] = found.get(tag, 0)
+        if known[EPOCH] == 0:
+            return None
+        return [known[t] for t in wanted]
+
+    # -- the cached read --
+
+    async def cached(
+        self,
+        db: Database,
+        region: str,
+        key_parts: Iterable[Hashable],
+        tags: Iterable[str],
+        build: Callable[[], Awaitable[bytes]],
+    ) -> Entry:
+        """The body `build()` makes, from the cache when the tags have not changed since.
+
+        `key_parts` must name everything the body depends on besides the tags' data: ids,
+        query parameters, and the caller's scope. `build()` raising (404, 403) caches nothing.
+        """
+        versions = await self._read_versions(db, tags)
+        if versions is None:
+            self._count(self._misses, MISSES, region)
+            body = await build()
+            return etag_of(body), body
+        key = f"{region}:{':'.join(map(str, key_parts))}:{'.'.join(map(str, versions))}"
+        entry: Entry | None = await self.local.get(key)
+        if entry is not None:
+            self._count(self._hits, HITS, region)
+            return entry
+        if self.shared is not None:
+            stored = await self._shared_get(key)
+            if stored is not None:
+                entry = (etag_of(stored), stored)
+                await self.local.set(key, entry, expire=self.ttl)
+                self._count(self._hits, HITS, region)
+                return entry
+        self._count(self._misses, MISSES, region)
+        body = await build()
+        entry = (etag_of(body), body)
+        await self.local.set(key, entry, expire=self.ttl)
+        if self.shared is not None:
+            await self._shared_set(key, body)
+        return entry
+
+    @staticmethod
+    def _count(children: dict[str, Any], counter: Counter, region: str) -> None:
+        child = children.get(region)
+        if child is None:
+            child = children[region] = counter.labels(region)
+        child.inc()
+
+    # -- Redis, never an error --
+
+    async def _shared_get(self, key: str) -> bytes | None:
+        if time.monotonic() < self._redis_retry_at:
+            return None
+        try:
+            value: bytes | None = await self.shared.get_raw(key)
+        except Exception as exc:
+            self._redis_failed(exc)
+            return None
+        return value
+
+    async def _shared_set(self, key: str, body: bytes) -> None:
+        if time.monotonic() < self._redis_retry_at:
+            return
+        try:
+            await self.shared.set_raw(key, body, px=self.ttl * 1000)
+        except Exception as exc:
+            self._redis_failed(exc)
+
+    def _redis_failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        self._redis_retry_at = now + _RETRY_AFTER
+        if now - self._warned_at >= _WARN_EVERY:
+            self._warned_at = now
+            log.warning(
+                "redis unavailable; serving without the shared cache",
+                error=repr(exc.__cause__ or exc),
+                retry_in_seconds=_RETRY_AFTER,
+            )
+
+
+def cached_response(request: Request, entry: Entry, cache_control: str = PRIVATE) -> Response:
+    """A cached body as a JSON response with its ETag; 304 when the client has it."""
+    etag, body = entry
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if request.method == "GET":
+        header = request.headers.get("if-none-match")
+        if header and (header.strip() == "*" or etag in _tags(header)):
+            return Response(status_code=304, headers=headers)
+    return Response(body, 200, headers=headers, media_type=JSON)
+
+
+def _tags(header: str) -> list[str]:
+    return [t.strip().removeprefix("W/") for t in header.split(",")]
+
+
+async def cached(
+    db: Database,
+    region: str,
+    key_parts: Iterable[Hashable],
+    tags: Iterable[str],
+    build: Callable[[], Awaitable[bytes]],
+) -> Entry:
+    """`ResponseCache.cached` on the process's cache of `db`."""
+    return await db.cache.cached(db, region, key_parts, tags, build)
