@@ -73,7 +73,10 @@ TYPES: dict[str, list[str]] = {
     "staff": ["search", "cursor page", "student detail"],  # + dashboard, export when they exist
 }
 WITHOUT = ""  # request types left out by --without (a diagnostic run, not the benchmark)
-USERS: dict[str, int] = {}  # virtual users per role, as gathered
+USERS: dict[str, int] = {}
+UNLOADED: dict[
+    str, dict[str, list[float]]
+] = {}  # backend -> request type -> ms  # virtual users per role, as gathered
 TARGET_RATIO = 0.10
 TARGET_P99_MS = 50.0
 
@@ -302,21 +305,50 @@ def virtual_users(base: str, args: argparse.Namespace, today: date) -> list[User
     return users
 
 
-def preflight(base: str, users: list[User]) -> None:
-    """Every request of every user once, sequentially: each must answer 2xx. The writes create
-    today's attendance sessions and the assessments' grades, so the run only updates them."""
+def preflight(base: str, users: list[User], backend: str) -> None:
+    """Every request of every user, sequentially, twice: each must answer 2xx. The first pass's
+    writes create today's attendance sessions and the assessments' grades, so the measured run
+    (and the second pass) only update them. The second pass is timed: each request type's
+    latency with nothing else running (kept in UNLOADED for the report)."""
     started = time.monotonic()
-    failures = []
-    for user in users:
-        for r in user.requests:
-            body = None if r.body is None else json.loads(r.body)
-            status, answer = http_json(r.method, base + r.path, user.token, body)
-            if not 200 <= status < 300:
-                failures.append(f"{user.email} {r.method} {r.path} -> {status}: {answer}"[:400])
-    if failures:
-        sys.exit("pre-flight failed:\n  " + "\n  ".join(failures[:20]))
+    timings: dict[str, list[float]] = {}
+    for n in range(2):
+        failures = []
+        for user in users:
+            for r in user.requests:
+                body = None if r.body is None else json.loads(r.body)
+                t0 = time.perf_counter()
+                status, answer = http_json(r.method, base + r.path, user.token, body)
+                elapsed = (time.perf_counter() - t0) * 1000
+                if not 200 <= status < 300:
+                    failures.append(f"{user.email} {r.method} {r.path} -> {status}: {answer}"[:400])
+                elif n == 1:
+                    timings.setdefault(f"{user.role}: {r.kind}", []).append(elapsed)
+        if failures:
+            sys.exit("pre-flight failed:\n  " + "\n  ".join(failures[:20]))
+    UNLOADED[backend] = timings
     count = sum(len(u.requests) for u in users)
-    log(f"  pre-flight: {count} requests, all 2xx, in {time.monotonic() - started:.0f} s")
+    log(f"  pre-flight: {count} requests x 2, all 2xx, in {time.monotonic() - started:.0f} s")
+
+
+def unloaded_table() -> list[str]:
+    """Each request type's latency one request at a time (the pre-flight's second pass)."""
+    if not UNLOADED:
+        return []
+    backends = list(UNLOADED)
+    lines = [
+        "unloaded latency, one request at a time (pre-flight, second pass), ms:",
+        "| request type | " + " | ".join(f"{b} median | {b} max" for b in backends) + " |",
+        "|---|" + "---:|---:|" * len(backends),
+    ]
+    for role, kind in type_list():
+        name = f"{role}: {kind}"
+        cells = []
+        for b in backends:
+            got = sorted(UNLOADED[b].get(name, []))
+            cells += [f"{got[len(got) // 2]:.1f}", f"{got[-1]:.1f}"] if got else ["-", "-"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 # --- wrk ---------------------------------------------------------------------------------------
@@ -825,7 +857,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
             server.wait_ready()
         today = date.today()  # the server's "today": same machine, same clock
         users = virtual_users(homeroom.base, args, today)
-        preflight(homeroom.base, users)
+        preflight(homeroom.base, users, backend)
         mix_script = write_mix_lua(users, args.seed)
         ceiling_script = OUT / "wrk-mix-ceiling.lua"
         ceiling_script.write_text(CEILING_LUA, encoding="utf-8")
@@ -952,7 +984,8 @@ def record(results: list[Result], args: argparse.Namespace, started: datetime) -
     without = f"; left out: {args.without}" if args.without else ""
     section = [
         "",
-        f"## mix, {started:%Y-%m-%d %H:%M} UTC, {backends}",
+        f"## mix{' (diagnostic, not the benchmark)' if args.without else ''}, "
+        f"{started:%Y-%m-%d %H:%M} UTC, {backends}",
         "",
         f"- machine: {machine()}",
         f"- dataset: {args.students:,} students (`homeroom seed --students {args.students}`)",
@@ -965,6 +998,8 @@ def record(results: list[Result], args: argparse.Namespace, started: datetime) -
         *table(results),
         "",
         *type_table(results),
+        "",
+        *unloaded_table(),
         "",
         *breakdown_table(results),
         *(f"- {line}" for line in ratios(results)),
@@ -1061,6 +1096,8 @@ def main() -> None:
     print("\n".join(table(results)))
     print()
     print("\n".join(type_table(results)))
+    print()
+    print("\n".join(unloaded_table()))
     print()
     if args.breakdown:
         print("\n".join(breakdown_table(results)))
