@@ -128,12 +128,13 @@ def current_term(base: str, token: str, today: date) -> int:
     return int(max(terms, key=lambda t: t["start_date"])["id"])
 
 
-def student_user(base: str, email: str, term_id: int) -> User:
+def student_user(base: str, email: str, term_id: int) -> User | None:
+    """None when the student has no section."""
     user = User("student", email, _login(base, email))
     sid = _get(base, API + "/auth/me", user.token)["student_id"]
     sections = _get(base, API + "/sections?limit=100", user.token)["items"]
     if sid is None or not sections:
-        raise RuntimeError(f"{email}: no student id or no sections")
+        return None
     now = [s for s in sections if s["term_id"] == term_id] or sections
     course = random.Random(sid).choice(now)["course_id"]
     user.requests = [
@@ -276,9 +277,13 @@ def virtual_users(base: str, args: argparse.Namespace, today: date) -> list[User
     )
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.login_parallel) as pool:
-        students = list(
-            pool.map(lambda n: student_user(base, f"student{n}@{DOMAIN}", term_id), student_numbers)
-        )
+        students = [
+            s
+            for s in pool.map(
+                lambda n: student_user(base, f"student{n}@{DOMAIN}", term_id), student_numbers
+            )
+            if s is not None
+        ]
         teachers = [
             t
             for t in pool.map(
