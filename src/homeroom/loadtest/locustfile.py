@@ -343,6 +343,7 @@ def _started(environment: Environment, **_: Any) -> None:
 
 
 @events.test_stop.add_listener
+@events.quitting.add_listener
 def _stopped(environment: Environment, **_: Any) -> None:
     """Exact per-endpoint histograms for the report (the CSVs only carry fixed percentiles)."""
     if not CONFIG.get("stats_path"):

@@ -193,7 +193,10 @@ def render_html(report: dict[str, Any]) -> str:
         ("host", meta["host"]),
         ("scenario", meta["scenario"]),
         ("started", meta["started_at"]),
-        ("duration", f"{meta['seconds']:g} s"),
+        (
+            "duration",
+            f"{meta['seconds']:g} s" + (" (interrupted)" if meta.get("interrupted") else ""),
+        ),
         ("peak users", str(meta["peak_users"])),
         ("think time", _think(meta)),
         ("generator CPU", _cores(meta)),

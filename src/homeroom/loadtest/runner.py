@@ -9,6 +9,7 @@ import ipaddress
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -180,8 +181,10 @@ def locust_command(host: str, out: Path) -> list[str]:
 
 def run_locust(
     command: list[str], config: dict[str, Any], out: Path, timeout: float, progress: Progress
-) -> float:
-    """Runs locust to the end; returns the CPU seconds it used (the generator's share)."""
+) -> tuple[float, bool]:
+    """Runs locust to the end; returns the CPU seconds it used (the generator's share) and
+    whether it was interrupted (Ctrl-C)."""
+    interrupted = False
     env = {**os.environ, "HOMEROOM_LOADTEST_CONFIG": json.dumps(config)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with (
@@ -203,13 +206,23 @@ def run_locust(
                     stdout_log.write(raw)
             proc.wait()
         except KeyboardInterrupt:
-            proc.terminate()  # locust stops its users and writes its statistics
-            proc.wait(timeout=30)
+            interrupted = True
+            # Ctrl-C reaches locust too (our process group): it stops its users and writes its
+            # statistics. Told once more only if the interrupt came to this process alone (a
+            # second one during its shutdown would cut the statistics short).
+            for nudge in (signal.SIGINT, signal.SIGKILL):
+                try:
+                    proc.wait(timeout=10)
+                    break
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(nudge)
+            proc.wait()
         finally:
             timer.cancel()
             progress.done()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, interrupted
 
 
 def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.stderr) -> int:
@@ -250,7 +263,7 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
     started = dt.datetime.now(dt.UTC)
     wall = time.monotonic()
     try:
-        cpu = run_locust(
+        cpu, interrupted = run_locust(
             locust_command(host, out),
             config,
             out,
@@ -264,6 +277,7 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
         raise LoadTestError(f"locust ended without statistics; see {out / 'locust.stderr'}")
     summary = summarize(read_dump(stats_path), [sessions.entry], sessions.seconds)
     meta = _meta(options, host, scenario, target, started, summary["seconds"], cpu / wall)
+    meta["interrupted"] = interrupted
     meta["logins_before_run"] = sessions.entry["num_requests"]
     meta["login_seconds"] = round(sessions.seconds, 2)
     checks = evaluate(sla, summary["overall"])
@@ -273,6 +287,8 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
     report_writer.write_json(report, out / "report.json")
     report_writer.write_html(report, out / "report.html")
     echo(report_writer.render_text(report))
+    if interrupted:
+        echo(f"interrupted after {summary['seconds']:g} of {scenario.duration:g} s")
     echo(f"report: {out / 'report.html'} and {out / 'report.json'}")
     return EXIT_OK if report["sla"]["passed"] else EXIT_SLA_FAILED
 
