@@ -25,6 +25,7 @@ from homeroom.kit.db import Database
 from homeroom.kit.errors import install_error_handlers
 from homeroom.kit.guards import RefuseNul
 from homeroom.kit.logging import configure_logging
+from homeroom.kit.metrics import RequestMetrics
 from homeroom.kit.routing import add_routes, index_routes
 from homeroom.kit.security import TokenDecoder
 from homeroom.ops.endpoints import router as ops
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_decoder = TokenDecoder(settings)
     install_error_handlers(app)
     app.add_middleware(RefuseNul)
+    app.add_middleware(RequestMetrics)
     app.add_middleware(Compress)  # outermost: also compresses error bodies
 
     for router in API_ROUTERS:

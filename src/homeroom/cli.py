@@ -32,6 +32,7 @@ def serve(
     """Serve the API (and run pending migrations first)."""
     import os
 
+    from homeroom.kit.metrics import prepare_multiprocess
     from homeroom.kit.migrate import upgrade
 
     settings = get_settings()
@@ -45,6 +46,7 @@ def serve(
     os.environ["HOMEROOM_WORKERS"] = str(count)
     upgrade(settings)
     settings.jwt_secret()  # create the key once, before workers race for it
+    prepare_multiprocess(settings.var_dir / "metrics", count)
     address = host or settings.host
     bind_port = port or settings.port
     if server == "granian":

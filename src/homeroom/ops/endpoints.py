@@ -1,11 +1,11 @@
 """Liveness, readiness and Prometheus metrics: never cached (no-store), always fresh."""
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from homeroom.kit.deps import DB
 from homeroom.kit.errors import problem
+from homeroom.kit.metrics import exposition
 from homeroom.kit.responses import NO_STORE, json_response
 
 router = APIRouter(tags=["operations"])
@@ -35,7 +35,6 @@ async def readyz(request: Request, db: DB) -> Response:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:
-    """Prometheus metrics of this process."""
-    return Response(
-        generate_latest(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": NO_STORE}
-    )
+    """Prometheus metrics of every worker process."""
+    body, media_type = exposition()
+    return Response(body, media_type=media_type, headers={"Cache-Control": NO_STORE})
