@@ -148,13 +148,15 @@ class Student(SchoolUser):
 
     @task(3)
     def grades(self) -> None:
-        if self.student_id:
-            self.get(f"/students/{self.student_id}/grades", "/students/{id}/grades")
+        if not self.student_id:
+            return self.dashboard()  # every task makes a request: no busy loop at think time 0
+        self.get(f"/students/{self.student_id}/grades", "/students/{id}/grades")
 
     @task(2)
     def attendance(self) -> None:
-        if self.student_id:
-            self.get(f"/students/{self.student_id}/attendance", "/students/{id}/attendance")
+        if not self.student_id:
+            return self.dashboard()
+        self.get(f"/students/{self.student_id}/attendance", "/students/{id}/attendance")
 
     @task(2)
     def my_sections(self) -> None:
@@ -164,9 +166,10 @@ class Student(SchoolUser):
 
     @task(2)
     def course_page(self) -> None:
-        if self.sections:
-            section = random.choice(self.sections)
-            self.get(f"/courses/{section['course_id']}", "/courses/{id}")
+        if not self.sections:
+            return self.my_sections()
+        section = random.choice(self.sections)
+        self.get(f"/courses/{section['course_id']}", "/courses/{id}")
 
 
 class Teacher(SchoolUser):
@@ -203,22 +206,24 @@ class Teacher(SchoolUser):
 
     @task(3)
     def section_roster(self) -> None:
-        if (section_id := self.section_id()) is not None:
-            self.roster(section_id)
+        if (section_id := self.section_id()) is None:
+            return self.my_sections()  # every task makes a request: no busy loop at think time 0
+        self.roster(section_id)
 
     @task(3)
     def gradebook(self) -> None:
-        if (section_id := self.section_id()) is not None:
-            self.get("/grades", "/grades?section_id=", section_id=section_id, limit=200)
+        if (section_id := self.section_id()) is None:
+            return self.my_sections()
+        self.get("/grades", "/grades?section_id=", section_id=section_id, limit=200)
 
     @task(1)
     def take_attendance(self) -> None:
         section_id = self.section_id()
         if section_id is None:
-            return
+            return self.my_sections()
         students = self.rosters.get(section_id) or self.roster(section_id)
         if not students:
-            return
+            return None
         statuses = ("present",) * 17 + ("absent", "late", "excused")
         records = [{"student_id": s["id"], "status": random.choice(statuses)} for s in students]
         body = {"section_id": section_id, "date": dt.date.today().isoformat(), "records": records}
@@ -228,13 +233,13 @@ class Teacher(SchoolUser):
     def enter_grades(self) -> None:
         section_id = self.section_id()
         if section_id is None:
-            return
+            return self.my_sections()
         if section_id not in self.assessments:
             page = self.get("/assessments", "/assessments?section_id=", section_id=section_id)
             self.assessments[section_id] = page["items"] if page else []
         students = self.rosters.get(section_id) or self.roster(section_id)
         if not self.assessments[section_id] or not students:
-            return
+            return None
         assessment = random.choice(self.assessments[section_id])
         top = float(assessment["max_points"])
         grades = [
@@ -248,9 +253,10 @@ class Teacher(SchoolUser):
     @task(2)
     def student_page(self) -> None:
         rosters = [students for students in self.rosters.values() if students]
-        if rosters:
-            student = random.choice(random.choice(rosters))
-            self.get(f"/students/{student['id']}", "/students/{id}")
+        if not rosters:
+            return self.section_roster()
+        student = random.choice(random.choice(rosters))
+        self.get(f"/students/{student['id']}", "/students/{id}")
 
 
 class Staff(SchoolUser):
@@ -284,8 +290,9 @@ class Staff(SchoolUser):
 
     @task(3)
     def student_record(self) -> None:
-        if self.seen:
-            self.get(f"/students/{random.choice(self.seen)}", "/students/{id}")
+        if not self.seen:
+            return self.search()
+        self.get(f"/students/{random.choice(self.seen)}", "/students/{id}")
 
     @task(1)
     def overview(self) -> None:
