@@ -49,7 +49,7 @@ def test_baseline_passes_and_reports(school: tuple[str, dict[str, str]], tmp_pat
         "--think-time", "0.3", "--out", str(out),
     )  # fmt: skip
     assert code == 0, stdout + stderr
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 45  # 8 s of load, logins and reports around it
     report = json.loads((out / "report.json").read_text())
     names = {f"{row['method']} {row['name']}" for row in report["endpoints"]}
     assert names >= STUDENT_ENDPOINTS, names
