@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -56,8 +57,6 @@ if TYPE_CHECKING:
     from homeroom.kit.auth import Principal
     from homeroom.kit.db import Database
 
-log = structlog.get_logger("homeroom.cache")
-
 EPOCH = "__epoch__"
 _RETRY_AFTER = 5.0  # seconds Redis is left alone after a failure
 _WARN_EVERY = 60.0  # at most one warning per this many seconds
@@ -67,6 +66,12 @@ MISSES = Counter("homeroom_cache_misses_total", "Responses built on a cache miss
 
 # (ETag, body): what a cached read returns and what the memory store keeps.
 Entry = tuple[str, bytes]
+
+
+def _log() -> Any:
+    # Looked up per (rare, rate-limited) warning rather than once: a logger cached at import
+    # would keep the processors of that moment.
+    return structlog.get_logger("homeroom.cache")
 
 
 # --- tags ---------------------------------------------------------------------------------------
@@ -163,7 +168,9 @@ class ResponseCache:
     async def close(self) -> None:
         if self.shared is not None:
             try:
-                await self.shared.close()
+                with warnings.catch_warnings():  # cashews calls redis-py's deprecated close()
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    await self.shared.close()
             except Exception as exc:
                 self._redis_failed(exc)
 
@@ -175,7 +182,7 @@ class ResponseCache:
             async with db.engine.begin() as conn:
                 await conn.execute(stmt.on_conflict_do_nothing(index_elements=[CacheVersion.tag]))
         except Exception as exc:  # not migrated yet: nothing is cached until a write adds it
-            log.warning("cache epoch not written; caching off", error=repr(exc))
+            _log().warning("cache epoch not written; caching off", error=repr(exc))
 
     async def clear_local(self) -> None:
         await self.local.clear()
@@ -279,7 +286,7 @@ class ResponseCache:
         self._redis_retry_at = now + _RETRY_AFTER
         if now - self._warned_at >= _WARN_EVERY:
             self._warned_at = now
-            log.warning(
+            _log().warning(
                 "redis unavailable; serving without the shared cache",
                 error=repr(exc.__cause__ or exc),
                 retry_in_seconds=_RETRY_AFTER,
