@@ -255,3 +255,22 @@ def test_millisecond_cells(value: float | None) -> None:
         report_writer._ms(value)
         == {None: "-", 0.4: "0.4", 7.25: "7.2", 12.6: "13", 1234.0: "1,234"}[value]
     )
+
+
+def test_endpoint_thresholds_in_the_report() -> None:
+    summary = summarize(DUMP)
+    sla = SLA(endpoints={"POST /grades/bulk": {"p99_ms": 100}})
+    report = report_writer.build_report(
+        META, summary, [], sla, evaluate(sla, summary["overall"], summary["endpoints"])
+    )
+    assert report["sla"]["thresholds"]["endpoints"] == {"POST /grades/bulk": {"p99_ms": 100}}
+    assert report["sla"]["checks"][-1] == {
+        "metric": "p99_ms",
+        "threshold": 100,
+        "actual": 400,
+        "passed": False,
+        "endpoint": "POST /grades/bulk",
+    }
+    assert "SLA FAIL  POST /grades/bulk p99_ms 400 ms (max 100 ms)" in report_writer.render_text(
+        report
+    )

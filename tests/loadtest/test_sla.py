@@ -89,3 +89,59 @@ class TestEvaluate:
     def test_no_requests_proves_nothing(self) -> None:
         checks = evaluate(SLA(), {"requests": 0, "p95_ms": None, "p99_ms": None, "error_rate": 0})
         assert [(c.actual, c.passed) for c in checks] == [(None, False)] * 3
+
+
+class TestEndpointThresholds:
+    ROWS = [
+        {"method": "GET", "name": "/sections", "requests": 10, "p95_ms": 12.0, "p99_ms": 30.0,
+         "error_rate": 0.0},
+        {"method": "POST", "name": "/grades/bulk", "requests": 5, "p95_ms": 80.0, "p99_ms": 90.0,
+         "error_rate": 0.2},
+    ]  # fmt: skip
+
+    def test_loaded_from_an_endpoints_table(self, tmp_path: Path) -> None:
+        path = tmp_path / "sla.toml"
+        path.write_text(
+            'p95_ms = 80\n[endpoints."GET /sections"]\np95_ms = 10\n'
+            '[endpoints."POST /grades/bulk"]\nerror_rate = 0.5\np99_ms = 100\n'
+        )
+        sla = load_sla(path)
+        assert sla.p95_ms == 80 and sla.p99_ms == 250
+        assert sla.endpoints == {
+            "GET /sections": {"p95_ms": 10},
+            "POST /grades/bulk": {"error_rate": 0.5, "p99_ms": 100},
+        }
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ('[endpoints."GET /sections"]\np90_ms = 1\n', "unknown thresholds ['p90_ms'] of GET"),
+            ('[endpoints."GET /sections"]\np95_ms = "x"\n', "p95_ms of GET /sections must be"),
+            ("endpoints = 3\n", "endpoints must map endpoint names"),
+        ],
+    )
+    def test_refused(self, tmp_path: Path, text: str, message: str) -> None:
+        path = tmp_path / "sla.toml"
+        path.write_text(text)
+        with pytest.raises(SLAFileError) as caught:
+            load_sla(path)
+        assert message in str(caught.value)
+
+    def test_checked_against_the_endpoint_rows(self) -> None:
+        sla = SLA(
+            endpoints={
+                "GET /sections": {"p95_ms": 10, "p99_ms": 30},
+                "POST /grades/bulk": {"error_rate": 0.5},
+            }
+        )
+        checks = evaluate(sla, OVERALL, self.ROWS)
+        assert [(c.endpoint, c.metric, c.actual, c.passed) for c in checks[3:]] == [
+            ("GET /sections", "p95_ms", 12.0, False),
+            ("GET /sections", "p99_ms", 30.0, True),
+            ("POST /grades/bulk", "error_rate", 0.2, True),
+        ]
+        assert all(c.endpoint is None for c in checks[:3])
+
+    def test_an_endpoint_that_was_never_called_fails(self) -> None:
+        checks = evaluate(SLA(endpoints={"GET /analytics/dashboard": {"p95_ms": 50}}), OVERALL)
+        assert (checks[-1].actual, checks[-1].passed) == (None, False)

@@ -30,7 +30,7 @@ def build_report(
         "errors": summary["errors"],
         "sla": {
             "passed": all(check.passed for check in checks),
-            "thresholds": asdict(sla),
+            "thresholds": sla.as_dict(),
             "checks": [asdict(check) for check in checks],
         },
         "timeline": timeline,
@@ -54,6 +54,11 @@ def _actual(check: dict[str, Any]) -> str:
     return (
         _pct(check["actual"]) if check["metric"] == "error_rate" else f"{_ms(check['actual'])} ms"
     )
+
+
+def _label(check: dict[str, Any]) -> str:
+    endpoint = check.get("endpoint")
+    return f"{endpoint} {check['metric']}" if endpoint else str(check["metric"])
 
 
 def _threshold(check: dict[str, Any]) -> str:
@@ -115,9 +120,7 @@ def render_text(report: dict[str, Any]) -> str:
     )
     for check in report["sla"]["checks"]:
         verdict = "PASS" if check["passed"] else "FAIL"
-        out.append(
-            f"SLA {verdict}  {check['metric']:<10} {_actual(check)} (max {_threshold(check)})"
-        )
+        out.append(f"SLA {verdict}  {_label(check):<10} {_actual(check)} (max {_threshold(check)})")
     for e in report["errors"][:10]:
         out.append(f"error  {e['occurrences']:>6}x  {e['method']} {e['name']}: {e['error']}")
     return "\n".join(out)
@@ -211,7 +214,7 @@ def render_html(report: dict[str, Any]) -> str:
         for i, row in enumerate(rows)
     )
     checks = "".join(
-        f"<tr><td>{escape(c['metric'])}</td><td>{escape(_actual(c))}</td>"
+        f"<tr><td>{escape(_label(c))}</td><td>{escape(_actual(c))}</td>"
         f"<td>{escape(_threshold(c))}</td>"
         + ('<td class="pass">pass</td></tr>' if c["passed"] else '<td class="fail">FAIL</td></tr>')
         for c in report["sla"]["checks"]
@@ -235,7 +238,7 @@ def render_html(report: dict[str, Any]) -> str:
 <body>
 <h1>Homeroom load test: {escape(meta["scenario"])}, SLA {verdict}</h1>
 <dl>{"".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)}</dl>
-<h2>Service levels (overall, login excluded)</h2>
+<h2>Service levels (logins excluded)</h2>
 <table><tr><th>threshold</th><th>actual</th><th>maximum</th><th>verdict</th></tr>{checks}</table>
 <h2>Endpoints (times in ms)</h2>
 <table><tr>{head}</tr>{body}</table>

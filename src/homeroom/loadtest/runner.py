@@ -280,7 +280,7 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
     meta["interrupted"] = interrupted
     meta["logins_before_run"] = sessions.entry["num_requests"]
     meta["login_seconds"] = round(sessions.seconds, 2)
-    checks = evaluate(sla, summary["overall"])
+    checks = evaluate(sla, summary["overall"], summary["endpoints"])
     report = report_writer.build_report(
         meta, summary, read_timeline(out / "locust_stats_history.csv"), sla, checks
     )
