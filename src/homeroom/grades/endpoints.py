@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.grades import repository
 from homeroom.grades import service as grade_service
@@ -12,6 +12,7 @@ from homeroom.grades.schemas import (
     GradeRead,
     GradeUpdate,
     StudentGrades,
+    StudentGradesQuery,
 )
 from homeroom.kit.auth import GradesRead, GradesWrite
 from homeroom.kit.cache import cached_response
@@ -19,7 +20,7 @@ from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
-from homeroom.kit.schemas import Id, Page, PathId
+from homeroom.kit.schemas import Page, PathId
 
 router = APIRouter(prefix="/grades", tags=["grades"])
 # Grade summaries that hang off a student: /students/{id}/grades
@@ -97,8 +98,8 @@ async def student_grades(
     principal: GradesRead,
     db: DB,
     student_id: PathId,
-    term_id: Annotated[Id | None, Query(description="Only this term's sections")] = None,
+    query: Annotated[StudentGradesQuery, query_model(StudentGradesQuery)],
 ) -> Response:
     """A student's grades by section, with weighted final percentages and letters."""
-    summary = await grade_service.student_grades_cached(db, principal, student_id, term_id)
+    summary = await grade_service.student_grades_cached(db, principal, student_id, query.term_id)
     return cached_response(request, summary)

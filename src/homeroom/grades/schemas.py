@@ -95,3 +95,7 @@ class SectionGrades(BaseModel):
 class StudentGrades(BaseModel):
     student_id: int
     sections: list[SectionGrades]
+
+
+class StudentGradesQuery(BaseModel):
+    term_id: Id | None = Field(default=None, description="Only this term's sections")
