@@ -47,6 +47,7 @@ from typing import Any
 from urllib.parse import quote
 
 import reads
+from homeroom.cli import DEFAULT_SERVER, SERVERS
 from homeroom.seed.plan import DOMAIN, Logins
 from reads import (
     OUT,
@@ -822,6 +823,33 @@ def profile(backend: str, server: Server, script: Path, args: argparse.Namespace
 # --- one backend -------------------------------------------------------------------------------
 
 
+def reference_argv(app: str, port: int, args: argparse.Namespace) -> list[str]:
+    """A bench/raw_app.py app under the same HTTP server and options as `homeroom serve`."""
+    if args.server == "uvicorn":
+        return uvicorn_argv(app, port, args.workers)
+    return [
+        str(reads.BIN / "granian"),
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--working-dir",
+        str(reads.BENCH),
+        app,
+    ]
+
+
 def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEROOM_")}
     base_env.update(
@@ -841,7 +869,16 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
     port = free_port()
     homeroom = Server(
         f"mix-homeroom-{backend}",
-        [str(reads.HOMEROOM), "serve", "--workers", str(args.workers), "--port", str(port)],
+        [
+            str(reads.HOMEROOM),
+            "serve",
+            "--server",
+            args.server,
+            "--workers",
+            str(args.workers),
+            "--port",
+            str(port),
+        ],
         env,
         port,
         "/healthz",
@@ -849,7 +886,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
     ceiling_port = free_port()
     ceiling = Server(
         f"mix-ceiling-{backend}",
-        uvicorn_argv("raw_app:ceiling", ceiling_port, args.workers),
+        reference_argv("raw_app:ceiling", ceiling_port, args),
         env,
         ceiling_port,
         "/",
@@ -995,7 +1032,8 @@ def record(results: list[Result], args: argparse.Namespace, started: datetime) -
         f"- machine: {machine()}",
         f"- dataset: {args.students:,} students (`homeroom seed --students {args.students}`)",
         f"- load: wrk t{args.threads} c{args.connections}, {args.warmup:g} s warm-up + "
-        f"{args.duration:g} s per target, {args.workers} uvicorn workers each, 127.0.0.1; "
+        f"{args.duration:g} s per target, {args.server} with {args.workers} workers for "
+        "Homeroom and ceiling alike, 127.0.0.1; "
         f"virtual users: {users}, each logged in once; "
         f"80% student / 15% teacher / 5% staff requests, closed loop{without}",
         f"- revision: {reads.git_revision()}",
@@ -1023,6 +1061,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers of every server")
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=os.environ.get("HOMEROOM_SERVER", DEFAULT_SERVER),
+        help="HTTP server of Homeroom AND of ceiling (default: `homeroom serve`'s)",
+    )
     parser.add_argument("--students", type=int, default=50_000, help="dataset size")
     parser.add_argument("--student-users", type=int, default=240, help="student virtual users")
     parser.add_argument("--teacher-users", type=int, default=50, help="teacher virtual users")
@@ -1095,7 +1139,7 @@ def main() -> None:
     print(
         f"{args.students:,} students; wrk t{args.threads} c{args.connections}, "
         f"{args.duration:g} s per target after {args.warmup:g} s warm-up; "
-        f"{args.workers} workers per server"
+        f"{args.server}, {args.workers} workers per server"
     )
     print()
     print("\n".join(table(results)))
