@@ -144,3 +144,6 @@ def test_no_worker_serves_a_stale_answer_after_a_write(
             lambda: post(f"{API}/attendance/bulk", {**take, "date": "2020-02-04"}),
             lambda body: body["sessions"] == sessions + 2,
         )
+        metrics = http.get("/metrics").text
+        assert 'homeroom_cache_hits_total{region="student_grades"}' in metrics
+        assert 'homeroom_cache_misses_total{region="section"}' in metrics
