@@ -73,5 +73,5 @@ def test_log_in_over_http_and_page_through_students(tmp_path: Path) -> None:
             link = r.headers.get("Link")
             url = link[1 : link.index(">")] if link else None
         assert sorted(seen) == [f"R{i:03d}" for i in range(12)]
-        assert "python_info" in http.get("/metrics").text
+        assert "homeroom_http_requests_total" in http.get("/metrics").text
         assert http.get("/openapi.json").json()["info"]["title"] == "Homeroom"
