@@ -7,7 +7,8 @@ One command, one run, per backend (SQLite and/or PostgreSQL):
 
 1. builds the dataset on first use (`homeroom seed --students N --password bench`) and reuses
    it afterwards: a SQLite file under bench/out/, or the PostgreSQL database of --pg-url;
-2. starts three servers on 127.0.0.1, each uvicorn with the same worker count (2):
+2. starts three servers on 127.0.0.1, each under the same HTTP server (--server, default
+   granian like `homeroom serve`) and worker count (2):
    Homeroom (`homeroom serve`), `raw` and `ceiling` (bench/raw_app.py);
 3. logs in once as an admin, collects real student ids and real keyset cursors from
    Homeroom's own responses, and checks that `raw` answers exactly what Homeroom answers;
@@ -272,6 +273,33 @@ class Server:
             self.proc.wait(timeout=5)
 
 
+def reference_argv(app: str, port: int, server: str, workers: int) -> list[str]:
+    """A bench/raw_app.py app under the same HTTP server and options as `homeroom serve`."""
+    if server == "uvicorn":
+        return uvicorn_argv(app, port, workers)
+    return [
+        str(BIN / "granian"),
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "1",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--working-dir",
+        str(BENCH),
+        app,
+    ]
+
+
 def uvicorn_argv(app: str, port: int, workers: int) -> list[str]:
     """The server settings `homeroom serve` uses, for the references."""
     return [
@@ -524,7 +552,16 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
 
     homeroom = Server(
         "homeroom",
-        [str(HOMEROOM), "serve", "--workers", str(args.workers), "--port", str(free_port())],
+        [
+            str(HOMEROOM),
+            "serve",
+            "--server",
+            args.server,
+            "--workers",
+            str(args.workers),
+            "--port",
+            str(free_port()),
+        ],
         env,
         0,
         "/healthz",
@@ -544,14 +581,14 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
         raw_env = {**env, "BENCH_PRINCIPAL": json.dumps(principal)}
         raw = Server(
             "raw",
-            uvicorn_argv("raw_app:app", raw_port, args.workers),
+            reference_argv("raw_app:app", raw_port, args.server, args.workers),
             raw_env,
             raw_port,
             "/api/v1/students/0",
         )
         ceiling = Server(
             "ceiling",
-            uvicorn_argv("raw_app:ceiling", ceiling_port, args.workers),
+            reference_argv("raw_app:ceiling", ceiling_port, args.server, args.workers),
             env,
             ceiling_port,
             "/",
@@ -672,7 +709,7 @@ def record(results: list[Result], args: argparse.Namespace, started: datetime) -
         f"- dataset: {args.students:,} students (`homeroom seed --students {args.students}`)",
         f"- load: wrk t{args.threads} c{args.connections}, {args.warmup:g} s warm-up + "
         f"{args.duration:g} s per target x {args.rounds} round(s) (median), "
-        f"{args.workers} uvicorn workers each, 127.0.0.1",
+        f"{args.workers} {args.server} workers each, 127.0.0.1",
         f"- revision: {git_revision()}",
         "",
         *table(results),
@@ -698,7 +735,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per target")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers of every server")
+    parser.add_argument("--workers", type=int, default=2, help="workers of every server")
+    parser.add_argument(
+        "--server",
+        choices=("granian", "uvicorn"),
+        default="granian",
+        help="HTTP server of all three targets (homeroom serve's default: granian)",
+    )
     parser.add_argument(
         "--rounds", type=int, default=1, help="repeat the targets; report each one's median"
     )
