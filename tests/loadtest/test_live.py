@@ -43,10 +43,15 @@ def loadtest(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 def test_baseline_passes_and_reports(school: tuple[str, dict[str, str]], tmp_path: Path) -> None:
     base, env = school
     out = tmp_path / "report"
+    # This test is about the harness, on a shared 2-core machine where a few hundred requests
+    # make p99 the 3rd slowest one: latency limits with room, and not a single error allowed.
+    # (The verdict logic is unit-tested; the default SLA is judged by the demo-school run.)
+    sla = tmp_path / "sla.json"
+    sla.write_text('{"p95_ms": 250, "p99_ms": 1000, "error_rate": 0}')
     started = time.monotonic()
     code, stdout, stderr = loadtest(
         env, "--host", base, "--scenario", "baseline", "--duration", "8", "--users", "10",
-        "--think-time", "0.3", "--out", str(out),
+        "--think-time", "0.3", "--sla", str(sla), "--out", str(out),
     )  # fmt: skip
     assert code == 0, stdout + stderr
     assert time.monotonic() - started < 45  # 8 s of load, logins and reports around it
@@ -62,6 +67,7 @@ def test_baseline_passes_and_reports(school: tuple[str, dict[str, str]], tmp_pat
     assert report["meta"]["logins_before_run"] == 14
     assert [(row["name"], row["requests"]) for row in report["setup"]] == [("/auth/login", 14)]
     assert report["sla"]["passed"] is True
+    assert report["sla"]["thresholds"]["error_rate"] == 0
     assert report["meta"]["peak_users"] == 10 and 7 <= report["meta"]["seconds"] <= 12
     assert report["meta"]["target"]["students"] == 60
     assert report["timeline"] and report["timeline"][-1]["users"] == 10
