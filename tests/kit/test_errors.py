@@ -1,8 +1,14 @@
 """Hostile input found by fuzzing: always a 4xx problem, never a 500."""
 
-import pytest
-from httpx import AsyncClient
+import sqlite3
 
+import asyncpg
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.exc import OperationalError
+
+from homeroom.kit.errors import install_error_handlers
 from tests.factories import Factory
 
 HOSTILE = [
@@ -45,3 +51,31 @@ async def test_valid_text_with_a_lone_surrogate_is_refused(
     )
     assert r.status_code == 422
     assert any("first_name" in e["loc"] for e in r.json()["errors"])
+
+
+class TestDatabaseUnavailable:
+    """A busy or unreachable database is a 503 with Retry-After, never a 500."""
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            sqlite3.OperationalError("database is locked"),
+            OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked")),
+            asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        ],
+        ids=["sqlite-raw", "sqlalchemy", "pg-statement-timeout"],
+    )
+    async def test_busy_database_is_503(self, error: Exception) -> None:
+        app = FastAPI()
+        install_error_handlers(app)
+
+        @app.get("/busy")
+        async def busy() -> None:
+            raise error
+
+        transport = ASGITransport(app=app, raise_app_exceptions=False)
+        async with AsyncClient(transport=transport, base_url="http://test") as client:
+            r = await client.get("/busy")
+        assert r.status_code == 503
+        assert r.headers["Retry-After"] == "1"
+        assert r.headers["content-type"] == "application/problem+json"

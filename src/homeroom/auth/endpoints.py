@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request, Response
 from homeroom.auth import service as auth_service
 from homeroom.auth.schemas import LoginRequest, LogoutRequest, Me, RefreshRequest, TokenPair
 from homeroom.kit.auth import CurrentPrincipal
-from homeroom.kit.deps import AppSettings, Session
+from homeroom.kit.deps import DB, AppSettings, Session
 from homeroom.kit.errors import problem
 from homeroom.kit.responses import json_response
 
@@ -60,7 +60,7 @@ async def logout(
 
 
 @router.get("/me", response_model=Me)
-async def me(request: Request, principal: CurrentPrincipal, session: Session) -> Response:
+async def me(request: Request, principal: CurrentPrincipal, db: DB) -> Response:
     """Who the access token belongs to."""
-    user = await auth_service.me(session, principal)
+    user = await auth_service.me(db, principal)
     return json_response(request, user.model_dump(), cache_control="no-store")

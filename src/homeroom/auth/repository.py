@@ -1,8 +1,9 @@
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from homeroom.kit.db import Database, Row
 from homeroom.models import Guardian, LoginEvent, RefreshToken, Student, Teacher, User
 
 PROFILE_TABLES: dict[str, type[Student] | type[Teacher] | type[Guardian]] = {
@@ -71,3 +72,20 @@ async def revoke_user(session: AsyncSession, user_id: int, when: datetime) -> No
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=when)
     )
+
+
+_ME_COLUMNS = (
+    User.id,
+    User.email,
+    User.full_name,
+    User.role,
+    User.school_id,
+    User.is_active,
+    User.last_login_at,
+)
+
+
+async def me_row(db: Database, user_id: int) -> Row | None:
+    """The caller's own user row, on the raw read path (a read takes no write lock)."""
+    query = db.query("auth.me", lambda: select(*_ME_COLUMNS).where(User.id == bindparam("user_id")))
+    return await db.reader.first(query, {"user_id": user_id})

@@ -8,7 +8,7 @@ gets a 401.
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,7 @@ from homeroom.auth import repository
 from homeroom.auth.schemas import Me, TokenPair
 from homeroom.config import Settings
 from homeroom.kit.auth import Principal
+from homeroom.kit.db import Database
 from homeroom.kit.errors import NotFound
 from homeroom.kit.security import (
     AccessClaims,
@@ -131,19 +132,22 @@ async def logout(session: AsyncSession, principal: Principal, token: str | None)
     await repository.revoke_user(session, principal.user_id, now)
 
 
-async def me(session: AsyncSession, principal: Principal) -> Me:
-    user = await repository.user_by_id(session, principal.user_id)
-    if user is None:
+async def me(db: Database, principal: Principal) -> Me:
+    row = await repository.me_row(db, principal.user_id)
+    if row is None:
         raise NotFound("user not found")
+    user_id, email, full_name, role, school_id, _active, last_login_at = row
     pid = principal.profile_id
+    if isinstance(last_login_at, datetime):
+        last_login_at = last_login_at.isoformat()
     return Me(
-        id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        role=user.role,
-        school_id=user.school_id,
-        student_id=pid if user.role == "student" else None,
-        teacher_id=pid if user.role == "teacher" else None,
-        guardian_id=pid if user.role == "guardian" else None,
-        last_login_at=user.last_login_at.isoformat() if user.last_login_at else None,
+        id=user_id,
+        email=email,
+        full_name=full_name,
+        role=role,
+        school_id=school_id,
+        student_id=pid if role == "student" else None,
+        teacher_id=pid if role == "teacher" else None,
+        guardian_id=pid if role == "guardian" else None,
+        last_login_at=last_login_at,
     )

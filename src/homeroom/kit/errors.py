@@ -1,12 +1,14 @@
 """One domain error hierarchy; one handler renders every error as problem+json (RFC 9457)."""
 
 import json
+import sqlite3
 from typing import Any
 
 import orjson
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -125,6 +127,23 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def _database_unavailable() -> tuple[type[Exception], ...]:
+    import asyncpg
+
+    return (
+        sqlalchemy_exc.OperationalError,
+        sqlalchemy_exc.TimeoutError,
+        sqlite3.OperationalError,
+        asyncpg.exceptions.QueryCanceledError,
+        asyncpg.exceptions.TooManyConnectionsError,
+        asyncpg.exceptions.PostgresConnectionError,
+        asyncpg.exceptions.InterfaceError,
+    )
+
+
+DATABASE_UNAVAILABLE = _database_unavailable()
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HomeroomError)
     async def _domain(_: Request, exc: HomeroomError) -> Response:
@@ -149,6 +168,20 @@ def install_error_handlers(app: FastAPI) -> None:
         # requests pass the check together and the database's unique index decides.
         log.info("integrity_error", error=str(exc.orig))
         return problem(409, "Conflict", "the change conflicts with an existing record")
+
+    async def _unavailable(_: Request, exc: Exception) -> Response:
+        # The database is busy (SQLite's write lock held past busy_timeout, a PostgreSQL
+        # statement timeout, a full pool) or unreachable: the client may retry shortly.
+        log.warning("database_unavailable", error=repr(exc)[:300])
+        return problem(
+            503,
+            "Service unavailable",
+            "the database is busy or unreachable; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:
