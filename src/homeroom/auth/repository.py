@@ -1,21 +1,17 @@
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.kit.db import Database, Row
-from homeroom.models import Guardian, LoginEvent, RefreshToken, Student, Teacher, User
+from homeroom.models import Guardian, LoginEvent, RefreshToken, Student, Teacher, User, UTCDateTime
 
 PROFILE_TABLES: dict[str, type[Student] | type[Teacher] | type[Guardian]] = {
     "student": Student,
     "teacher": Teacher,
     "guardian": Guardian,
 }
-
-
-async def user_by_email(session: AsyncSession, email: str) -> User | None:
-    result = await session.execute(select(User).where(User.email == email))
-    return result.scalar_one_or_none()
 
 
 async def profile_id(session: AsyncSession, user: User) -> int | None:
@@ -26,25 +22,58 @@ async def profile_id(session: AsyncSession, user: User) -> int | None:
     return result.scalar_one_or_none()
 
 
-async def recent_failures(
-    session: AsyncSession, email: str, since: datetime
-) -> tuple[int, datetime | None]:
-    """Failed logins for `email` since the later of `since` and its last success."""
+def _failures_statement() -> Select[Any]:
+    email: Any = bindparam("email")
+    since: Any = bindparam("since", type_=UTCDateTime)
     last_success = (
         select(func.max(LoginEvent.created_at))
         .where(LoginEvent.email == email, LoginEvent.success.is_(True))
         .scalar_subquery()
     )
-    stmt = select(func.count(), func.max(LoginEvent.created_at)).where(
+    return select(func.count(), func.max(LoginEvent.created_at)).where(
         LoginEvent.email == email,
         LoginEvent.success.is_(False),
         LoginEvent.created_at >= since,
         LoginEvent.created_at > func.coalesce(last_success, since),
     )
-    count, last = (await session.execute(stmt)).one()
+
+
+async def recent_failures(db: Database, email: str, since: datetime) -> tuple[int, datetime | None]:
+    """Failed logins for `email` since the later of `since` and its last success."""
+    query = db.query("auth.failures", _failures_statement)
+    row = await db.reader.first(query, {"email": email, "since": since})
+    count, last = row if row is not None else (0, None)
     if isinstance(last, str):
         last = datetime.fromisoformat(last)
     return int(count), last
+
+
+async def login_account(db: Database, email: str) -> Row | None:
+    """(id, role, school_id, password_hash, is_active) of the login with this e-mail."""
+    query = db.query(
+        "auth.account",
+        lambda: select(
+            User.id, User.role, User.school_id, User.password_hash, User.is_active
+        ).where(User.email == bindparam("email")),
+    )
+    return await db.reader.first(query, {"email": email})
+
+
+async def profile_id_of(db: Database, role: str, user_id: int) -> int | None:
+    """The student, teacher or guardian row a login of `role` is, if any."""
+    table = PROFILE_TABLES.get(role)
+    if table is None:
+        return None
+    query = db.query(
+        ("auth.profile", role),
+        lambda: select(table.id).where(table.user_id == bindparam("user_id")),
+    )
+    value = await db.reader.scalar(query, {"user_id": user_id})
+    return None if value is None else int(value)
+
+
+async def touch_login(session: AsyncSession, user_id: int, when: datetime) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(last_login_at=when))
 
 
 async def refresh_token_by_digest(session: AsyncSession, digest: str) -> RefreshToken | None:
