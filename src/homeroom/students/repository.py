@@ -112,12 +112,16 @@ async def list_page(
     plan: PagePlan,
 ) -> tuple[list[Row], int]:
     shape = _filter_shape(filters)
+    searching = filters.q is not None  # a substring search scans the school's students
     page_q = db.query(
         ("students.page", kind, shape, plan.shape),
         lambda: page_statement(_filtered(kind, *shape), SORTING, plan),
+        scan=searching,
     )
     count_q = db.query(
-        ("students.count", kind, shape), lambda: count_statement(_filtered(kind, *shape))
+        ("students.count", kind, shape),
+        lambda: count_statement(_filtered(kind, *shape)),
+        scan=searching,
     )
     params = {**scope, **_filter_params(filters)}
     rows = await db.reader.all(page_q, {**params, **plan.params()})
