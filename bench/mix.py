@@ -60,7 +60,6 @@ from reads import (
     log,
     machine,
     machine_busy_seconds,
-    uvicorn_argv,
 )
 
 API = "/api/v1"
@@ -825,29 +824,7 @@ def profile(backend: str, server: Server, script: Path, args: argparse.Namespace
 
 def reference_argv(app: str, port: int, args: argparse.Namespace) -> list[str]:
     """A bench/raw_app.py app under the same HTTP server and options as `homeroom serve`."""
-    if args.server == "uvicorn":
-        return uvicorn_argv(app, port, args.workers)
-    return [
-        str(reads.BIN / "granian"),
-        "--interface",
-        "asgi",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(args.workers),
-        "--loop",
-        "uvloop",
-        "--http",
-        "1",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--working-dir",
-        str(reads.BENCH),
-        app,
-    ]
+    return reads.reference_argv(app, port, args.server, args.workers)
 
 
 def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
