@@ -514,23 +514,9 @@ def write_mix_lua(users: list[User], seed: int, only: int | None = None) -> Path
 def run_wrk(
     base: str, script: Path, seconds: float, connections: int, threads: int
 ) -> dict[str, Any]:
-    argv = [
-        "wrk",
-        "-t",
-        str(threads),
-        "-c",
-        str(connections),
-        "-d",
-        f"{seconds:g}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(script),
-        base,
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    output = reads.wrk_output(base, script, seconds, connections, threads)
     out: dict[str, Any] = {"types": [], "statuses": {}, "samples": []}
-    for line in done.stdout.splitlines():
+    for line in output.splitlines():
         if line.startswith("BENCH_JSON "):
             out.update(json.loads(line.removeprefix("BENCH_JSON ")))
         elif line.startswith("BENCH_TYPES "):
@@ -540,7 +526,7 @@ def run_wrk(
         elif line.startswith("BENCH_SAMPLE "):
             out["samples"].append(line.removeprefix("BENCH_SAMPLE "))
     if "requests" not in out:
-        raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+        raise RuntimeError(f"wrk printed no result:\n{output}")
     return out
 
 

@@ -455,7 +455,8 @@ def write_lua(name: str, paths: list[str], token: str | None) -> Path:
     return script
 
 
-def wrk(base: str, script: Path, seconds: float, connections: int, threads: int) -> dict[str, Any]:
+def wrk_output(base: str, script: Path, seconds: float, connections: int, threads: int) -> str:
+    """Runs wrk with a Lua script against `base`, bounded in time; returns what it printed."""
     argv = [
         "wrk",
         "-t",
@@ -471,11 +472,16 @@ def wrk(base: str, script: Path, seconds: float, connections: int, threads: int)
         base,
     ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
-    for line in done.stdout.splitlines():
+    return f"{done.stdout}\n{done.stderr}"
+
+
+def wrk(base: str, script: Path, seconds: float, connections: int, threads: int) -> dict[str, Any]:
+    output = wrk_output(base, script, seconds, connections, threads)
+    for line in output.splitlines():
         if line.startswith("BENCH_JSON "):
             parsed: dict[str, Any] = json.loads(line.removeprefix("BENCH_JSON "))
             return parsed
-    raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+    raise RuntimeError(f"wrk printed no result:\n{output}")
 
 
 def measure(
