@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from homeroom import __version__
+from homeroom.analytics.endpoints import router as analytics
 from homeroom.assessments.endpoints import categories_router as assessment_categories
 from homeroom.assessments.endpoints import router as assessments
 from homeroom.attendance.endpoints import router as attendance
@@ -17,9 +18,12 @@ from homeroom.batch.endpoints import router as batch
 from homeroom.config import Settings, get_settings
 from homeroom.courses.endpoints import router as courses
 from homeroom.enrollments.endpoints import router as enrollments
+from homeroom.exports.endpoints import router as exports
 from homeroom.grades.endpoints import router as grades
 from homeroom.grades.endpoints import student_router as student_grades
 from homeroom.guardians.endpoints import router as guardians
+from homeroom.imports.endpoints import router as imports
+from homeroom.jobs.endpoints import router as jobs
 from homeroom.kit.compression import Compress
 from homeroom.kit.db import Database
 from homeroom.kit.errors import install_error_handlers
@@ -28,7 +32,9 @@ from homeroom.kit.logging import configure_logging
 from homeroom.kit.metrics import RequestMetrics
 from homeroom.kit.routing import add_routes, index_routes
 from homeroom.kit.security import TokenDecoder
+from homeroom.notifications.endpoints import router as notifications
 from homeroom.ops.endpoints import router as ops
+from homeroom.reports.endpoints import router as reports
 from homeroom.sections.endpoints import router as sections
 from homeroom.students.endpoints import router as students
 from homeroom.teachers.endpoints import router as teachers
@@ -54,6 +60,12 @@ API_ROUTERS = (
     users,
     audit_logs,
     batch,
+    jobs,
+    notifications,
+    exports,
+    imports,
+    reports,
+    analytics,
 )
 
 

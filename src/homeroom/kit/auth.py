@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "users:read",
             "audit:read",
             "analytics:school",
+            "exports:create",
+            "reports:bulk",
         }
     ),
     "teacher": frozenset(
@@ -52,6 +54,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "grades:write",
             "attendance:read",
             "attendance:write",
+            "analytics:section",
+            "reports:bulk",
         }
     ),
     "student": frozenset(
@@ -63,6 +67,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "assessments:read",
             "grades:read",
             "attendance:read",
+            "analytics:me",
         }
     ),
     "guardian": frozenset(
@@ -74,6 +79,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "assessments:read",
             "grades:read",
             "attendance:read",
+            "analytics:me",
         }
     ),
 }
@@ -158,3 +164,8 @@ AttendanceWrite = Annotated[Principal, require("attendance:write")]
 UsersRead = Annotated[Principal, require("users:read")]
 UsersWrite = Annotated[Principal, require("users:write")]
 AuditRead = Annotated[Principal, require("audit:read")]
+AnalyticsSchool = Annotated[Principal, require("analytics:school")]
+AnalyticsSection = Annotated[Principal, require("analytics:section")]
+AnalyticsMe = Annotated[Principal, require("analytics:me")]
+ExportsCreate = Annotated[Principal, require("exports:create")]
+ReportsBulk = Annotated[Principal, require("reports:bulk")]

@@ -5,6 +5,7 @@ from homeroom.models.base import Base, UTCDateTime, utcnow
 from homeroom.models.cache import CacheVersion
 from homeroom.models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Section, Term
 from homeroom.models.grading import Assessment, AssessmentCategory, Grade
+from homeroom.models.jobs import JOB_STATES, Job, JobFile, Notification
 from homeroom.models.people import STUDENT_STATUSES, Guardian, Student, StudentGuardian, Teacher
 from homeroom.models.school import School
 from homeroom.models.user import ROLES, AuditLog, LoginEvent, RefreshToken, User
@@ -12,6 +13,7 @@ from homeroom.models.user import ROLES, AuditLog, LoginEvent, RefreshToken, User
 __all__ = [
     "ATTENDANCE_STATUSES",
     "ENROLLMENT_STATUSES",
+    "JOB_STATES",
     "ROLES",
     "STUDENT_STATUSES",
     "Assessment",
@@ -25,7 +27,10 @@ __all__ = [
     "Enrollment",
     "Grade",
     "Guardian",
+    "Job",
+    "JobFile",
     "LoginEvent",
+    "Notification",
     "RefreshToken",
     "School",
     "Section",

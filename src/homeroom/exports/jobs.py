@@ -1,0 +1,1 @@
+"""Job handlers of this package (registered with homeroom.jobs.registry.handler)."""

@@ -1,0 +1,44 @@
+"""CPU-heavy work (xlsx, pdf, zip) off the event loop.
+
+`run_cpu(fn, *args)` runs a module-level function in a small process pool, so rendering a PDF
+or writing a workbook never holds the API process's GIL; arguments and result must pickle
+(plain rows, dicts, bytes, paths). `run_thread` is for work that can't pickle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_pool: ProcessPoolExecutor | None = None
+
+
+def _executor() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        workers = max(1, min(2, (os.cpu_count() or 1) - 1))
+        # spawn, not fork: the parent runs an event loop and threads, which fork would copy.
+        _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
+async def run_cpu(fn: Callable[..., T], *args: Any) -> T:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor(), fn, *args)
+
+
+async def run_thread(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.to_thread(fn, *args)
+
+
+def shutdown() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None

@@ -1,0 +1,1 @@
+"""In-app notifications: the user's own, unread first; finished and failed jobs leave one."""

@@ -1,0 +1,1 @@
+"""Report cards and transcripts as PDF, one at a time or a zip of many as a job."""
