@@ -23,7 +23,9 @@ from homeroom.grades.endpoints import router as grades
 from homeroom.grades.endpoints import student_router as student_grades
 from homeroom.guardians.endpoints import router as guardians
 from homeroom.imports.endpoints import router as imports
-from homeroom.jobs.endpoints import router as jobs
+from homeroom.jobs.broker import JobRuntime
+from homeroom.jobs.endpoints import router as jobs_router
+from homeroom.kit import cpu
 from homeroom.kit.compression import Compress
 from homeroom.kit.db import Database
 from homeroom.kit.errors import install_error_handlers
@@ -60,7 +62,7 @@ API_ROUTERS = (
     users,
     audit_logs,
     batch,
-    jobs,
+    jobs_router,
     notifications,
     exports,
     imports,
@@ -78,10 +80,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings)
         await db.start()
         app.state.db = db
+        # With no external broker, API processes run the jobs themselves.
+        jobs = JobRuntime(db, settings, runs_jobs=not settings.broker_url)
+        await jobs.start()
+        app.state.jobs = jobs
         try:
             yield
         finally:
+            await jobs.close()
             await db.close()
+            cpu.shutdown()
 
     app = FastAPI(
         title="Homeroom",

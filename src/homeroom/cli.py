@@ -1,4 +1,4 @@
-"""The `homeroom` command: serve, migrate, seed, create-user, loadtest."""
+"""The `homeroom` command: serve, worker, migrate, seed, create-user, loadtest."""
 
 import asyncio
 from pathlib import Path
@@ -100,6 +100,33 @@ def migrate(
 
     upgrade(get_settings(), revision)
     typer.echo("database is up to date")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Jobs run at once (HOMEROOM_JOB_CONCURRENCY; default 2)"),
+    ] = None,
+) -> None:
+    """Run background jobs (exports, imports, report cards) from HOMEROOM_BROKER_URL."""
+    from homeroom.jobs.worker import work
+    from homeroom.kit.migrate import upgrade
+
+    settings = get_settings()
+    if not settings.broker_url:
+        typer.echo(
+            "error: HOMEROOM_BROKER_URL is not set. Without a broker, jobs run inside "
+            "`homeroom serve` itself; set HOMEROOM_BROKER_URL=redis://... or amqp://... "
+            "(the same value for serve and worker) to run them in separate workers.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if concurrency is not None:
+        settings.job_concurrency = concurrency
+    upgrade(settings)
+    typer.echo(f"homeroom worker: running jobs, {settings.job_concurrency} at a time")
+    asyncio.run(work(settings))
 
 
 @app.command("create-user")

@@ -48,6 +48,22 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(default=600, ge=1)
     cache_local_entries: int = Field(default=4096, ge=16)
 
+    # Background jobs (jobs/): no broker_url = the in-process broker, jobs run inside each API
+    # process; redis://... or amqp://... = jobs go to that broker and `homeroom worker`
+    # processes run them. Results can be downloaded for job_result_ttl_seconds.
+    broker_url: str | None = None
+    job_result_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # A running job whose heartbeat is older than this was abandoned (its process died): it is
+    # queued again, up to job_max_attempts runs in all, then failed.
+    job_stale_seconds: int = Field(default=120, ge=5)
+    job_max_attempts: int = Field(default=3, ge=1)
+    # How many jobs one process runs at once, and how often it looks for queued jobs nobody
+    # picked up (a broker that was down when they were sent, a restart).
+    job_concurrency: int = Field(default=2, ge=1)
+    job_sweep_seconds: float = Field(default=30.0, gt=0)
+    # Extra modules whose import registers job handlers (a site's own job kinds), comma-separated.
+    job_modules: str = ""
+
     log_level: str = "info"
 
     @model_validator(mode="after")

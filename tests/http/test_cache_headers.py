@@ -17,8 +17,13 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from homeroom.config import Settings
-from homeroom.kit.db import Database
+from homeroom.jobs import service as jobs
+from homeroom.kit.db import Database, run_after_commit
+from homeroom.kit.security import AccessClaims
 from homeroom.seed.runner import run_seed
+from tests.jobs import handlers, wait_for_job
+
+assert handlers  # registers the test.echo job kind
 
 PASSWORD = "seeded-password"
 LOGINS = {
@@ -104,6 +109,17 @@ async def check_get(client: httpx.AsyncClient, path: str, headers: dict[str, str
     return 200
 
 
+async def finished_job(client: httpx.AsyncClient, db: Database, headers: dict[str, str]) -> None:
+    """A finished job with a file, owned by the caller, so /jobs/{id}/download has an id."""
+    me = (await client.get("/api/v1/auth/me", headers=headers)).json()
+    claims = AccessClaims(me["id"], me["role"], me["school_id"], None)
+    async with db.sessionmaker() as session:
+        job = await jobs.submit(session, claims, "test.echo", {"text": "walked"})
+        await session.commit()
+        await run_after_commit(session)
+    assert (await wait_for_job(client, headers, job["id"]))["status"] == "succeeded"
+
+
 @pytest.fixture
 async def seeded(db: Database, settings: Settings) -> None:
     await seed(settings)
@@ -111,8 +127,11 @@ async def seeded(db: Database, settings: Settings) -> None:
 
 class TestGetCacheHeaders:
     @pytest.mark.usefixtures("seeded")
-    async def test_every_get_route_as_admin(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+    async def test_every_get_route_as_admin(
+        self, app: FastAPI, client: httpx.AsyncClient, db: Database
+    ) -> None:
         headers = await login(client, "admin")
+        await finished_job(client, db, headers)
         walker = Walker(client, headers)
         statuses: dict[str, Any] = {}
         for template in routes(app, "GET"):

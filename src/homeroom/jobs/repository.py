@@ -3,7 +3,7 @@
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from homeroom.kit.db import Database
 from homeroom.models import Job
@@ -54,3 +54,44 @@ def to_item(row: tuple[Any, ...]) -> dict[str, Any]:
         if isinstance(item[name], str):
             item[name] = orjson.loads(item[name])
     return item
+
+
+def _own(has_kind: bool, has_state: bool) -> Any:
+    stmt = select(*COLUMNS).where(Job.owner_id == bindparam("owner"))
+    if has_kind:
+        stmt = stmt.where(Job.kind == bindparam("kind"))
+    if has_state:
+        stmt = stmt.where(Job.state == bindparam("state"))
+    return stmt
+
+
+async def list_own(
+    db: Database,
+    owner_id: int,
+    *,
+    kind: str | None,
+    state: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    shape = (kind is not None, state is not None)
+    page_q = db.query(
+        ("jobs.own", shape),
+        lambda: (
+            _own(*shape)
+            .order_by(Job.id.desc())
+            .limit(bindparam("limit"))
+            .offset(bindparam("offset"))
+        ),
+    )
+    count_q = db.query(
+        ("jobs.own.count", shape),
+        lambda: select(func.count()).select_from(_own(*shape).subquery()),
+    )
+    params = {"owner": owner_id, "kind": kind, "state": state}
+    rows = await db.reader.all(page_q, {**params, "limit": limit, "offset": offset})
+    if offset == 0 and len(rows) < limit:
+        total = len(rows)
+    else:
+        total = int(await db.reader.scalar(count_q, params))
+    return [to_item(r) for r in rows], total

@@ -5,44 +5,23 @@ broker only after that transaction commits (`after_commit`), so a worker never s
 whose row isn't there yet, and a request that fails leaves no job behind.
 """
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
+from fastapi import Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.jobs import repository
+from homeroom.jobs import repository, runner
+from homeroom.jobs.schemas import JobFilters
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database
-from homeroom.kit.errors import NotFound
+from homeroom.kit.db import Database, after_commit
+from homeroom.kit.errors import Conflict, Gone, NotFound
+from homeroom.kit.responses import PRIVATE
 from homeroom.models import Job, utcnow
 
 API_PREFIX = "/api/v1"
-AFTER_COMMIT = "homeroom.after_commit"
-
-Dispatch = Callable[[int], Awaitable[None]]
-
-# Set by the process that can send jobs (the API's lifespan, the worker): sends a job id.
-_dispatch: Dispatch | None = None
-
-
-def set_dispatcher(dispatch: Dispatch | None) -> None:
-    global _dispatch
-    _dispatch = dispatch
-
-
-def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
-    """Runs `action` once the request's transaction has committed (see kit/deps.py)."""
-    session.info.setdefault(AFTER_COMMIT, []).append(action)
-
-
-async def run_after_commit(session: AsyncSession) -> None:
-    for action in session.info.pop(AFTER_COMMIT, []):
-        await action()
-
-
-def discard_after_commit(session: AsyncSession) -> None:
-    session.info.pop(AFTER_COMMIT, None)
 
 
 async def submit(
@@ -73,9 +52,13 @@ async def submit(
     await session.flush()
     job_id = job.id
 
+    db: Database | None = session.info.get("db")
+
     async def send() -> None:
-        if _dispatch is not None:
-            await _dispatch(job_id)
+        # No dispatcher (a process without a job runtime): the job stays queued, and the
+        # next sweep of any process that runs jobs sends it.
+        if db is not None and db.job_dispatch is not None:
+            await db.job_dispatch(job_id)
 
     after_commit(session, send)
     return view(repository.as_row(job))
@@ -118,3 +101,59 @@ async def get_job(
     if row is None or (kind is not None and row["kind"] != kind):
         raise NotFound("job not found")
     return view(row)
+
+
+async def list_jobs(db: Database, principal: Principal, filters: JobFilters) -> dict[str, Any]:
+    rows, total = await repository.list_own(
+        db,
+        principal.user_id,
+        kind=filters.kind,
+        state=filters.status,
+        limit=filters.limit,
+        offset=filters.offset,
+    )
+    return {
+        "items": [view(r) for r in rows],
+        "total": total,
+        "limit": filters.limit,
+        "offset": filters.offset,
+    }
+
+
+async def download(
+    db: Database, principal: Principal, job_id: int, if_none_match: str | None
+) -> Response:
+    """Streams the owner's finished job file: 404 for anyone else or when the job made no
+    file, 409 while it runs, 410 once it expired."""
+    row = await repository.get(db, principal.user_id, job_id)
+    if row is None:
+        raise NotFound("job not found")
+    if row["state"] in ("queued", "running"):
+        raise Conflict("the job has not finished yet; poll it until its status is succeeded")
+    if row["state"] != "succeeded" or row["file_name"] is None:
+        raise NotFound("this job made no file to download")
+    if row["expires_at"] is not None and _as_dt(row["expires_at"]) <= utcnow():
+        raise Gone("the file has expired; run the job again")
+    # A job's file never changes once written: its id, size and finish time name it.
+    etag = '"job-{}-{}-{}"'.format(
+        row["id"], row["file_size"], _as_dt(row["finished_at"]).timestamp()
+    )
+    headers = {
+        "ETag": etag,
+        "Cache-Control": PRIVATE,
+        "Content-Disposition": attachment(row["file_name"]),
+        "Content-Length": str(row["file_size"]),
+    }
+    if if_none_match and etag in (t.strip().removeprefix("W/") for t in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    return StreamingResponse(
+        runner.file_chunks(db, job_id, int(row["file_size"] or 0)),
+        media_type=row["media_type"] or "application/octet-stream",
+        headers=headers,
+    )
+
+
+def attachment(file_name: str) -> str:
+    """A Content-Disposition naming the file, safe for any name (RFC 6266 / 5987)."""
+    ascii_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in file_name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Hashable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -327,6 +327,26 @@ class SessionReader:
         return (await self._session.execute(query.statement, params)).scalar()
 
 
+# --- after commit -------------------------------------------------------------------------------
+
+AFTER_COMMIT = "homeroom.after_commit"
+
+
+def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """Runs `action` once the request's transaction has committed (kit/deps.unit_of_work);
+    dropped if it rolls back. Jobs are sent this way: never before their row exists."""
+    session.info.setdefault(AFTER_COMMIT, []).append(action)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    for action in session.info.pop(AFTER_COMMIT, []):
+        await action()
+
+
+def discard_after_commit(session: AsyncSession) -> None:
+    session.info.pop(AFTER_COMMIT, None)
+
+
 # --- the database object -----------------------------------------------------------------------
 
 
@@ -340,12 +360,18 @@ class Database:
     reader: SqliteReader | AsyncpgReader = field(init=False)
     dialect: Dialect = field(init=False)
     cache: ResponseCache = field(init=False)
+    # Sends a job id to the job broker (set by the process's JobRuntime; see jobs/broker.py).
+    job_dispatch: Callable[[int], Awaitable[None]] | None = field(default=None, init=False)
     _queries: dict[Hashable, CompiledQuery] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         url = self.settings.effective_database_url
         self.engine = create_engine(self.settings)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Each session knows its Database (session.info["db"]): jobs submitted in a request's
+        # transaction are sent through it after the commit.
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, info={"db": self}
+        )
         self.cache = ResponseCache(self.settings)
         if self.settings.is_sqlite:
             self.dialect = sqlite.dialect(paramstyle="qmark")

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.config import Settings
-from homeroom.kit.db import Database
+from homeroom.kit.db import Database, discard_after_commit, run_after_commit
 
 
 async def get_database(request: Request) -> Database:
@@ -34,8 +34,10 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
             await session.commit()
         except BaseException:
+            discard_after_commit(session)
             await session.rollback()
             raise
+        await run_after_commit(session)
 
 
 DB = Annotated[Database, Depends(get_database)]

@@ -59,6 +59,16 @@ class Conflict(HomeroomError):
     title = "Conflict"
 
 
+class Gone(HomeroomError):
+    status = 410
+    title = "Gone"
+
+
+class PayloadTooLarge(HomeroomError):
+    status = 413
+    title = "Payload too large"
+
+
 class PreconditionFailed(HomeroomError):
     status = 412
     title = "Precondition failed"

@@ -1,0 +1,42 @@
+"""A user's own notifications. Never commits: the request's unit of work does."""
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homeroom.kit.auth import Principal
+from homeroom.kit.db import Database, SessionReader
+from homeroom.kit.errors import NotFound
+from homeroom.notifications import repository
+from homeroom.notifications.schemas import NotificationFilters
+
+
+async def list_notifications(
+    db: Database, principal: Principal, filters: NotificationFilters
+) -> dict[str, Any]:
+    rows, total, unread = await repository.list_page(
+        db, principal.user_id, bool(filters.unread), filters.limit, filters.offset
+    )
+    return {
+        "items": [repository.to_item(r) for r in rows],
+        "total": total,
+        "unread": unread,
+        "limit": filters.limit,
+        "offset": filters.offset,
+    }
+
+
+async def mark_read(
+    db: Database, session: AsyncSession, principal: Principal, notification_id: int
+) -> dict[str, Any]:
+    reader = SessionReader(session)
+    if await repository.get(db, reader, principal.user_id, notification_id) is None:
+        raise NotFound("notification not found")
+    await repository.mark_read(session, principal.user_id, notification_id)
+    row = await repository.get(db, reader, principal.user_id, notification_id)
+    assert row is not None
+    return repository.to_item(row)
+
+
+async def mark_all_read(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    return {"updated": await repository.mark_read(session, principal.user_id, None)}
