@@ -49,14 +49,17 @@ def serving(env: dict[str, str], workers: int = 2) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        deadline = time.monotonic() + 90  # a loaded 2-core machine starts slowly
+        while True:
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        else:
-            raise RuntimeError("homeroom serve did not start")
+            if proc.poll() is not None:
+                raise RuntimeError(f"homeroom serve exited with {proc.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("homeroom serve did not start")
         yield base
     finally:
         proc.terminate()

@@ -2,6 +2,7 @@
 HOMEROOM_JOB_MODULES=tests.jobs.handlers)."""
 
 import asyncio
+import os
 from typing import Any
 
 from homeroom.jobs.registry import JobContext, JobFailed, handler
@@ -34,3 +35,16 @@ async def gate(ctx: JobContext) -> dict[str, Any]:
     await ctx.progress(40)
     await asyncio.wait_for(GATE.wait(), timeout=20)
     return {"opened": True}
+
+
+@handler("test.where")
+async def where(ctx: JobContext) -> dict[str, Any]:
+    """Says which process ran it; with `hold_once` (a file path), the first run creates the
+    file and then sleeps long enough to be killed mid-job."""
+    marker = ctx.params.get("hold_once")
+    if marker and not os.path.exists(marker):  # noqa: ASYNC240 (a tiny test file)
+        with open(marker, "w") as f:  # noqa: ASYNC230
+            f.write(str(os.getpid()))
+        await ctx.progress(10)
+        await asyncio.sleep(120)
+    return {"pid": os.getpid()}

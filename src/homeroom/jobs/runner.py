@@ -80,9 +80,11 @@ async def _report(db: Database, job_id: int, progress: int | None = None) -> Non
         await session.commit()
 
 
-async def _heartbeat(db: Database, job_id: int) -> None:
+async def _heartbeat(db: Database, settings: Settings, job_id: int) -> None:
+    # Several beats fit in the stale window, so one slow write never makes a job look dead.
+    interval = min(HEARTBEAT_SECONDS, settings.job_stale_seconds / 4)
     while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await asyncio.sleep(interval)
         with contextlib.suppress(Exception):  # a missed beat is retried; never kills the job
             await _report(db, job_id)
 
@@ -154,7 +156,7 @@ async def run_job(db: Database, settings: Settings, job_id: int) -> str | None:
         await _fail(db, job, f"no handler for jobs of kind {job.kind!r}")
         return "failed"
     owner = AccessClaims(job.owner_id, job.role, job.school_id, job.profile_id)
-    beat = asyncio.create_task(_heartbeat(db, job.id))
+    beat = asyncio.create_task(_heartbeat(db, settings, job.id))
     log.info("job started", job_id=job.id, kind=job.kind, attempt=job.attempts)
     try:
         with tempfile.TemporaryDirectory(prefix=f"homeroom-job-{job.id}-") as tmp:
