@@ -1,0 +1,472 @@
+"""Every import query. Whatever the number of rows, each lookup is one statement and each write
+one executemany statement.
+
+Lookups take their keys as ONE parameter - a JSON array read with json_each on SQLite, an
+array compared with = ANY on PostgreSQL - so a 10,000-row file neither hits the drivers'
+32,767-parameter limit nor makes a statement of its own shape. They are compiled once
+(db.query) and run on any Reader: the raw read path for a dry run (no transaction, no write
+lock), the write session for a real import (the checks and the writes see the same data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    ARRAY,
+    Date,
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
+
+from homeroom.kit.db import Database, Reader, Row
+from homeroom.models import (
+    Assessment,
+    AttendanceRecord,
+    AttendanceSession,
+    Course,
+    Enrollment,
+    Grade,
+    Guardian,
+    JobFile,
+    School,
+    Section,
+    Student,
+    StudentGuardian,
+    Term,
+)
+
+# --- key lists as one parameter ----------------------------------------------------------------
+
+
+def _in(db: Database, column: Any, name: str, item: TypeEngine[Any]) -> ColumnElement[bool]:
+    result: ColumnElement[bool]
+    if db.is_sqlite:
+        values: Any = select(literal_column("value")).select_from(func.json_each(bindparam(name)))
+        result = column.in_(values)
+    else:
+        result = column == any_(bindparam(name, type_=ARRAY(item)))
+    return result
+
+
+def keys(db: Database, values: Collection[Any]) -> Any:
+    """The value of a key-list parameter (see _in)."""
+    items = sorted(set(values), key=str)
+    if db.is_sqlite:
+        return orjson.dumps(
+            [v.isoformat() if isinstance(v, dt.date) else v for v in items]
+        ).decode()
+    return items
+
+
+# --- schools -----------------------------------------------------------------------------------
+
+
+async def school_exists(db: Database, reader: Reader, school_id: int) -> bool:
+    query = db.query(
+        "imports.school", lambda: select(School.id).where(School.id == bindparam("school"))
+    )
+    return await reader.scalar(query, {"school": school_id}) is not None
+
+
+# --- students ----------------------------------------------------------------------------------
+
+STUDENT_COLUMNS = (
+    Student.id,
+    Student.school_id,
+    Student.student_number,
+    Student.first_name,
+    Student.last_name,
+    Student.email,
+    Student.date_of_birth,
+    Student.grade_level,
+    Student.status,
+    Student.archived_at,
+)
+
+
+async def students_for_upsert(
+    db: Database, reader: Reader, school_id: int, numbers: Collection[str], emails: Collection[str]
+) -> list[Row]:
+    """The school's students with these numbers, and any student (any school) with these
+    emails: (id, school_id, student_number, first_name, last_name, email, date_of_birth,
+    grade_level, status, archived_at)."""
+
+    def build() -> Any:
+        return select(*STUDENT_COLUMNS).where(
+            or_(
+                and_(
+                    Student.school_id == bindparam("school"),
+                    _in(db, Student.student_number, "numbers", String()),
+                ),
+                _in(db, Student.email, "emails", String()),
+            )
+        )
+
+    query = db.query("imports.students_for_upsert", build)
+    params = {"school": school_id, "numbers": keys(db, numbers), "emails": keys(db, emails)}
+    return await reader.all(query, params)
+
+
+async def students_by_number(
+    db: Database, reader: Reader, school_id: int, numbers: Collection[str]
+) -> list[Row]:
+    """(id, student_number, archived_at) of the school's students with these numbers."""
+
+    def build() -> Any:
+        return select(Student.id, Student.student_number, Student.archived_at).where(
+            Student.school_id == bindparam("school"),
+            _in(db, Student.student_number, "numbers", String()),
+        )
+
+    query = db.query("imports.students_by_number", build)
+    return await reader.all(query, {"school": school_id, "numbers": keys(db, numbers)})
+
+
+async def insert_students(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    await session.execute(insert(Student.__table__), list(rows))  # type: ignore[arg-type]
+
+
+async def update_by_id(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """One executemany UPDATE by primary key; every row carries `id` and the same columns."""
+    await session.execute(update(model), list(rows))
+
+
+# --- guardians ---------------------------------------------------------------------------------
+
+
+async def guardians_by_email(db: Database, reader: Reader, emails: Collection[str]) -> list[Row]:
+    """(id, school_id, email, first_name, last_name, phone) of any school."""
+
+    def build() -> Any:
+        return select(
+            Guardian.id,
+            Guardian.school_id,
+            Guardian.email,
+            Guardian.first_name,
+            Guardian.last_name,
+            Guardian.phone,
+        ).where(_in(db, Guardian.email, "emails", String()))
+
+    query = db.query("imports.guardians_by_email", build)
+    return await reader.all(query, {"emails": keys(db, emails)})
+
+
+async def links_of(db: Database, reader: Reader, emails: Collection[str]) -> list[Row]:
+    """(guardian_id, student_id, relationship) of the guardians with these emails."""
+
+    def build() -> Any:
+        return (
+            select(
+                StudentGuardian.guardian_id,
+                StudentGuardian.student_id,
+                StudentGuardian.relationship,
+            )
+            .join(Guardian, Guardian.id == StudentGuardian.guardian_id)
+            .where(_in(db, Guardian.email, "emails", String()))
+        )
+
+    query = db.query("imports.links_of", build)
+    return await reader.all(query, {"emails": keys(db, emails)})
+
+
+async def insert_guardians(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    await session.execute(insert(Guardian.__table__), list(rows))  # type: ignore[arg-type]
+
+
+async def guardian_ids(
+    session: AsyncSession, db: Database, emails: Collection[str]
+) -> dict[str, int]:
+    """email -> id, read in the write transaction (after inserting new guardians)."""
+    stmt = select(Guardian.email, Guardian.id).where(_in(db, Guardian.email, "emails", String()))
+    result = await session.execute(stmt, {"emails": keys(db, emails)})
+    return {email: gid for email, gid in result.all()}
+
+
+async def insert_links(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    await session.execute(insert(StudentGuardian.__table__), list(rows))  # type: ignore[arg-type]
+
+
+async def update_links(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    table: Any = StudentGuardian.__table__
+    stmt = (
+        update(table)
+        .where(table.c.student_id == bindparam("b_student"))
+        .where(table.c.guardian_id == bindparam("b_guardian"))
+        .values(relationship=bindparam("b_relationship"))
+    )
+    await session.execute(stmt, list(rows))
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+async def sections_of_school(db: Database, reader: Reader, school_id: int) -> list[Row]:
+    """(id, name, course_code, term_name, teacher_id, capacity) of every section of the
+    school: a school has hundreds, and a file names them by code, name and term."""
+
+    def build() -> Any:
+        return (
+            select(
+                Section.id,
+                Section.name,
+                Course.code,
+                Term.name,
+                Section.teacher_id,
+                Section.capacity,
+            )
+            .join(Course, Course.id == Section.course_id)
+            .join(Term, Term.id == Course.term_id)
+            .where(Section.school_id == bindparam("school"))
+        )
+
+    query = db.query("imports.sections_of_school", build)
+    return await reader.all(query, {"school": school_id})
+
+
+# --- enrollments -------------------------------------------------------------------------------
+
+
+async def enrollments_of(
+    db: Database,
+    reader: Reader,
+    section_ids: Collection[int],
+    student_ids: Collection[int],
+) -> list[Row]:
+    """(id, student_id, section_id, status) for these students in these sections."""
+
+    def build() -> Any:
+        return select(
+            Enrollment.id, Enrollment.student_id, Enrollment.section_id, Enrollment.status
+        ).where(
+            _in(db, Enrollment.section_id, "sections", Integer()),
+            _in(db, Enrollment.student_id, "students", Integer()),
+        )
+
+    query = db.query("imports.enrollments_of", build)
+    params = {"sections": keys(db, section_ids), "students": keys(db, student_ids)}
+    return await reader.all(query, params)
+
+
+async def seats_taken(
+    db: Database, reader: Reader, section_ids: Collection[int], lock: bool
+) -> list[Row]:
+    """(section_id, enrolled count). With `lock` (a real import on PostgreSQL) the sections
+    stay locked until commit, so a concurrent enrollment cannot take the same last seat
+    (SQLite's writer lock, taken at BEGIN IMMEDIATE, already serializes writers)."""
+    lock = lock and not db.is_sqlite
+
+    def build() -> Any:
+        enrolled = (
+            select(func.count())
+            .where(Enrollment.section_id == Section.id, Enrollment.status == "enrolled")
+            .correlate(Section)
+            .scalar_subquery()
+        )
+        stmt = select(Section.id, enrolled).where(_in(db, Section.id, "sections", Integer()))
+        return stmt.with_for_update(of=Section) if lock else stmt
+
+    query = db.query(("imports.seats_taken", lock), build)
+    return await reader.all(query, {"sections": keys(db, section_ids)})
+
+
+async def insert_enrollments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    await session.execute(insert(Enrollment.__table__), list(rows))  # type: ignore[arg-type]
+
+
+# --- grades ------------------------------------------------------------------------------------
+
+
+async def assessments_for(
+    db: Database,
+    reader: Reader,
+    school_id: int,
+    section_ids: Collection[int],
+    assessment_ids: Collection[int],
+) -> list[Row]:
+    """(id, section_id, title, max_points) of the school's assessments in these sections or
+    with these ids."""
+
+    def build() -> Any:
+        return select(
+            Assessment.id, Assessment.section_id, Assessment.title, Assessment.max_points
+        ).where(
+            Assessment.school_id == bindparam("school"),
+            or_(
+                _in(db, Assessment.section_id, "sections", Integer()),
+                _in(db, Assessment.id, "ids", Integer()),
+            ),
+        )
+
+    query = db.query("imports.assessments_for", build)
+    params = {
+        "school": school_id,
+        "sections": keys(db, section_ids),
+        "ids": keys(db, assessment_ids),
+    }
+    return await reader.all(query, params)
+
+
+async def gradebook_of(
+    db: Database,
+    reader: Reader,
+    section_ids: Collection[int],
+    student_ids: Collection[int],
+    assessment_ids: Collection[int],
+) -> list[Row]:
+    """These students' enrollments in these sections, each with its grades for these
+    assessments: (enrollment_id, student_id, section_id, status, grade_id, assessment_id,
+    score, comment), the grade columns NULL when there is none."""
+
+    def build() -> Any:
+        return (
+            select(
+                Enrollment.id,
+                Enrollment.student_id,
+                Enrollment.section_id,
+                Enrollment.status,
+                Grade.id,
+                Grade.assessment_id,
+                Grade.score,
+                Grade.comment,
+            )
+            .outerjoin(
+                Grade,
+                and_(
+                    Grade.enrollment_id == Enrollment.id,
+                    _in(db, Grade.assessment_id, "assessments", Integer()),
+                ),
+            )
+            .where(
+                _in(db, Enrollment.section_id, "sections", Integer()),
+                _in(db, Enrollment.student_id, "students", Integer()),
+            )
+        )
+
+    query = db.query("imports.gradebook_of", build)
+    params = {
+        "sections": keys(db, section_ids),
+        "students": keys(db, student_ids),
+        "assessments": keys(db, assessment_ids),
+    }
+    return await reader.all(query, params)
+
+
+# --- attendance --------------------------------------------------------------------------------
+
+
+async def attendance_of(
+    db: Database,
+    reader: Reader,
+    section_ids: Collection[int],
+    dates: Collection[dt.date],
+    student_ids: Collection[int],
+) -> list[Row]:
+    """(section_id, date, session_id, student_id, record_id, status, note): the sessions of
+    these sections on these dates, with these students' records in them (or NULLs)."""
+
+    def build() -> Any:
+        return (
+            select(
+                AttendanceSession.section_id,
+                AttendanceSession.date,
+                AttendanceSession.id,
+                AttendanceRecord.student_id,
+                AttendanceRecord.id,
+                AttendanceRecord.status,
+                AttendanceRecord.note,
+            )
+            .outerjoin(
+                AttendanceRecord,
+                and_(
+                    AttendanceRecord.session_id == AttendanceSession.id,
+                    _in(db, AttendanceRecord.student_id, "students", Integer()),
+                ),
+            )
+            .where(
+                _in(db, AttendanceSession.section_id, "sections", Integer()),
+                _in(db, AttendanceSession.date, "dates", Date()),
+            )
+        )
+
+    query = db.query("imports.attendance_of", build)
+    params = {
+        "sections": keys(db, section_ids),
+        "dates": keys(db, dates),
+        "students": keys(db, student_ids),
+    }
+    return await reader.all(query, params)
+
+
+async def add_sessions(
+    session: AsyncSession, db: Database, rows: Sequence[dict[str, Any]]
+) -> dict[tuple[int, dt.date], int]:
+    """Creates the missing sessions (one executemany, a concurrent writer's kept) and returns
+    (section_id, date) -> session id for all of them (one SELECT)."""
+    table: Any = AttendanceSession.__table__
+    stmt = (sqlite.insert if db.is_sqlite else postgresql.insert)(table).on_conflict_do_nothing(
+        index_elements=[table.c.section_id, table.c.date]
+    )
+    await session.execute(stmt, list(rows))
+    found = await session.execute(
+        select(table.c.section_id, table.c.date, table.c.id).where(
+            _in(db, table.c.section_id, "sections", Integer()),
+            _in(db, table.c.date, "dates", Date()),
+        ),
+        {
+            "sections": keys(db, {r["section_id"] for r in rows}),
+            "dates": keys(db, {r["date"] for r in rows}),
+        },
+    )
+    return {(section_id, day): sid for section_id, day, sid in found.all()}
+
+
+# --- uploads kept for a background import --------------------------------------------------------
+# A large import's file waits for its job in job_files, under negative sequence numbers (a
+# job's own result file uses 0, 1, ...), so a worker on any machine can read it.
+
+CHUNK = 1024 * 1024
+
+
+async def store_upload(session: AsyncSession, job_id: int, data: bytes) -> None:
+    rows = [
+        {"job_id": job_id, "seq": -1 - i, "data": data[offset : offset + CHUNK]}
+        for i, offset in enumerate(range(0, len(data), CHUNK))
+    ]
+    await session.execute(insert(JobFile.__table__), rows)  # type: ignore[arg-type]
+
+
+async def load_upload(db: Database, job_id: int) -> bytes | None:
+    query = db.query(
+        "imports.upload",
+        lambda: (
+            select(JobFile.data)
+            .where(JobFile.job_id == bindparam("job"), JobFile.seq < 0)
+            .order_by(JobFile.seq.desc())
+        ),
+    )
+    chunks = await db.reader.all(query, {"job": job_id})
+    if not chunks:
+        return None
+    return b"".join(bytes(c[0]) for c in chunks)
+
+
+async def drop_upload(session: AsyncSession, job_id: int) -> None:
+    await session.execute(delete(JobFile).where(JobFile.job_id == job_id, JobFile.seq < 0))

@@ -1,0 +1,157 @@
+"""Row models (one per kind, built from the domain's own field types so an imported value
+obeys exactly the rules of the single and bulk writes) and the import answers."""
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
+
+from homeroom.attendance.schemas import AttendanceStatus, Note
+from homeroom.attendance.schemas import _not_in_future as attendance_day_rule
+from homeroom.enrollments.schemas import EnrollmentStatus
+from homeroom.grades.schemas import Comment, Score
+from homeroom.guardians.schemas import Name as GuardianName
+from homeroom.guardians.schemas import Phone, Relationship
+from homeroom.kit.schemas import CreateModel, Id
+from homeroom.students.schemas import GradeLevel, StudentNumber, StudentStatus
+from homeroom.students.schemas import Name as StudentName
+from homeroom.students.schemas import _check_birth_date as birth_date_rule
+
+ImportKind = Literal["students", "guardians", "enrollments", "grades", "attendance"]
+CourseCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+SectionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+TermName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+# --- rows --------------------------------------------------------------------------------------
+
+
+class StudentRow(CreateModel):
+    student_number: StudentNumber
+    first_name: StudentName
+    last_name: StudentName
+    email: EmailStr
+    date_of_birth: dt.date
+    grade_level: GradeLevel
+    status: StudentStatus | None = None
+
+    _birth = field_validator("date_of_birth")(birth_date_rule)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class GuardianRow(CreateModel):
+    email: EmailStr
+    first_name: GuardianName
+    last_name: GuardianName
+    phone: Phone | None = None
+    student_number: StudentNumber | None = None
+    relationship: Relationship | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class SectionRef(CreateModel):
+    section_id: Id | None = None
+    course_code: CourseCode | None = None
+    section: SectionName | None = None
+    term: TermName | None = None
+
+
+class EnrollmentRow(SectionRef):
+    student_number: StudentNumber
+    status: EnrollmentStatus | None = None
+
+
+class GradeRow(SectionRef):
+    student_number: StudentNumber
+    assessment_id: Id | None = None
+    assessment: Title | None = None
+    score: Score
+    comment: Comment | None = None
+
+
+class AttendanceRow(SectionRef):
+    student_number: StudentNumber
+    date: dt.date
+    status: AttendanceStatus
+    note: Note | None = None
+
+    _day = field_validator("date")(attendance_day_rule)
+
+
+ROW_MODELS: dict[str, type[CreateModel]] = {
+    "students": StudentRow,
+    "guardians": GuardianRow,
+    "enrollments": EnrollmentRow,
+    "grades": GradeRow,
+    "attendance": AttendanceRow,
+}
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+
+class RowError(BaseModel):
+    row: int | None = Field(description="The spreadsheet row (the header is row 1); null: the file")
+    column: str | None = Field(description="The column as the file names it; null: the whole row")
+    value: str | None = Field(description="The offending cell's text")
+    message: str
+
+
+class ImportResult(BaseModel):
+    kind: ImportKind
+    dry_run: bool
+    rows: int = Field(description="Data rows in the file (blank rows not counted)")
+    valid: int = Field(description="Rows without any error")
+    created: int = Field(description="Records created (a dry run: that would be created)")
+    updated: int = Field(description="Records changed (a dry run: that would be changed)")
+    unchanged: int = Field(description="Rows that match what is stored already")
+    errors: list[RowError] = Field(description="Every problem found, at most 1,000")
+    error_count: int = Field(description="All problems found, even beyond the 1,000 listed")
+    columns: dict[str, str] = Field(description="Each recognised header -> the column it means")
+    ignored_columns: list[str] = Field(description="Headers that mean nothing here (not read)")
+
+
+class ImportJob(BaseModel):
+    """A large import accepted as a background job (poll GET /api/v1/jobs/{id})."""
+
+    id: int
+    kind: str
+    status: str
+    progress: int
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+
+
+class ColumnInfo(BaseModel):
+    name: str
+    required: bool
+    description: str
+    example: str
+    synonyms: list[str]
+
+
+class KindInfo(BaseModel):
+    kind: ImportKind
+    description: str
+    permission: str
+    columns: list[ColumnInfo]
+    required: list[list[str]] = Field(description="At least one column of each group is needed")
+    template_csv: str
+    template_xlsx: str
+    upload: str
+
+
+class ImportCatalog(BaseModel):
+    kinds: list[KindInfo]
+    max_bytes: int
+    max_rows: int
+    job_rows: int = Field(description="Real imports with more rows run as a background job")
