@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row
 from homeroom.kit.pagination import (
     LIKE_ESCAPE,
     PagePlan,
@@ -129,6 +129,21 @@ async def list_page(
     if total is None:
         total = int(await db.reader.scalar(count_q, params))
     return rows, total
+
+
+def export_query(
+    db: Database, kind: ScopeKind, filters: StudentFilters, sort: str, desc: bool
+) -> tuple[CompiledQuery, dict[str, Any]]:
+    """The whole filtered list in `sort` order, unpaged (exports): list_page's scope and
+    filters. Returns the query and its filter parameters (add the scope's)."""
+    shape = _filter_shape(filters)
+    column = SORTING.keys[sort].column
+    order = (column.desc(), Student.id.desc()) if desc else (column.asc(), Student.id.asc())
+    query = db.query(
+        ("students.export", kind, shape, sort, desc),
+        lambda: _filtered(kind, *shape).order_by(*order),
+    )
+    return query, _filter_params(filters)
 
 
 def _by_id(kind: ScopeKind) -> Select[Any]:
