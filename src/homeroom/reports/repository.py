@@ -1,0 +1,384 @@
+"""Every query behind report cards and transcripts. Reads compile once per shape and run on
+the raw read path.
+
+The per-student queries come in three shapes of "which students": one student (the GET
+endpoints), or a window of a bulk job's students, defined in SQL as the students of a section
+or of a grade level between two ids (so a job reads its students batch by batch with plain
+bind parameters, no IN list). The columns are the same in every shape, with the student's id
+first, so one function groups them whatever the shape.
+"""
+
+import datetime as dt
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+)
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from homeroom.kit.db import Database, Row
+from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
+from homeroom.models import (
+    Assessment,
+    AssessmentCategory,
+    AttendanceRecord,
+    AttendanceSession,
+    Course,
+    Enrollment,
+    Grade,
+    School,
+    Section,
+    Student,
+    Teacher,
+    Term,
+)
+
+# Which students a per-student query covers.
+Who = Literal["one", "section", "grade"]
+# How the header query finds the term: the one given, the student's current one, or none.
+TermMode = Literal["given", "auto", "none"]
+
+STUDENT_COLUMNS = (
+    Student.id,
+    Student.student_number,
+    Student.first_name,
+    Student.last_name,
+    Student.grade_level,
+)
+TERM_COLUMNS = (Term.id, Term.name, Term.start_date, Term.end_date)
+
+
+def _today() -> Any:
+    return bindparam("today", type_=Date)
+
+
+def _students(who: Who, column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+    """`column` (a student id) is one of the students this shape covers."""
+    if who == "one":
+        return column == bindparam("student_id")
+    window = and_(column >= bindparam("first_id"), column <= bindparam("last_id"))
+    if who == "section":
+        roster = aliased(Enrollment)
+        members = select(roster.student_id).where(
+            roster.section_id == bindparam("target_section"), roster.status != "dropped"
+        )
+    else:
+        pupil = aliased(Student)
+        members = select(pupil.id).where(
+            pupil.school_id == bindparam("target_school"),
+            pupil.grade_level == bindparam("target_grade"),
+            pupil.archived_at.is_(None),
+        )
+    return and_(column.in_(members), window)
+
+
+def _enrolled(stmt: Select[Any], who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
+    """The students' current (not dropped) enrollments; a teacher's only in their sections."""
+    stmt = stmt.where(_students(who, Enrollment.student_id), Enrollment.status != "dropped")
+    if teacher_only:
+        stmt = stmt.where(Section.teacher_id == bindparam("scope_profile"))
+    if has_term:
+        stmt = stmt.where(Course.term_id == bindparam("term_id"))
+    return stmt
+
+
+# --- the header: student, school, term -------------------------------------------------------
+
+
+def _latest_term(attended: bool, teacher_only: bool) -> Any:
+    """The in-progress term of the student's school, else the latest that has started, else
+    the next to start; with `attended`, among the terms the student has enrollments in (for
+    a teacher: in their sections)."""
+    term = aliased(Term)
+    stmt = select(term.id).where(term.school_id == Student.school_id)
+    if attended:
+        enrollment, section, course = aliased(Enrollment), aliased(Section), aliased(Course)
+        attends = (
+            select(enrollment.id)
+            .join(section, section.id == enrollment.section_id)
+            .join(course, course.id == section.course_id)
+            .where(
+                enrollment.student_id == Student.id,
+                enrollment.status != "dropped",
+                course.term_id == term.id,
+            )
+        )
+        if teacher_only:
+            attends = attends.where(section.teacher_id == bindparam("scope_profile"))
+        # Correlated to the term and to the outer query's student (two levels up). In WHERE,
+        # not ORDER BY: SQLite resolves only the nearest query's columns in ORDER BY.
+        stmt = stmt.where(attends.correlate_except(enrollment, section, course).exists())
+    started = term.start_date <= _today()
+    return (
+        stmt.order_by(
+            case((started, 0), else_=1),
+            case((started, term.start_date), else_=None).desc(),
+            term.start_date,
+            term.id,
+        )
+        .limit(1)
+        .correlate(Student)
+        .scalar_subquery()
+    )
+
+
+def _chosen_term(teacher_only: bool) -> Any:
+    """The term a report card shows when none is named: the latest among the student's terms,
+    else among their school's."""
+    return func.coalesce(_latest_term(True, teacher_only), _latest_term(False, teacher_only))
+
+
+def _header(kind: ScopeKind, term_mode: TermMode) -> Select[Any]:
+    columns: tuple[Any, ...] = (*STUDENT_COLUMNS, School.id, School.name)
+    if term_mode != "none":
+        columns += TERM_COLUMNS
+    stmt = select(*columns).select_from(Student).join(School, School.id == Student.school_id)
+    if term_mode == "given":
+        stmt = stmt.outerjoin(
+            Term, and_(Term.id == bindparam("term_id"), Term.school_id == Student.school_id)
+        )
+    elif term_mode == "auto":
+        stmt = stmt.outerjoin(Term, Term.id == _chosen_term(kind == "teacher"))
+    return stmt.where(
+        Student.id == bindparam("student_id"),
+        school_filter(kind, Student.school_id),
+        student_filter(kind, Student.id),
+    )
+
+
+async def header(
+    db: Database,
+    kind: ScopeKind,
+    scope: dict[str, Any],
+    student_id: int,
+    term_mode: TermMode,
+    term_id: int | None = None,
+) -> Row | None:
+    """(student id, number, first, last, grade level, school id, school name[, term id, name,
+    start, end]) when the caller may see the student; the term columns are NULL when the term
+    named is not the student's school's (or, with "auto", the school has no terms)."""
+    query = db.query(("reports.header", kind, term_mode), lambda: _header(kind, term_mode))
+    params = {**scope, "student_id": student_id, "term_id": term_id, "today": dt.date.today()}
+    return await db.reader.first(query, params)
+
+
+# --- sections, assessments, attendance of one or many students -------------------------------
+
+
+def _sections(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
+    stmt = (
+        select(
+            Enrollment.student_id,
+            # the columns grades.service.summarize reads, in its order
+            Section.id,
+            Course.code,
+            Course.title,
+            Course.term_id,
+            AssessmentCategory.id,
+            AssessmentCategory.name,
+            AssessmentCategory.weight,
+            # what a report card adds
+            Section.name,
+            Course.credits,
+            Teacher.first_name,
+            Teacher.last_name,
+            *TERM_COLUMNS[1:],
+        )
+        .select_from(Enrollment)
+        .join(Section, Section.id == Enrollment.section_id)
+        .join(Course, Course.id == Section.course_id)
+        .join(Term, Term.id == Course.term_id)
+        .outerjoin(Teacher, Teacher.id == Section.teacher_id)
+        .outerjoin(AssessmentCategory, AssessmentCategory.section_id == Section.id)
+    )
+    return _enrolled(stmt, who, teacher_only, has_term).order_by(
+        Enrollment.student_id,
+        Term.start_date,
+        Term.id,
+        Course.code,
+        Section.id,
+        AssessmentCategory.id,
+    )
+
+
+def _assessments(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
+    stmt = (
+        select(
+            Enrollment.student_id,
+            # the columns grades.service.summarize reads, in its order
+            Assessment.section_id,
+            Assessment.id,
+            Assessment.title,
+            Assessment.category_id,
+            Assessment.max_points,
+            Assessment.due_date,
+            Grade.score,
+            # the teacher's feedback on the student's work
+            Grade.comment,
+        )
+        .select_from(Enrollment)
+        .join(Section, Section.id == Enrollment.section_id)
+        .join(Assessment, Assessment.section_id == Enrollment.section_id)
+        .outerjoin(
+            Grade,
+            and_(Grade.enrollment_id == Enrollment.id, Grade.assessment_id == Assessment.id),
+        )
+    )
+    if has_term:
+        stmt = stmt.join(Course, Course.id == Section.course_id)
+    return _enrolled(stmt, who, teacher_only, has_term)
+
+
+def _count(status: str) -> Any:
+    return func.coalesce(func.sum(case((AttendanceRecord.status == status, 1), else_=0)), 0)
+
+
+def _attendance(who: Who, teacher_only: bool) -> Select[Any]:
+    """Counts over the records of the term's sections (dropped ones included: the student
+    was there, or not, while enrolled)."""
+    stmt = (
+        select(
+            AttendanceRecord.student_id,
+            func.count(),
+            _count("present"),
+            _count("absent"),
+            _count("late"),
+            _count("excused"),
+        )
+        .select_from(AttendanceRecord)
+        .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+        .join(Section, Section.id == AttendanceSession.section_id)
+        .join(Course, Course.id == Section.course_id)
+        .where(
+            _students(who, AttendanceRecord.student_id),
+            Course.term_id == bindparam("term_id"),
+        )
+        .group_by(AttendanceRecord.student_id)
+    )
+    if teacher_only:
+        stmt = stmt.where(Section.teacher_id == bindparam("scope_profile"))
+    return stmt
+
+
+async def sections(
+    db: Database, who: Who, teacher_only: bool, has_term: bool, params: dict[str, Any]
+) -> list[Row]:
+    """Per student, section and category: (student_id, section_id, course_code, course_title,
+    term_id, category_id, category_name, weight, section_name, credits, teacher_first,
+    teacher_last, term_name, term_start, term_end), ordered by student, term, course code."""
+    shape = (who, teacher_only, has_term)
+    query = db.query(("reports.sections", *shape), lambda: _sections(*shape))
+    return await db.reader.all(query, params)
+
+
+async def assessments(
+    db: Database, who: Who, teacher_only: bool, has_term: bool, params: dict[str, Any]
+) -> list[Row]:
+    """Every assessment of the students' sections with the student's score and comment or
+    NULL: (student_id, section_id, assessment_id, title, category_id, max_points, due_date,
+    score, comment)."""
+    shape = (who, teacher_only, has_term)
+    query = db.query(("reports.assessments", *shape), lambda: _assessments(*shape))
+    return await db.reader.all(query, params)
+
+
+async def attendance(
+    db: Database, who: Who, teacher_only: bool, params: dict[str, Any]
+) -> list[Row]:
+    """(student_id, total, present, absent, late, excused) over the term's sections."""
+    query = db.query(
+        ("reports.attendance", who, teacher_only), lambda: _attendance(who, teacher_only)
+    )
+    return await db.reader.all(query, params)
+
+
+# --- bulk jobs ---------------------------------------------------------------------------------
+
+
+async def section_target(
+    db: Database, kind: ScopeKind, scope: dict[str, Any], section_id: int
+) -> Row | None:
+    """(section_id, school_id, teacher_id, term_id, course_code, section_name) of a section
+    the caller may see."""
+
+    def build() -> Select[Any]:
+        return (
+            select(
+                Section.id,
+                Section.school_id,
+                Section.teacher_id,
+                Course.term_id,
+                Course.code,
+                Section.name,
+            )
+            .join(Course, Course.id == Section.course_id)
+            .where(
+                Section.id == bindparam("section_id"),
+                school_filter(kind, Section.school_id),
+                section_filter(kind, Section.id),
+            )
+        )
+
+    query = db.query(("reports.section_target", kind), build)
+    return await db.reader.first(query, {**scope, "section_id": section_id})
+
+
+async def term_target(
+    db: Database, kind: ScopeKind, scope: dict[str, Any], term_id: int
+) -> Row | None:
+    """(term_id, school_id, name, start_date, end_date) of a term of the caller's school."""
+    query = db.query(
+        ("reports.term_target", kind),
+        lambda: select(Term.id, Term.school_id, *TERM_COLUMNS[1:]).where(
+            Term.id == bindparam("term_id"), school_filter(kind, Term.school_id)
+        ),
+    )
+    return await db.reader.first(query, {**scope, "term_id": term_id})
+
+
+def _roster(kind: ScopeKind, by_section: bool) -> Select[Any]:
+    stmt = select(*STUDENT_COLUMNS, School.id, School.name).join(
+        School, School.id == Student.school_id
+    )
+    if by_section:
+        stmt = stmt.join(Enrollment, Enrollment.student_id == Student.id).where(
+            Enrollment.section_id == bindparam("target_section"), Enrollment.status != "dropped"
+        )
+    else:
+        enrollment, section, course = aliased(Enrollment), aliased(Section), aliased(Course)
+        in_term = (
+            select(enrollment.id)
+            .join(section, section.id == enrollment.section_id)
+            .join(course, course.id == section.course_id)
+            .where(
+                enrollment.student_id == Student.id,
+                enrollment.status != "dropped",
+                course.term_id == bindparam("term_id"),
+            )
+        )
+        stmt = stmt.where(
+            Student.school_id == bindparam("target_school"),
+            Student.grade_level == bindparam("target_grade"),
+            Student.archived_at.is_(None),
+            in_term.exists(),
+        )
+    return stmt.where(
+        school_filter(kind, Student.school_id), student_filter(kind, Student.id)
+    ).order_by(Student.id)
+
+
+async def roster(
+    db: Database, kind: ScopeKind, scope: dict[str, Any], by_section: bool, params: dict[str, Any]
+) -> list[Row]:
+    """The students a bulk job covers, by id: (id, number, first, last, grade level, school id,
+    school name). A section's enrolled students, or a grade level's students (not archived)
+    enrolled in the term; always within the caller's own scope."""
+    query = db.query(("reports.roster", kind, by_section), lambda: _roster(kind, by_section))
+    return await db.reader.all(query, {**scope, **params})
