@@ -105,6 +105,12 @@ def _workbook(data: bytes, max_rows: int) -> Table:
                 raise _too_many(max_rows)
     except xlsx.XlsxError as exc:
         raise Rejected(422, str(exc)) from None
+    except Rejected:
+        raise
+    except Exception:
+        # A hostile or broken file may fail the reader in ways no list foresees (the fuzz
+        # test finds them): it is a file we cannot read, never a server error.
+        raise Rejected(422, "the .xlsx workbook is damaged and cannot be read") from None
     if header is None:
         raise Rejected(422, "the workbook's first sheet is empty")
     return Table("xlsx", header_row, _trim(header), rows)

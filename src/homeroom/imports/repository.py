@@ -280,7 +280,9 @@ async def seats_taken(
             .correlate(Section)
             .scalar_subquery()
         )
-        stmt = select(Section.id, enrolled).where(_in(db, Section.id, "sections", Integer()))
+        stmt = select(Section.id, enrolled.label("enrolled")).where(
+            _in(db, Section.id, "sections", Integer())
+        )
         return stmt.with_for_update(of=Section) if lock else stmt
 
     query = db.query(("imports.seats_taken", lock), build)

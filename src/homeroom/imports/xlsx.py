@@ -17,6 +17,7 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,7 +67,14 @@ class _Workbook:
             raise XlsxError("the workbook is too large once uncompressed")
         try:
             head = self.zip.open(info).read(4096)
-        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            RuntimeError,
+            NotImplementedError,
+            EOFError,
+        ):
             raise XlsxError("the workbook is damaged or encrypted") from None
         if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
             raise XlsxError("the workbook contains XML this reader refuses (a DOCTYPE)")
@@ -79,7 +87,7 @@ class _Workbook:
                 yield from iterparse(stream, events=("end",))  # noqa: S314
         except ParseError:
             raise XlsxError(f"the workbook part {name} is not valid XML") from None
-        except (zipfile.BadZipFile, OSError, EOFError):
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError):
             raise XlsxError("the workbook is damaged") from None
 
 
@@ -184,7 +192,7 @@ def iterparse_styles(book: _Workbook) -> Iterator[tuple[str, Element]]:
             yield from iterparse(stream, events=("start", "end"))  # noqa: S314
     except ParseError:
         raise XlsxError("the workbook's styles are not valid XML") from None
-    except ValueError:
+    except (ValueError, zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError):
         raise XlsxError("the workbook's styles are damaged") from None
 
 
