@@ -14,10 +14,11 @@ from homeroom.jobs.registry import JobContext, JobFailed
 from homeroom.kit.db import Database
 from homeroom.kit.security import AccessClaims
 from homeroom.models import AuditLog, Enrollment, Job, Section, User
+from homeroom.reports import service as report_service
 from homeroom.reports.jobs import make_report_cards
 from tests.factories import Factory
 from tests.jobs import wait_for_job
-from tests.reports.conftest import World
+from tests.reports.conftest import World, days
 from tests.reports.pdftext import pdf_text
 
 URL = "/api/v1/report-cards"
@@ -283,3 +284,34 @@ class TestHandler:
             await self.run(db, settings, again, owner, params)
         # term, section, roster, then sections, assessments, attendance for the batch
         assert len(few) == len(many) == 6
+
+
+class TestBatchesMatchSingleCards:
+    async def test_every_card_of_a_grade_equals_the_students_own(
+        self, db: Database, factory: Factory, world: World
+    ) -> None:
+        """Batches of a grade's students, interleaved with another grade's, give exactly the
+        report card GET /students/{id}/report-card gives each of them."""
+        statuses = ("present", "absent", "late", "excused")
+        quizzes = await factory.category(world.biology, "Quizzes", 20)
+        quiz = await factory.assessment(world.biology, quizzes, max_points=10.0)
+        for i in range(45):
+            student = await factory.student(world.school, grade_level=9 if i % 3 else 10)
+            enrollment = await factory.enroll(student, world.biology)
+            await factory.grade(enrollment, quiz, i % 11, comment=f"quiz note {i}")
+            await factory.attendance(world.biology, student, days(-5), statuses[i % 4])
+        user = await factory.user("staff", world.school)
+        owner = AccessClaims(user.id, "staff", world.school.id, None)
+        target = await report_service.resolve_target(
+            db, owner, {"term_id": world.current.id, "grade_level": 9}
+        )
+        assert target is not None
+        roster = await report_service.roster(db, owner, target)
+        assert len(roster) == 3 + 30
+        for start in range(0, len(roster), 20):
+            batch = roster[start : start + 20]
+            cards = await report_service.report_cards(db, owner, target, batch)
+            for row, card in zip(batch, cards, strict=True):
+                single = await report_service.report_card(db, owner, row[0], world.current.id)
+                assert card == single, row
+                assert card["student"]["id"] == row[0]

@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any, Literal
 
 from sqlalchemy import (
-    ColumnElement,
     Date,
     Select,
     and_,
@@ -59,29 +58,38 @@ def _today() -> Any:
     return bindparam("today", type_=Date)
 
 
-def _students(who: Who, column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
-    """`column` (a student id) is one of the students this shape covers."""
+def _for_students(stmt: Select[Any], who: Who, column: InstrumentedAttribute[int]) -> Select[Any]:
+    """Restricts `stmt` to the rows whose student id (`column`) this shape covers.
+
+    For a batch, the job's students are joined in with their id window, so the planner starts
+    from the batch (a primary-key range of students, or the section's roster) and looks up
+    each one's rows by index. As `column IN (subquery)` or a window on `column` with an EXISTS
+    check, SQLite walked the whole grade level, or every record in the window's id range,
+    for every batch (400 ms, then 50 ms a batch of 20 on the district dataset)."""
     if who == "one":
-        return column == bindparam("student_id")
-    window = and_(column >= bindparam("first_id"), column <= bindparam("last_id"))
+        return stmt.where(column == bindparam("student_id"))
     if who == "section":
         roster = aliased(Enrollment)
-        members = select(roster.student_id).where(
-            roster.section_id == bindparam("target_section"), roster.status != "dropped"
-        )
-    else:
-        pupil = aliased(Student)
-        members = select(pupil.id).where(
-            pupil.school_id == bindparam("target_school"),
-            pupil.grade_level == bindparam("target_grade"),
-            pupil.archived_at.is_(None),
-        )
-    return and_(column.in_(members), window)
+        return stmt.join(
+            roster,
+            and_(
+                roster.section_id == bindparam("target_section"),
+                roster.student_id == column,
+                roster.status != "dropped",
+            ),
+        ).where(roster.student_id.between(bindparam("first_id"), bindparam("last_id")))
+    pupil = aliased(Student)
+    return stmt.join(pupil, pupil.id == column).where(
+        pupil.id.between(bindparam("first_id"), bindparam("last_id")),
+        pupil.school_id == bindparam("target_school"),
+        pupil.grade_level == bindparam("target_grade"),
+        pupil.archived_at.is_(None),
+    )
 
 
 def _enrolled(stmt: Select[Any], who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
     """The students' current (not dropped) enrollments; a teacher's only in their sections."""
-    stmt = stmt.where(_students(who, Enrollment.student_id), Enrollment.status != "dropped")
+    stmt = _for_students(stmt, who, Enrollment.student_id).where(Enrollment.status != "dropped")
     if teacher_only:
         stmt = stmt.where(Section.teacher_id == bindparam("scope_profile"))
     if has_term:
@@ -256,12 +264,10 @@ def _attendance(who: Who, teacher_only: bool) -> Select[Any]:
         .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
         .join(Section, Section.id == AttendanceSession.section_id)
         .join(Course, Course.id == Section.course_id)
-        .where(
-            _students(who, AttendanceRecord.student_id),
-            Course.term_id == bindparam("term_id"),
-        )
+        .where(Course.term_id == bindparam("term_id"))
         .group_by(AttendanceRecord.student_id)
     )
+    stmt = _for_students(stmt, who, AttendanceRecord.student_id)
     if teacher_only:
         stmt = stmt.where(Section.teacher_id == bindparam("scope_profile"))
     return stmt
