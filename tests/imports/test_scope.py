@@ -5,6 +5,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from homeroom.imports import service as import_service
 from homeroom.models import Student
 from tests.factories import Factory
 from tests.imports.conftest import World, counts, csv_text, data_statements, upload
@@ -119,9 +120,15 @@ class TestStatementCount:
 
 
 class TestCacheFreshness:
+    @pytest.mark.parametrize("small_tag_sets", [200, 0])  # kit/cache.invalidate or executemany
     async def test_cached_pages_show_the_import(
-        self, client: httpx.AsyncClient, world: World
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        monkeypatch: pytest.MonkeyPatch,
+        small_tag_sets: int,
     ) -> None:
+        monkeypatch.setattr(import_service, "SMALL_TAG_SETS", small_tag_sets)
         s1 = world.students[0]
         page = f"/api/v1/sections/{world.math1.id}/attendance"
         grades = f"/api/v1/students/{s1.id}/grades"

@@ -48,7 +48,7 @@ async def run(ctx: JobContext) -> dict[str, Any] | None:
             await _forget_upload(ctx)
             raise JobFailed(_describe(import_service.refuse(prepared)))
         result = await import_service.apply(
-            session, ctx.owner, school_id, prepared, plan, options, job_id=ctx.job_id
+            ctx.db, session, ctx.owner, school_id, prepared, plan, options, job_id=ctx.job_id
         )
         await repository.drop_upload(session, ctx.job_id)
         await session.commit()

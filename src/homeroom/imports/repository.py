@@ -11,6 +11,7 @@ lock), the write session for a real import (the checks and the writes see the sa
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -41,6 +42,7 @@ from homeroom.models import (
     Assessment,
     AttendanceRecord,
     AttendanceSession,
+    CacheVersion,
     Course,
     Enrollment,
     Grade,
@@ -145,8 +147,32 @@ async def insert_students(session: AsyncSession, rows: Sequence[dict[str, Any]])
 
 
 async def update_by_id(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """One executemany UPDATE by primary key; every row carries `id` and the same columns."""
-    await session.execute(update(model), list(rows))
+    """One executemany UPDATE by primary key; every row carries `id` and the same columns.
+    Core rather than the ORM's bulk UPDATE: measured 2x faster for 10,000 students."""
+    table: Any = model.__table__
+    names = [name for name in rows[0] if name != "id"]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in names})
+    )
+    await session.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+
+
+async def bump_versions(session: AsyncSession, db: Database, tags: Sequence[str]) -> None:
+    """kit/cache.invalidate's upsert of fresh tag versions, as ONE executemany: a 10,000-tag
+    multi-row VALUES costs SQLAlchemy ~1.6 s to compile and passes the drivers' 32,767-
+    parameter limit past 16,000 tags. Same table, same rule: one random version for all the
+    tags of the write, sorted so concurrent writers lock them in one order."""
+    if not tags:
+        return
+    token = secrets.randbits(63)
+    table: Any = CacheVersion.__table__
+    stmt = (sqlite.insert if db.is_sqlite else postgresql.insert)(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.tag], set_={"version": stmt.excluded.version}
+    )
+    await session.execute(stmt, [{"tag": tag, "version": token} for tag in sorted(set(tags))])
 
 
 # --- guardians ---------------------------------------------------------------------------------

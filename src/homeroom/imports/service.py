@@ -51,10 +51,13 @@ class ImportLimits(BaseSettings):
     # Files larger than this are read in the CPU pool rather than on the event loop.
     cpu_bytes: int = Field(default=256 * 1024, ge=0)
     max_errors: int = Field(default=1_000, ge=1)
-    tags_per_statement: int = Field(default=5_000, ge=1)
 
 
 limits = ImportLimits()
+
+# Up to this many cache tags go through kit/cache.invalidate (one multi-row statement);
+# more through repository.bump_versions (one executemany, the same upsert).
+SMALL_TAG_SETS = 200
 
 
 class PayloadTooLarge(HomeroomError):
@@ -154,6 +157,7 @@ def refuse(prepared: Prepared) -> ValidationFailed:
 
 
 async def apply(
+    db: Database,
     session: AsyncSession,
     principal: Principal,
     school_id: int,
@@ -164,10 +168,10 @@ async def apply(
 ) -> dict[str, Any]:
     """Writes the plan, bumps its cache tags and records the import in the audit log."""
     await plan.write(session)
-    tags = sorted(plan.tags)
-    step = limits.tags_per_statement
-    for start in range(0, len(tags), step):
-        await cache.invalidate(session, *tags[start : start + step])
+    if len(plan.tags) <= SMALL_TAG_SETS:
+        await cache.invalidate(session, *plan.tags)
+    else:
+        await repository.bump_versions(session, db, sorted(plan.tags))
     result = summary(prepared, plan, False)
     audit.record(
         session,
@@ -239,7 +243,7 @@ async def import_file(
     plan = await check(db, SessionReader(session), principal, school_id, prepared, real=True)
     if prepared.errors:
         raise refuse(prepared)
-    return 200, await apply(session, principal, school_id, prepared, plan, options)
+    return 200, await apply(db, session, principal, school_id, prepared, plan, options)
 
 
 # --- templates and the catalog -----------------------------------------------------------------
