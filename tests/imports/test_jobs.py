@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from homeroom.config import Settings
+from homeroom.imports import rows
 from homeroom.imports import service as import_service
 from homeroom.jobs import service as jobs
 from homeroom.jobs.runner import run_job
@@ -92,17 +93,20 @@ class TestJobChecksAgain:
     ) -> None:
         """The request found the file valid; before the job ran, a section lost its seats.
         The job refuses the whole file with a message naming the row."""
-        rows = [f"E{i}" for i in range(4)]
-        for number in rows:
+        numbers = [f"E{i}" for i in range(4)]
+        for number in numbers:
             await factory.student(world.school, student_number=number)
-        data = csv_text("student_number,course_code,section", *(f"{n},MATH-101,01" for n in rows))
+        data = csv_text(
+            "student_number,course_code,section", *(f"{n},MATH-101,01" for n in numbers)
+        )
         staff = await factory.user("staff", world.school)
         owner = AccessClaims(staff.id, "staff", world.school.id, None)
         async with db.sessionmaker() as session:
             job = await jobs.submit(
                 session, owner, "import", {"kind": "enrollments", "school_id": world.school.id}
             )
-            await import_service.repository.store_upload(session, job["id"], data)
+            prepared = rows.prepare("enrollments", data, None, None, 100)
+            await import_service.repository.store_upload(session, job["id"], rows.dump(prepared))
             await session.commit()  # not sent: the test runs it below
         for _ in range(2):  # math1 had 3 of 5 seats taken; now it is full
             await factory.enroll(await factory.student(world.school), world.math1)

@@ -1,5 +1,6 @@
-"""The background half of a large import: the file kept with the job is read, checked again
-and written in one transaction, all or nothing, exactly as a small import is in its request.
+"""The background half of a large import: the rows the request validated are checked again
+against the database and written in one transaction, all or nothing, exactly as a small
+import is in its request.
 
 Checked again because the data may have changed since the request checked it (a section
 deleted, a seat taken). Idempotent: a job run twice (its worker died after the commit but
@@ -8,7 +9,7 @@ before recording success) finds every row unchanged the second time.
 
 from typing import Any
 
-from homeroom.imports import repository
+from homeroom.imports import repository, rows
 from homeroom.imports import service as import_service
 from homeroom.jobs.registry import JobContext, JobFailed, handler
 from homeroom.kit.db import SessionReader
@@ -20,24 +21,15 @@ SHOWN_ERRORS = 5
 @handler("import")
 async def run(ctx: JobContext) -> dict[str, Any] | None:
     params = ctx.params
-    data = await repository.load_upload(ctx.db, ctx.job_id)
-    if data is None:
+    saved = await repository.load_upload(ctx.db, ctx.job_id)
+    if saved is None:
         raise JobFailed("the uploaded file is no longer available; upload it again")
+    prepared = rows.load(saved)
     options = import_service.Options(
-        False,
-        params["school_id"],
-        params.get("encoding"),
-        params.get("date_order"),
-        params.get("file_name"),
+        school_id=params["school_id"], file_name=params.get("file_name")
     )
-    await ctx.progress(10)
-    try:
-        prepared = await import_service.prepare(params["kind"], data, options)
-    except HomeroomError as exc:
-        await _forget_upload(ctx)
-        raise JobFailed(exc.detail) from None
     # Progress is recorded in its own transaction: report before taking SQLite's write lock.
-    await ctx.progress(40)
+    await ctx.progress(20)
     school_id = int(params["school_id"])
     async with ctx.db.sessionmaker() as session:
         plan = await import_service.check(

@@ -1,5 +1,5 @@
 """From uploaded bytes to a table of text cells: what kind of file it is, how it is encoded,
-where its header is. Pure functions (no database, no I/O) so they can run in a process pool.
+where its header is. Pure functions (no database, no I/O).
 
 Decisions, documented for users in the README:
 - The content decides the format, not the file name or the declared type: a zip holding

@@ -467,8 +467,8 @@ async def add_sessions(
 
 
 # --- uploads kept for a background import --------------------------------------------------------
-# A large import's file waits for its job in job_files, under negative sequence numbers (a
-# job's own result file uses 0, 1, ...), so a worker on any machine can read it.
+# A large import's validated rows (JSON) wait for its job in job_files, under negative sequence
+# numbers (a job's own result file uses 0, 1, ...), so a worker on any machine can read them.
 
 CHUNK = 1024 * 1024
 

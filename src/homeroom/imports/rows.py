@@ -2,15 +2,17 @@
 then the kind's row model (the domain's own rules). Every problem becomes a row error naming
 the row, the column as the file names it, the cell's text and a message.
 
-Pure: runs in the API process for small files and in the CPU pool (kit/cpu.py) for large ones.
+Pure: runs on the event loop for small files and in a worker thread for large ones.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from homeroom.imports import columns as cols
@@ -73,8 +75,7 @@ def prepare(
     date_order: str | None,
     max_rows: int,
 ) -> Prepared:
-    """Reads and validates a whole file (no database): a module-level function so that it can
-    run in the CPU pool; its result pickles."""
+    """Reads and validates a whole file (no database)."""
     out = Prepared(kind_name)
     try:
         table = read_table(data, encoding=encoding, max_rows=max_rows)
@@ -236,3 +237,42 @@ def _message(name: str, err: Any) -> str:
         return "holds characters that are not allowed"
     message = str(err["msg"])
     return message.removeprefix("Value error, ")
+
+
+# --- kept for a background job -----------------------------------------------------------------
+
+
+def dump(prepared: Prepared) -> bytes:
+    """A validated file as JSON, for the job that writes it (it then need not read it again)."""
+    return orjson.dumps(
+        {
+            "kind": prepared.kind,
+            "rows": prepared.rows,
+            "format": prepared.format,
+            "columns": prepared.columns,
+            "ignored": prepared.ignored,
+            "records": [[r.row, r.values, r.cells] for r in prepared.records],
+        }
+    )
+
+
+def load(data: bytes) -> Prepared:
+    saved = orjson.loads(data)
+    kind = cols.KINDS[saved["kind"]]
+    dates = [c.name for c in kind.columns if c.is_date]
+    records = []
+    for row, values, cells in saved["records"]:
+        for name in dates:
+            if name in values:
+                values[name] = dt.date.fromisoformat(values[name])
+        records.append(Record(row, values, cells))
+    columns: dict[str, str] = saved["columns"]
+    return Prepared(
+        kind.name,
+        rows=saved["rows"],
+        records=records,
+        columns=columns,
+        headers={name: text for text, name in columns.items()},
+        ignored=saved["ignored"],
+        format=saved["format"],
+    )
