@@ -83,6 +83,9 @@ class Export:
                 async for batch in batches:
                     self.rows += len(batch)
                     yield encoder.rows(batch)
+                    # SQLite reads and CSV encoding never wait on anything: let the event
+                    # loop serve other requests between batches.
+                    await asyncio.sleep(0)
         finally:
             await batches.aclose()  # type: ignore[attr-defined]
         yield encoder.finish()

@@ -61,7 +61,7 @@ def neutralize(value: str | None) -> str | None:
 
 
 def _may_trigger(texts: Sequence[str | None]) -> bool:
-    return _TRIGGER_AT_LINE_START.search("\n".join(t for t in texts if t)) is not None
+    return _TRIGGER_AT_LINE_START.search("\n".join(filter(None, texts))) is not None
 
 
 # --- value forms ------------------------------------------------------------------------------
@@ -132,11 +132,14 @@ class CsvEncoder:
 
     def _column(self, column: Column, values: Sequence[Any]) -> Iterable[Any]:
         kind = column.kind
+        nulls = values.count(None)
+        if nulls == len(values):
+            return repeat("", nulls)
         if kind == "text":
-            if _may_trigger(values):
+            joined = "\n".join(filter(None, values))
+            if _TRIGGER_AT_LINE_START.search(joined) is not None:
                 return map(_csv_field, map(neutralize, values))
-            present = [v for v in values if v is not None]
-            if _CSV_SPECIAL.search("".join(present)) is not None:
+            if _CSV_SPECIAL.search(joined) is not None:
                 return map(_csv_field, values)
         elif kind == "datetime":
             if datetime in _types(values):
@@ -146,7 +149,7 @@ class CsvEncoder:
                 values = list(map(date_text, values))
         elif kind == "bool":
             values = list(map(_bool_text, values))
-        return map(_blank, values) if None in values else values
+        return map(_blank, values) if nulls else values
 
     def rows(self, batch: Sequence[Row]) -> bytes:
         if not batch:
@@ -264,7 +267,7 @@ def _timestamp_cell(value: Any) -> str:
 
 def _text_cells(values: Sequence[str | None]) -> Iterable[str]:
     """The cells of one text column of a batch, by the cheapest path the batch allows."""
-    joined = "\n".join(v for v in values if v)
+    joined = "\n".join(filter(None, values))
     trigger = _TRIGGER_AT_LINE_START.search(joined) is not None
     plain = (
         not trigger
