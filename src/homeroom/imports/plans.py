@@ -171,9 +171,9 @@ async def check_students(ctx: Context) -> Plan:
     if inserts or updates:
         plan.tags.update(cache.school_tags(ctx.school_id, "people"))
     if inserts:
-        plan.writes.append(lambda s: repository.insert_students(s, inserts))
+        plan.writes.append(lambda s: repository.insert_rows(s, ctx.db, Student, inserts))
     if updates:
-        plan.writes.append(lambda s: repository.update_by_id(s, Student, updates))
+        plan.writes.append(lambda s: repository.update_by_id(s, ctx.db, Student, updates))
     plan.details = {"created": created_numbers, "updated": updated_numbers}
     return plan
 
@@ -282,7 +282,7 @@ async def check_guardians(ctx: Context) -> Plan:
 
     async def write(session: AsyncSession) -> None:
         if new_guardians:
-            await repository.insert_guardians(session, list(new_guardians.values()))
+            await repository.insert_rows(session, ctx.db, Guardian, list(new_guardians.values()))
         ids = {e: g[0] for e, g in guardians.items() if e not in new_emails}
         if new_links and new_emails:
             ids |= await repository.guardian_ids(session, ctx.db, new_emails)
@@ -297,7 +297,9 @@ async def check_guardians(ctx: Context) -> Plan:
         if link_updates:
             await repository.update_links(session, link_updates)
         if guardian_updates:
-            await repository.update_by_id(session, Guardian, list(guardian_updates.values()))
+            await repository.update_by_id(
+                session, ctx.db, Guardian, list(guardian_updates.values())
+            )
 
     plan.writes.append(write)
     plan.details = {
@@ -499,9 +501,9 @@ async def check_enrollments(ctx: Context) -> Plan:
 
     plan.created, plan.updated = len(inserts), len(updates)
     if inserts:
-        plan.writes.append(lambda s: repository.insert_enrollments(s, inserts))
+        plan.writes.append(lambda s: repository.insert_rows(s, ctx.db, Enrollment, inserts))
     if updates:
-        plan.writes.append(lambda s: repository.update_by_id(s, Enrollment, updates))
+        plan.writes.append(lambda s: repository.update_by_id(s, ctx.db, Enrollment, updates))
     plan.details = {"created": len(inserts), "updated": len(updates)}
     return plan
 
