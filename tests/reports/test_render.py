@@ -4,6 +4,8 @@ import copy
 from typing import Any
 
 import pytest
+from reportlab.lib.units import inch  # type: ignore[import-untyped]
+from reportlab.pdfbase.pdfmetrics import stringWidth  # type: ignore[import-untyped]
 
 from homeroom.reports import render
 from homeroom.reports.pdf import file_name, pdf_etag, wants_json
@@ -81,6 +83,15 @@ class TestRender:
         assert "<para>(Algebra) \\ [x]</para>" in joined
         assert "T&amp;1: " in joined
         assert "Quiz 59: See me" in joined
+
+    def test_a_long_title_is_cut_short_in_the_footer(self) -> None:
+        student = {**card()["student"], "last_name": "Wolfeschlegelsteinhausen" * 8}
+        lines = pdf_text(render.report_card_pdf(card(student=student))).splitlines()
+        footer = next(line for line in lines if line.startswith("Report card: Wolfe"))
+        assert footer.endswith("\u2026")
+        assert "Fall" not in footer  # the end of the title was cut
+        assert stringWidth(footer, "Helvetica", 8) <= render.WIDTH - inch
+        assert "Page 1" in lines
 
     def test_transcript_without_terms(self) -> None:
         transcript = {

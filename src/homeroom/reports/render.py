@@ -130,12 +130,26 @@ def _grid(header: list[str], rows: list[list[Any]], widths: list[float]) -> Tabl
     return table
 
 
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """`text`, cut short with an ellipsis when wider than `width` (binary search)."""
+    if stringWidth(text, font, size) <= width:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if stringWidth(text[:mid] + "\u2026", font, size) <= width:
+            low = mid
+        else:
+            high = mid - 1
+    return text[:low] + "\u2026"
+
+
 def _page_number(canvas: Canvas, doc: SimpleDocTemplate) -> None:
     canvas.saveState()
     canvas.setFont("Helvetica", 8)
     canvas.setFillColor(colors.grey)
     canvas.drawRightString(LETTER[0] - MARGIN, 0.5 * inch, f"Page {doc.page}")
-    title = doc.title if len(doc.title) <= 90 else doc.title[:89] + "\u2026"
+    title = _fit(doc.title, "Helvetica", 8, WIDTH - inch)  # leaves the page number room
     canvas.drawString(MARGIN, 0.5 * inch, title)
     canvas.restoreState()
 
