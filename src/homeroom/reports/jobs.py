@@ -2,9 +2,11 @@
 
 "report_cards": every student of a section or grade level gets a report card, one PDF each,
 in a zip. Students are read in batches (three statements per batch whatever its size),
-rendered in the process pool a batch at a time; progress counts the students written.
+rendered in the process pool a batch at a time (the next batch is read while one renders);
+progress counts the students written.
 """
 
+import asyncio
 import zipfile
 from typing import Any
 
@@ -44,15 +46,31 @@ async def make_report_cards(ctx: JobContext) -> dict[str, Any]:
         f"report-cards-{file_name(target.term['name'], target.label)}.zip", "application/zip"
     )
     taken: set[str] = set()
+    written = 0
+
+    async def write(cards: list[dict[str, Any]], rendering: asyncio.Future[list[bytes]]) -> None:
+        nonlocal written
+        for card, pdf in zip(cards, await rendering, strict=True):
+            archive.writestr(member_name(card, taken), pdf)
+            written += 1
+            await ctx.progress(100.0 * written / len(students))
+
     # PDFs are compressed already: stored, not deflated again.
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-        for start in range(0, len(students), BATCH):
-            batch = students[start : start + BATCH]
-            cards = await report_service.report_cards(ctx.db, ctx.owner, target, batch)
-            pdfs = await run_cpu(render_report_cards, cards)
-            for done, (card, pdf) in enumerate(zip(cards, pdfs, strict=True), start + 1):
-                archive.writestr(member_name(card, taken), pdf)
-                await ctx.progress(100.0 * done / len(students))
+        # Pipelined: while the pool renders one batch, the next batch's rows are read.
+        previous: tuple[list[dict[str, Any]], asyncio.Future[list[bytes]]] | None = None
+        try:
+            for start in range(0, len(students), BATCH):
+                batch = students[start : start + BATCH]
+                cards = await report_service.report_cards(ctx.db, ctx.owner, target, batch)
+                if previous is not None:
+                    await write(*previous)
+                previous = (cards, asyncio.ensure_future(run_cpu(render_report_cards, cards)))
+            assert previous is not None
+            await write(*previous)
+        finally:
+            if previous is not None and not previous[1].done():
+                previous[1].cancel()
     return {
         "students": len(students),
         "term_id": target.term["id"],
