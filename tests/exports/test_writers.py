@@ -98,6 +98,12 @@ class TestXlsx:
             assert sheet[0] == ["id", "name"] and len(sheet) <= 5
         assert [r[0] for s in sheets.values() for r in s[1:]] == list(range(10))
 
+    def test_a_batch_larger_than_a_sheet_is_split(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(writers, "MAX_SHEET_ROWS", 3)
+        encoder = XlsxEncoder([Column("id", "int")], "S")
+        sheets = xlsx_sheets(encode(encoder, [(i,) for i in range(7)]))
+        assert [[r[0] for r in s[1:]] for s in sheets.values()] == [[0, 1, 2], [3, 4, 5], [6]]
+
     def test_sheet_names_follow_excels_rules(self) -> None:
         data = encode(
             XlsxEncoder([Column("a", "int")], "Grades: term 1/2 [all] and more students"), []

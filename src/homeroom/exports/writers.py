@@ -401,13 +401,19 @@ class XlsxEncoder:
         self._sheet.write(data)
 
     def rows(self, batch: Sequence[Row]) -> bytes:
-        return self.add(render_rows(self.kinds, batch), len(batch))
+        step = MAX_SHEET_ROWS
+        return b"".join(
+            self.add(render_rows(self.kinds, batch[i : i + step]), len(batch[i : i + step]))
+            for i in range(0, len(batch), step)
+        )
 
     def add(self, rendered: str, count: int) -> bytes:
         """Appends `count` rows already rendered by `render_rows` (which may run elsewhere);
         a batch that would overfill the sheet starts the next one."""
         if not count:
             return b""
+        if count > MAX_SHEET_ROWS:
+            raise ValueError(f"at most {MAX_SHEET_ROWS} rows at a time")
         full = self._sheet_rows + count > MAX_SHEET_ROWS or self._sheet_bytes > MAX_SHEET_BYTES
         if full and self._sheet_rows:
             self._close_sheet()
