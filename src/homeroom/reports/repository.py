@@ -63,9 +63,10 @@ def _for_students(stmt: Select[Any], who: Who, column: InstrumentedAttribute[int
 
     For a batch, the job's students are joined in with their id window, so the planner starts
     from the batch (a primary-key range of students, or the section's roster) and looks up
-    each one's rows by index. As `column IN (subquery)` or a window on `column` with an EXISTS
-    check, SQLite walked the whole grade level, or every record in the window's id range,
-    for every batch (400 ms, then 50 ms a batch of 20 on the district dataset)."""
+    each one's rows by index. Measured on the district dataset, a batch of 20 of a grade
+    level (the three queries): ~400 ms as `column IN (subquery)` (SQLite walked the whole
+    grade level each time), ~45 ms as a window on `column` plus an EXISTS check (every record
+    in the id range), ~30 ms joined."""
     if who == "one":
         return stmt.where(column == bindparam("student_id"))
     if who == "section":
