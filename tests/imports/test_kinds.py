@@ -202,7 +202,7 @@ class TestGrades:
         data = csv_text(
             "student_number,course_code,section,assessment,score",
             f"{s1.student_number},MATH-101,01,Quiz 1,21",  # above 20 points
-            f"{world.outsider.student_number},MATH-101,01,Quiz 1,5",  # not enrolled
+            f"{world.outsider.student_number},MATH-101,01,Quiz 1,5",  # not the teacher's student
             f"{s1.student_number},MATH-101,01,Final,5",  # no such assessment
             f"{s1.student_number},MATH-101,02,Quiz 1,5",  # not the teacher's section
             f"{s1.student_number},MATH-101,01,Unit test,50",
@@ -214,7 +214,8 @@ class TestGrades:
         errors = {e["row"]: e["message"] for e in r.json()["errors"]}
         assert errors == {
             2: "score must be between 0 and the assessment's 20 points",
-            3: "the student is not enrolled in MATH-101 section 01 (Fall 2026)",
+            # The same answer whether or not the number exists elsewhere in the school.
+            3: "no student with this number in your sections",
             4: "MATH-101 section 01 (Fall 2026) has no assessment with this title",
             5: "you do not teach MATH-101 section 02 (Fall 2026)",
             7: "this student's score for this assessment is already on row 6",
@@ -272,9 +273,12 @@ class TestAttendance:
         self, client: httpx.AsyncClient, factory: Factory, world: World
     ) -> None:
         s1 = world.students[0]
+        bio_only = await factory.student(world.school, student_number="B1")
+        await factory.enroll(bio_only, world.bio)
         future = (date.today() + timedelta(days=3)).isoformat()
         data = csv_text(
             "student_number,course_code,section,date,status",
+            f"B1,MATH-101,01,{DAY.isoformat()},present",
             f"{s1.student_number},MATH-101,02,{DAY.isoformat()},present",  # other teacher's
             f"{world.outsider.student_number},MATH-101,01,{DAY.isoformat()},present",
             f"{s1.student_number},MATH-101,01,{future},present",
@@ -287,11 +291,12 @@ class TestAttendance:
         assert r.status_code == 422
         errors = {e["row"]: (e["column"], e["message"]) for e in r.json()["errors"]}
         assert errors == {
-            2: ("course_code", "you do not teach MATH-101 section 02 (Fall 2026)"),
-            3: ("student_number", "the student is not enrolled in MATH-101 section 01 (Fall 2026)"),
-            4: ("date", "attendance cannot be taken for a date in the future"),
-            5: ("status", "must be one of: absent, excused, late, present"),
-            7: ("date", "this student's mark for this section and day is already on row 6"),
+            2: ("student_number", "the student is not enrolled in MATH-101 section 01 (Fall 2026)"),
+            3: ("course_code", "you do not teach MATH-101 section 02 (Fall 2026)"),
+            4: ("student_number", "no student with this number in your sections"),
+            5: ("date", "attendance cannot be taken for a date in the future"),
+            6: ("status", "must be one of: absent, excused, late, present"),
+            8: ("date", "this student's mark for this section and day is already on row 7"),
         }
         assert await counts(factory) == before
         # Staff take any section's attendance.

@@ -402,9 +402,12 @@ async def _sections_and_students(
     records = ctx.prepared.records
     sections = Sections(await repository.sections_of_school(ctx.db, ctx.reader, ctx.school_id))
     numbers = {r.values["student_number"] for r in records}
+    teacher = ctx.principal.profile_id if ctx.is_teacher else None
     students = {
         r[1]: r
-        for r in await repository.students_by_number(ctx.db, ctx.reader, ctx.school_id, numbers)
+        for r in await repository.students_by_number(
+            ctx.db, ctx.reader, ctx.school_id, numbers, teacher
+        )
     }
     out = []
     for record in records:

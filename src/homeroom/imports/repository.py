@@ -38,6 +38,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.scopes import student_filter
 from homeroom.models import (
     Assessment,
     AttendanceRecord,
@@ -128,18 +129,28 @@ async def students_for_upsert(
 
 
 async def students_by_number(
-    db: Database, reader: Reader, school_id: int, numbers: Collection[str]
+    db: Database,
+    reader: Reader,
+    school_id: int,
+    numbers: Collection[str],
+    teacher_id: int | None = None,
 ) -> list[Row]:
-    """(id, student_number, archived_at) of the school's students with these numbers."""
+    """(id, student_number, archived_at) of the school's students with these numbers; for a
+    teacher, only those of their own sections (the others are not theirs to know of)."""
+    teacher = teacher_id is not None
 
     def build() -> Any:
-        return select(Student.id, Student.student_number, Student.archived_at).where(
+        stmt = select(Student.id, Student.student_number, Student.archived_at).where(
             Student.school_id == bindparam("school"),
             _in(db, Student.student_number, "numbers", String()),
         )
+        if teacher:
+            stmt = stmt.where(student_filter("teacher", Student.id))
+        return stmt
 
-    query = db.query("imports.students_by_number", build)
-    return await reader.all(query, {"school": school_id, "numbers": keys(db, numbers)})
+    query = db.query(("imports.students_by_number", teacher), build)
+    params = {"school": school_id, "numbers": keys(db, numbers), "scope_profile": teacher_id}
+    return await reader.all(query, params)
 
 
 def _unnest(table: Any, names: Sequence[str], rows: Sequence[dict[str, Any]]) -> Any:
