@@ -170,7 +170,7 @@ def raw_sqlite(path: Path, data: bytes) -> float:
     # The table and its indexes (foreign keys are not enforced: the pragma is off here).
     ddl = source.execute(
         "SELECT sql FROM sqlite_master WHERE tbl_name = 'students' AND sql IS NOT NULL "
-        "ORDER BY type DESC"
+        "AND type IN ('table', 'index') ORDER BY type = 'table' DESC"
     ).fetchall()
     source.close()
     conn = sqlite3.connect(scratch, isolation_level=None)
