@@ -5,7 +5,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from homeroom.imports import service as import_service
+from homeroom.kit import cache
 from homeroom.models import Student
 from tests.factories import Factory
 from tests.imports.conftest import World, counts, csv_text, data_statements, upload
@@ -120,7 +120,9 @@ class TestStatementCount:
 
 
 class TestCacheFreshness:
-    @pytest.mark.parametrize("small_tag_sets", [200, 0])  # kit/cache.invalidate or executemany
+    @pytest.mark.parametrize(
+        "small_tag_sets", [200, 0]
+    )  # kit/cache.invalidate: VALUES or executemany
     async def test_cached_pages_show_the_import(
         self,
         client: httpx.AsyncClient,
@@ -128,7 +130,7 @@ class TestCacheFreshness:
         monkeypatch: pytest.MonkeyPatch,
         small_tag_sets: int,
     ) -> None:
-        monkeypatch.setattr(import_service, "SMALL_TAG_SETS", small_tag_sets)
+        monkeypatch.setattr(cache, "MULTI_ROW_TAGS", small_tag_sets)
         s1 = world.students[0]
         page = f"/api/v1/sections/{world.math1.id}/attendance"
         grades = f"/api/v1/students/{s1.id}/grades"

@@ -11,7 +11,6 @@ lock), the write session for a real import (the checks and the writes see the sa
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -43,7 +42,6 @@ from homeroom.models import (
     Assessment,
     AttendanceRecord,
     AttendanceSession,
-    CacheVersion,
     Course,
     Enrollment,
     Grade,
@@ -200,22 +198,6 @@ async def update_by_id(
         .where(table.c.id == source.c.id)
         .values({name: source.c[name] for name in names})
     )
-
-
-async def bump_versions(session: AsyncSession, db: Database, tags: Sequence[str]) -> None:
-    """kit/cache.invalidate's upsert of fresh tag versions, as ONE executemany: a 10,000-tag
-    multi-row VALUES costs SQLAlchemy ~1.6 s to compile and passes the drivers' 32,767-
-    parameter limit past 16,000 tags. Same table, same rule: one random version for all the
-    tags of the write, sorted so concurrent writers lock them in one order."""
-    if not tags:
-        return
-    token = secrets.randbits(63)
-    table: Any = CacheVersion.__table__
-    stmt = (sqlite.insert if db.is_sqlite else postgresql.insert)(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.tag], set_={"version": stmt.excluded.version}
-    )
-    await session.execute(stmt, [{"tag": tag, "version": token} for tag in sorted(set(tags))])
 
 
 # --- guardians ---------------------------------------------------------------------------------

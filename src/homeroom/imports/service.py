@@ -55,10 +55,6 @@ class ImportLimits(BaseSettings):
 
 limits = ImportLimits()
 
-# Up to this many cache tags go through kit/cache.invalidate (one multi-row statement);
-# more through repository.bump_versions (one executemany, the same upsert).
-SMALL_TAG_SETS = 200
-
 
 class PayloadTooLarge(HomeroomError):
     status = 413
@@ -172,10 +168,7 @@ async def apply(
 ) -> dict[str, Any]:
     """Writes the plan, bumps its cache tags and records the import in the audit log."""
     await plan.write(session)
-    if len(plan.tags) <= SMALL_TAG_SETS:
-        await cache.invalidate(session, *plan.tags)
-    else:
-        await repository.bump_versions(session, db, sorted(plan.tags))
+    await cache.invalidate(session, *plan.tags)
     result = summary(prepared, plan, False)
     audit.record(
         session,

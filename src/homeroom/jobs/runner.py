@@ -223,6 +223,9 @@ async def recover(db: Database, settings: Settings) -> list[int]:
         )
         expired = select(Job.id).where(Job.expires_at < now).scalar_subquery()
         await session.execute(delete(JobFile).where(JobFile.job_id.in_(expired)))
+        # The input of a job that failed (an import's rows) is of no further use.
+        failed = select(Job.id).where(Job.state == "failed").scalar_subquery()
+        await session.execute(delete(JobFile).where(JobFile.seq < 0, JobFile.job_id.in_(failed)))
         queued = await session.execute(select(Job.id).where(Job.state == "queued").order_by(Job.id))
         ids = list(queued.scalars())
         await session.commit()

@@ -61,8 +61,9 @@ class Job(Base):
 
 
 class JobFile(Base):
-    """A job's result file in chunks of up to 1 MiB, kept in the database so that any API
-    process on any machine can serve what any worker made."""
+    """A job's result file in chunks of up to 1 MiB (seq 0, 1, ...), kept in the database so
+    that any API process on any machine can serve what any worker made. Negative seq numbers
+    hold a job's input (an import's validated rows), deleted when the job ends."""
 
     __tablename__ = "job_files"
 
