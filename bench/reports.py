@@ -10,7 +10,8 @@ source is only read). In the copy, one section is cut down to exactly 30 enrolle
 (the others marked dropped), so the zip job covers 30 report cards.
 
 Measured, each beside its reference in the same run:
-- `GET /students/{id}/report-card` (PDF) over `--samples` different students, against the
+- `GET /students/{id}/report-card` (PDF) over `--samples` different students (their rows read
+  once beforehand, so every target meets a warm page cache), against the
   floor for the same document: the service's SQL and assembly called directly plus the PDF
   rendered inline in this process (no HTTP, no process pool). Also the JSON form (no
   rendering) and a 304 revalidation (the ETag comes from the data: no rendering either).
@@ -51,7 +52,7 @@ OUT = ROOT / "bench" / "out"
 COPY = OUT / "reports-district.db"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION_SIZE = 30
-PASSWORD = "bench"
+PASSWORD = "bench"  # noqa: S105 (the seeded dataset's documented demo password)
 
 
 def log(message: str) -> None:
@@ -76,13 +77,11 @@ def make_copy(source: Path) -> None:
     log(f"copied in {time.perf_counter() - started:.1f} s")
 
 
-def prepare_section() -> tuple[int, int]:
-    """(section id, school id) of a section cut down to SECTION_SIZE enrolled students."""
+def prepare_section() -> int:
+    """The id of a section cut down to SECTION_SIZE enrolled students."""
     conn = sqlite3.connect(COPY)
     try:
-        section_id, school_id = conn.execute(
-            "SELECT id, school_id FROM sections ORDER BY id LIMIT 1"
-        ).fetchone()
+        section_id = conn.execute("SELECT min(id) FROM sections").fetchone()[0]
         keep = [
             r[0]
             for r in conn.execute(
@@ -96,7 +95,7 @@ def prepare_section() -> tuple[int, int]:
                 "THEN 'enrolled' ELSE 'dropped' END WHERE section_id = ?",
                 (*keep, section_id),
             )
-        return int(section_id), int(school_id)
+        return int(section_id)
     finally:
         conn.close()
 
@@ -117,7 +116,7 @@ def ms(seconds: float) -> str:
 
 def summary(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
     return {"median": statistics.median(ordered), "p90": p90, "n": len(ordered)}
 
 
@@ -132,7 +131,7 @@ async def floor_card(db: Any, admin: AccessClaims, student_id: int) -> tuple[flo
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     make_copy(Path(args.source))
-    section_id, school_id = prepare_section()
+    section_id = prepare_section()
     students = sample_students(args.samples)
     var = Path(tempfile.mkdtemp(prefix="homeroom-bench-reports-"))
     settings = Settings(database_url=f"sqlite+aiosqlite:///{COPY}", var_dir=var)
@@ -150,10 +149,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             admin = AccessClaims(me["id"], me["role"], me["school_id"], None)
             db = app.state.db
 
-            # warm-up: the pool's process starts and imports reportlab; queries compile
+            # warm-up: the pool's process starts and imports reportlab; queries compile; every
+            # sampled student's rows are read once, so each target below meets the same
+            # (warm) page cache
             for sid in students[:2]:
                 r = await client.get(f"/api/v1/students/{sid}/report-card", headers=headers)
                 r.raise_for_status()
+            for sid in students:
                 await floor_card(db, admin, sid)
 
             pdf, as_json, revalidate, sql, inline = [], [], [], [], []
@@ -231,7 +233,7 @@ def lines(figures: dict[str, Any]) -> list[str]:
     card, zipped = figures["card"], figures["zip"]
     n = SECTION_SIZE
     return [
-        f"| target | median ms | p90 ms | samples |",
+        "| target | median ms | p90 ms | samples |",
         "|---|---:|---:|---:|",
         f"| report card PDF, GET (HTTP in-process, pool render) | {ms(card['pdf']['median'])} "
         f"| {ms(card['pdf']['p90'])} | {card['pdf']['n']} |",
