@@ -60,6 +60,16 @@ class TestCsv:
             },
         ]
 
+    @pytest.mark.parametrize(
+        "texts",
+        [["plain", "two\nlines", "x"], ["a,b", "c"], ['say "hi"'], ["cr\r"], ["\n"], ["a", "b"]],
+    )
+    def test_fields_that_need_quotes_get_them(self, texts: list[str]) -> None:
+        data = encode(CsvEncoder([Column("t", "text")]), [(t,) for t in texts])
+        assert [row["t"] for row in csv_rows(data)] == texts
+        quoted = [t for t in texts if any(c in t for c in ',"\r\n')]
+        assert data.count(b'"') >= 2 * len(quoted)
+
     def test_crlf_and_quoting(self) -> None:
         data = encode(CsvEncoder([Column("a", "text"), Column("b", "int")]), [('x,"y"', 1)])
         assert data == b'\xef\xbb\xbfa,b\r\n"x,""y""",1\r\n'

@@ -94,6 +94,7 @@ def _types(column: Sequence[Any]) -> set[type]:
 
 
 _CSV_SPECIAL = re.compile(r'[,"\r\n]')
+_CSV_QUOTED = re.compile(r'[,"\r]')
 
 
 def _csv_field(value: Any) -> str:
@@ -106,17 +107,18 @@ def _csv_field(value: Any) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _blank(value: Any) -> Any:
-    return "" if value is None else value
+def _text_or_blank(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 class CsvEncoder:
     """RFC 4180 CSV (CRLF, quoted where needed) in UTF-8 with a byte-order mark, which is
     what makes Excel read the file as UTF-8 (accented names stay intact).
 
-    A batch is encoded column by column: a column that holds no special value (no null, no
-    text to quote or neutralize) goes through a single C-level format per row; only columns
-    that need it pay a Python call per cell. The csv module's writer costs ~3x more here.
+    A batch is encoded column by column into text (numbers by one C-level `str` per column,
+    text as it is unless the batch holds something to quote or neutralize), then joined
+    row by row; only columns that need it pay a Python call per cell. The csv module's
+    writer costs ~3x more here, str.format per row ~1.4x.
     """
 
     media_type = CSV_MEDIA_TYPE
@@ -124,22 +126,25 @@ class CsvEncoder:
 
     def __init__(self, columns: Sequence[Column]) -> None:
         self.columns = tuple(columns)
-        self._line = ",".join(["{}"] * len(self.columns)) + "\r\n"
 
     def start(self) -> bytes:
         header = ",".join(_csv_field(c.name) for c in self.columns) + "\r\n"
         return b"\xef\xbb\xbf" + header.encode("utf-8")
 
-    def _column(self, column: Column, values: Sequence[Any]) -> Iterable[Any]:
+    def _column(self, column: Column, values: Sequence[Any]) -> Iterable[str]:
+        """The column's CSV fields."""
         kind = column.kind
         nulls = values.count(None)
         if nulls == len(values):
             return repeat("", nulls)
         if kind == "text":
-            joined = "\n".join(filter(None, values))
+            present = list(filter(None, values))
+            joined = "\n".join(present)
             if _TRIGGER_AT_LINE_START.search(joined) is not None:
                 return map(_csv_field, map(neutralize, values))
-            if _CSV_SPECIAL.search(joined) is not None:
+            # A field must be quoted for a comma, a quote, a CR, or a newline of its own
+            # (more newlines than the separators).
+            if _CSV_QUOTED.search(joined) is not None or joined.count("\n") >= max(1, len(present)):
                 return map(_csv_field, values)
         elif kind == "datetime":
             if datetime in _types(values):
@@ -149,7 +154,9 @@ class CsvEncoder:
                 values = list(map(date_text, values))
         elif kind == "bool":
             values = list(map(_bool_text, values))
-        return map(_blank, values) if nulls else values
+        elif not nulls:  # numbers
+            return map(str, values)
+        return map(_text_or_blank, values) if nulls else values
 
     def rows(self, batch: Sequence[Row]) -> bytes:
         if not batch:
@@ -158,7 +165,8 @@ class CsvEncoder:
             self._column(column, values)
             for column, values in zip(self.columns, zip(*batch, strict=True), strict=True)
         ]
-        return "".join(map(self._line.format, *columns)).encode("utf-8")
+        text = "\r\n".join(map(",".join, zip(*columns, strict=True)))
+        return (text + "\r\n").encode("utf-8")
 
     def finish(self) -> bytes:
         return b""
