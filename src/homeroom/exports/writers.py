@@ -213,6 +213,9 @@ _WIDTHS: dict[Kind, int] = {
 
 # Characters XML 1.0 cannot carry, and text that looks like OOXML's own _xHHHH_ escape.
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
+# The same without the escape look-alike (a plain class scans much faster; "_x" is checked
+# apart as a substring).
+_NEEDS_ENTITY = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
@@ -234,7 +237,6 @@ _EXCEL_EPOCH = date(1899, 12, 30).toordinal()
 _TEXT_CELL = '<c t="inlineStr"><is><t>{}</t></is></c>'
 # Leading or trailing white space survives only with xml:space="preserve".
 _SPACED_TEXT_CELL = '<c t="inlineStr"><is><t xml:space="preserve">{}</t></is></c>'
-_EDGE_SPACE = re.compile(r"^\s|\s$", re.MULTILINE)
 _NUMBER_CELL = "<c><v>{}</v></c>"
 _EMPTY_CELL = "<c/>"
 
@@ -274,15 +276,18 @@ def _timestamp_cell(value: Any) -> str:
 
 
 def _text_cells(values: Sequence[str | None]) -> Iterable[str]:
-    """The cells of one text column of a batch, by the cheapest path the batch allows."""
-    joined = "\n".join(filter(None, values))
+    """The cells of one text column of a batch, by the cheapest path the batch allows: one
+    C-level format per cell unless some value of the batch needs more (escaping, the
+    neutralizing apostrophe, preserved edge spaces, emptiness)."""
+    present: list[str] = list(filter(None, values))
+    joined = "\n".join(present)
     trigger = _TRIGGER_AT_LINE_START.search(joined) is not None
     plain = (
         not trigger
-        and None not in values
-        and _NEEDS_ESCAPE.search(joined) is None
-        and _EDGE_SPACE.search(joined) is None
-        and "" not in values
+        and len(present) == len(values)  # no None, no ""
+        and _NEEDS_ENTITY.search(joined) is None
+        and "_x" not in joined
+        and sum(map(len, present)) == sum(map(len, map(str.strip, present)))
     )
     if plain:
         return map(_TEXT_CELL.format, values)
