@@ -95,7 +95,7 @@ async def _xlsx(
     encoder: writers.XlsxEncoder, batches: AsyncIterator[list[Row]], export: Export
 ) -> AsyncIterator[bytes]:
     """Each batch's XML rendered in the process pool while the next batch is read."""
-    pending: asyncio.Future[str] | None = None
+    pending: asyncio.Future[bytes] | None = None
     pending_rows = 0
     try:
         async for batch in batches:

@@ -315,14 +315,15 @@ def _cells(kind: Kind, values: Sequence[Any]) -> Iterable[str]:
     return map(_CELLS[kind], values)
 
 
-def render_rows(kinds: Sequence[Kind], batch: Sequence[Row]) -> str:
-    """A batch of rows as SpreadsheetML <row> elements (module level: it pickles)."""
+def render_rows(kinds: Sequence[Kind], batch: Sequence[Row]) -> bytes:
+    """A batch of rows as SpreadsheetML <row> elements in UTF-8 (module level: it pickles;
+    bytes, not text, so that the process pool hands back a plain copy to write)."""
     if not batch:
-        return ""
+        return b""
     cells = [
         _cells(kind, values) for kind, values in zip(kinds, zip(*batch, strict=True), strict=True)
     ]
-    return "".join(map(_row_template(len(kinds)).format, *cells))
+    return "".join(map(_row_template(len(kinds)).format, *cells)).encode("utf-8")
 
 
 @lru_cache(maxsize=64)
@@ -408,8 +409,8 @@ class XlsxEncoder:
         self._write("</sheetData></worksheet>")
         self._sheet.close()
 
-    def _write(self, text: str) -> None:
-        data = text.encode("utf-8")
+    def _write(self, text: str | bytes) -> None:
+        data = text.encode("utf-8") if isinstance(text, str) else text
         self._sheet_bytes += len(data)
         self._sheet.write(data)
 
@@ -420,7 +421,7 @@ class XlsxEncoder:
             for i in range(0, len(batch), step)
         )
 
-    def add(self, rendered: str, count: int) -> bytes:
+    def add(self, rendered: bytes, count: int) -> bytes:
         """Appends `count` rows already rendered by `render_rows` (which may run elsewhere);
         a batch that would overfill the sheet starts the next one."""
         if not count:
