@@ -87,7 +87,10 @@ def _days(reach: Reach, recent: bool) -> Select[Any]:
     day = AnalyticsDay.date
     counts = [func.sum(getattr(AnalyticsDay, s)).label(s) for s in STATUSES]
     stmt = select(day.label("day"), *counts).where(_where_school(reach, AnalyticsDay.school_id))
+    # A day whose records were all deleted keeps a row of zeros: not a school day.
     stmt = stmt.where(day <= bindparam("date", type_=Date)).group_by(day)
+    records = AnalyticsDay.present + AnalyticsDay.absent + AnalyticsDay.late + AnalyticsDay.excused
+    stmt = stmt.having(func.sum(records) > 0)
     if recent:
         stmt = stmt.order_by(day.desc()).limit(bindparam("days"))
     else:

@@ -554,26 +554,47 @@ def _postgres_functions() -> dict[str, tuple[str, str, str]]:
         )
 
     def grades(source: str) -> str:
-        """Adds the written grades' score and points to their enrollment's category sums, in
-        one upsert ordered by key (row locks in order). A score change moves `earned` by
-        new - old exactly; at zero graded the sums are reset (no floating-point residue)."""
-        return f"""
+        """Adds the written grades' score and points to their enrollment's category sums
+        (a score change moves `earned` by new - old exactly; at zero graded the sums are reset,
+        no floating-point residue): existing rows updated in key order, new ones inserted
+        for enrollments that still exist (a cascade from a deleted enrollment has none)."""
+        deltas = f"""SELECT g.enrollment_id, a.category_id, min(c.weight) AS weight,
+                sum(g.sign * g.score) AS earned, sum(g.sign * a.max_points) AS possible,
+                sum(g.sign) AS graded
+            FROM ({_signed(source)}) g JOIN assessments a ON a.id = g.assessment_id
+            JOIN assessment_categories c ON c.id = a.category_id
+            GROUP BY g.enrollment_id, a.category_id
+            HAVING sum(g.sign) != 0 OR sum(g.sign * g.score) != 0
+                OR sum(g.sign * a.max_points) != 0"""
+        add = ", ".join(
+            f"{c} = CASE WHEN x.graded + d.graded = 0 THEN 0 ELSE x.{c} + d.{c} END"
+            for c in ("earned", "possible")
+        )
+        return (
+            _apply(
+                "analytics_enrollment_categories",
+                ("enrollment_id", "category_id"),
+                deltas,
+                f"{add}, graded = x.graded + d.graded",
+                "true",
+            )
+            + f"""
         INSERT INTO analytics_enrollment_categories AS x
             (enrollment_id, category_id, weight, earned, possible, graded)
-        SELECT g.enrollment_id, a.category_id, min(c.weight), sum(g.sign * g.score),
-            sum(g.sign * a.max_points), sum(g.sign)
-        FROM ({_signed(source)}) g JOIN assessments a ON a.id = g.assessment_id
-        JOIN assessment_categories c ON c.id = a.category_id
-        GROUP BY g.enrollment_id, a.category_id
-        HAVING sum(g.sign) != 0 OR sum(g.sign * g.score) != 0
-            OR sum(g.sign * a.max_points) != 0
-        ORDER BY g.enrollment_id, a.category_id
+        SELECT d.enrollment_id, d.category_id, d.weight, d.earned, d.possible, d.graded
+        FROM ({deltas}) d
+        WHERE NOT EXISTS (SELECT 1 FROM analytics_enrollment_categories y
+                          WHERE y.enrollment_id = d.enrollment_id
+                          AND y.category_id = d.category_id)
+            AND EXISTS (SELECT 1 FROM enrollments e WHERE e.id = d.enrollment_id)
+        ORDER BY d.enrollment_id, d.category_id
         ON CONFLICT (enrollment_id, category_id) DO UPDATE SET
             earned = CASE WHEN x.graded + excluded.graded = 0 THEN 0
                 ELSE x.earned + excluded.earned END,
             possible = CASE WHEN x.graded + excluded.graded = 0 THEN 0
                 ELSE x.possible + excluded.possible END,
             graded = x.graded + excluded.graded;"""
+        )
 
     f["analytics_grades_insert"] = ("grades", "INSERT", grades("new"))
     f["analytics_grades_update"] = ("grades", "UPDATE", grades("both"))
