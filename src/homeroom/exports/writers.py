@@ -48,9 +48,7 @@ class Column:
 # --- spreadsheet injection -------------------------------------------------------------------
 
 FORMULA_TRIGGERS = "=+-@\t\r"
-# A line of a batch's joined text that begins like a formula (a value holding a newline can
-# match too: that only sends the batch down the per-cell path, which decides exactly).
-_TRIGGER_AT_LINE_START = re.compile(r"^[=+\-@\t\r]", re.MULTILINE)
+_LINE_TRIGGERS = tuple("\n" + c for c in FORMULA_TRIGGERS)
 
 
 def neutralize(value: str | None) -> str | None:
@@ -60,8 +58,13 @@ def neutralize(value: str | None) -> str | None:
     return value
 
 
-def _may_trigger(texts: Sequence[str | None]) -> bool:
-    return _TRIGGER_AT_LINE_START.search("\n".join(filter(None, texts))) is not None
+def _any_trigger(joined: str) -> bool:
+    """Whether a line of a batch's newline-joined text begins like a formula (a value that
+    holds a newline can match too: that only sends the batch down the per-cell path, which
+    decides exactly). Substring tests: much faster than a multiline regex."""
+    if not joined:
+        return False
+    return joined[0] in FORMULA_TRIGGERS or any(t in joined for t in _LINE_TRIGGERS)
 
 
 # --- value forms ------------------------------------------------------------------------------
@@ -94,7 +97,6 @@ def _types(column: Sequence[Any]) -> set[type]:
 
 
 _CSV_SPECIAL = re.compile(r'[,"\r\n]')
-_CSV_QUOTED = re.compile(r'[,"\r]')
 
 
 def _csv_field(value: Any) -> str:
@@ -140,11 +142,16 @@ class CsvEncoder:
         if kind == "text":
             present = list(filter(None, values))
             joined = "\n".join(present)
-            if _TRIGGER_AT_LINE_START.search(joined) is not None:
+            if _any_trigger(joined):
                 return map(_csv_field, map(neutralize, values))
             # A field must be quoted for a comma, a quote, a CR, or a newline of its own
             # (more newlines than the separators).
-            if _CSV_QUOTED.search(joined) is not None or joined.count("\n") >= max(1, len(present)):
+            if (
+                "," in joined
+                or '"' in joined
+                or "\r" in joined
+                or joined.count("\n") >= max(1, len(present))
+            ):
                 return map(_csv_field, values)
         elif kind == "datetime":
             if datetime in _types(values):
@@ -281,7 +288,7 @@ def _text_cells(values: Sequence[str | None]) -> Iterable[str]:
     neutralizing apostrophe, preserved edge spaces, emptiness)."""
     present: list[str] = list(filter(None, values))
     joined = "\n".join(present)
-    trigger = _TRIGGER_AT_LINE_START.search(joined) is not None
+    trigger = _any_trigger(joined)
     plain = (
         not trigger
         and len(present) == len(values)  # no None, no ""
