@@ -7,7 +7,7 @@ their own lists: staff and admins their school, a teacher their own sections, a 
 guardian their own (their children's) records.
 """
 
-from collections.abc import AsyncGenerator, AsyncIterator, Generator
+from collections.abc import AsyncGenerator, Generator
 from itertools import islice
 from typing import Any
 
@@ -65,7 +65,7 @@ def _kind(sql_type: Any) -> Kind:
 
 async def batches(
     db: Database, query: CompiledQuery, params: dict[str, Any], size: int = BATCH_SIZE
-) -> AsyncIterator[list[Row]]:
+) -> AsyncGenerator[list[Row]]:
     """The query's rows in lists of up to `size`, read as they are needed (one statement;
     SQLite: its own connection, PostgreSQL: a server-side cursor). Closing the iterator early
     (a client that went away) closes the cursor."""

@@ -8,8 +8,9 @@ encode in place (~2-3 ms per 1,000 rows).
 """
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +55,7 @@ class Export:
     params: dict[str, Any]
     db: Database
     rows: int = 0
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def columns(self) -> tuple[writers.Column, ...]:
@@ -61,7 +63,7 @@ class Export:
 
     @property
     def file_name(self) -> str:
-        return f"{self.name}-{datetime.now(UTC):%Y%m%d-%H%M}.{self.format}"
+        return f"{self.name}-{self.created:%Y%m%d-%H%M}.{self.format}"
 
     @property
     def media_type(self) -> str:
@@ -77,8 +79,9 @@ class Export:
         batches = repository.batches(self.db, self.query, self.params)
         try:
             if isinstance(encoder, writers.XlsxEncoder):
-                async for data in _xlsx(encoder, batches, self):
-                    yield data
+                async with aclosing(_xlsx(encoder, batches, self)) as parts:
+                    async for data in parts:
+                        yield data
             else:
                 async for batch in batches:
                     self.rows += len(batch)
@@ -87,13 +90,13 @@ class Export:
                     # loop serve other requests between batches.
                     await asyncio.sleep(0)
         finally:
-            await batches.aclose()  # type: ignore[attr-defined]
+            await batches.aclose()
         yield encoder.finish()
 
 
 async def _xlsx(
     encoder: writers.XlsxEncoder, batches: AsyncIterator[list[Row]], export: Export
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     """Each batch's XML rendered in the process pool while the next batch is read."""
     pending: asyncio.Future[bytes] | None = None
     pending_rows = 0
