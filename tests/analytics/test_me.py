@@ -121,9 +121,18 @@ class TestGuardian:
 
 class TestWhoSeesWhat:
     async def test_other_roles_get_403(self, client: AsyncClient, world: World) -> None:
-        for headers in (world.teacher_a, world.staff, world.admin):
+        for headers in (world.teacher_a, world.staff):
             assert (await client.get(URL, headers=headers)).status_code == 403
         assert (await client.get(URL)).status_code == 401
+
+    async def test_an_administrator_has_no_students_of_their_own(
+        self, client: AsyncClient, world: World, count_queries: Any
+    ) -> None:
+        """Never every student of the school: an admin holds every permission, not a child."""
+        with count_queries() as statements:
+            body = await me(client, world.admin)
+        assert body == {"date": TUESDAY.isoformat(), "students": []}
+        assert statements == []
 
 
 class TestStatements:

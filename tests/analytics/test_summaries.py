@@ -18,6 +18,7 @@ from homeroom.kit.db import Database
 from homeroom.models import (
     Assessment,
     AssessmentCategory,
+    AttendanceRecord,
     AttendanceSession,
     Grade,
     Section,
@@ -284,6 +285,13 @@ class TestTriggers:
             update(Student)
             .where(Student.id == world.s2.id)
             .values(school_id=world.other_school.id),
+            # A record moved to another student, a grade to another assessment.
+            update(AttendanceRecord)
+            .where(AttendanceRecord.student_id == world.s1.id, AttendanceRecord.status == "excused")
+            .values(student_id=world.s2.id, status="late"),
+            update(Grade)
+            .where(Grade.student_id == world.s2.id, Grade.assessment_id == world.ids["test"])
+            .values(assessment_id=world.ids["hw2"], score=3),
         )
         await assert_consistent(db)
         await sql(

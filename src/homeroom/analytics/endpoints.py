@@ -68,7 +68,8 @@ async def section(
     response_model=MyAnalytics,
     description="A student's own figures; a guardian's, for each of their children: final "
     "grade per section, attendance, upcoming assessments (due on `date` or later, soonest "
-    f"first). Attendance: {RATE_DEFINITION}. Final grades: {FINAL_DEFINITION}.",
+    f"first); an administrator has none. Attendance: {RATE_DEFINITION}. Final grades: "
+    f"{FINAL_DEFINITION}.",
 )
 async def me(
     request: Request,
