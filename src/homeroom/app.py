@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs = JobRuntime(db, settings, runs_jobs=not settings.broker_url)
         await jobs.start()
         app.state.jobs = jobs
+        cpu.warm()
         try:
             yield
         finally:

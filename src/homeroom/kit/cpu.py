@@ -37,6 +37,16 @@ async def run_thread(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(fn, *args)
 
 
+def _ready() -> bool:
+    return True
+
+
+def warm() -> None:
+    """Starts the pool's process now, in the background: otherwise the first workbook or PDF
+    of each API process pays its spawn (~1 s)."""
+    _executor().submit(_ready)
+
+
 def shutdown() -> None:
     global _pool
     if _pool is not None:
