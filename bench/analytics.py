@@ -25,9 +25,11 @@ Measured per backend, `--calls` calls each (median and p95):
 - `GET /analytics/sections/{id}` (teacher1's first section), `GET /analytics/me` as
   student1 and as guardian1;
 - once: the same attendance-trend and grade-distribution aggregates computed from the base
-  tables (what the summary tables replace), and what the triggers add to a 40-row attendance
-  and grade update (the same UPDATE with the triggers and without, in rolled-back
-  transactions).
+  tables (what the summary tables replace); what the triggers add to a 40-row attendance
+  and grade UPDATE (the same statement with the triggers and without, rolled back); and to a
+  teacher's 40-row bulk attendance and bulk grades through the API (triggers dropped or
+  disabled meanwhile; each write alternates between two states an even number of times, so
+  the data ends as it began).
 The figures and the targets (dashboard < 50 ms uncached, < 1 ms cached) are printed last.
 """
 
@@ -260,6 +262,82 @@ async def _triggers_off(db: Database, conn: Any) -> None:
         await conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
 
 
+async def api_write_overhead(
+    caller: Caller,
+    db: Database,
+    teacher: dict[str, str],
+    section_id: int,
+    students: list[int],
+    assessment_id: int,
+    day: date,
+    rounds: int = 10,
+) -> dict[str, float]:
+    """A teacher's 40-row bulk attendance and bulk grades through the API, with the triggers
+    and without them (dropped or disabled meanwhile, then put back). Each kind alternates
+    between two states an even number of times, so the data ends as it began and the
+    summaries stay right."""
+
+    async def bulk(kind: str, i: int) -> float:
+        started = time.perf_counter()
+        if kind == "attendance":
+            status = "late" if i % 2 else "present"
+            payload: Any = {
+                "section_id": section_id,
+                "date": day.isoformat(),
+                "records": [{"student_id": s, "status": status} for s in students],
+            }
+            await caller.post("/api/v1/attendance/bulk", teacher, payload)
+        else:
+            payload = {
+                "assessment_id": assessment_id,
+                "grades": [{"student_id": s, "score": 1 if i % 2 else 2} for s in students],
+            }
+            await caller.post("/api/v1/grades/bulk", teacher, payload)
+        return time.perf_counter() - started
+
+    out: dict[str, float] = {}
+    for triggers in (True, False):
+        saved = [] if triggers else await _drop_triggers(db)
+        try:
+            for kind in ("attendance", "grades"):
+                times = [await bulk(kind, i) for i in range(2 * rounds)]
+                key = f"{kind} with{'' if triggers else 'out'}"
+                out[key] = statistics.median(times[2:])
+        finally:
+            await _restore_triggers(db, saved)
+    return out
+
+
+async def _drop_triggers(db: Database) -> list[str]:
+    async with db.engine.begin() as conn:
+        if db.is_sqlite:
+            rows = (
+                await conn.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master "
+                    "WHERE type = 'trigger' AND name LIKE 'analytics_%'"
+                )
+            ).all()
+            for name, _ in rows:
+                await conn.exec_driver_sql(f"DROP TRIGGER {name}")
+            return [sql for _, sql in rows]
+        tables = (
+            await conn.exec_driver_sql(
+                "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger "
+                "WHERE tgname LIKE 'analytics_%'"
+            )
+        ).all()
+        for (table,) in tables:
+            await conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        return [f"ALTER TABLE {table} ENABLE TRIGGER USER" for (table,) in tables]
+
+
+async def _restore_triggers(db: Database, statements: list[str]) -> None:
+    if statements:
+        async with db.engine.begin() as conn:
+            for sql in statements:
+                await conn.exec_driver_sql(sql)
+
+
 async def run_backend(backend: str, url: str, calls: int) -> dict[str, Any]:
     settings = Settings(database_url=url, var_dir=OUT / "analytics-var")
     log(f"[{backend}] migrating {url.split('@')[-1]} ...")
@@ -354,6 +432,12 @@ async def run_backend(backend: str, url: str, calls: int) -> dict[str, Any]:
         log(f"[{backend}] base-table aggregates and trigger overhead (once) ...")
         results["base"] = await base_table_aggregates(db, day)
         results["triggers"] = await trigger_overhead(db)
+        assessments, _ = await caller.get(
+            f"/api/v1/assessments?section_id={section_id}&limit=1", teacher
+        )
+        results["api writes"] = await api_write_overhead(
+            caller, db, teacher, section_id, students, assessments["items"][0]["id"], day
+        )
         results["day"] = day
     return results
 
@@ -403,6 +487,10 @@ def table(results: dict[str, dict[str, Any]]) -> list[str]:
         )
         for name, seconds in r["triggers"].items():
             lines.append(f"| {backend} | 40-row UPDATE, {name} triggers | {ms(seconds)} |")
+        for name, seconds in r["api writes"].items():
+            lines.append(
+                f"| {backend} | 40-row bulk {name} triggers (API, median) | {ms(seconds)} |"
+            )
     return lines
 
 
