@@ -1,5 +1,14 @@
 """Every table, importable from one place (Alembic and the repositories use this)."""
 
+from homeroom.models.analytics import (
+    AnalyticsDay,
+    AnalyticsEnrollment,
+    AnalyticsEnrollmentCategory,
+    AnalyticsSchool,
+    AnalyticsSection,
+    AnalyticsSession,
+    AnalyticsStudent,
+)
 from homeroom.models.attendance import ATTENDANCE_STATUSES, AttendanceRecord, AttendanceSession
 from homeroom.models.base import Base, UTCDateTime, utcnow
 from homeroom.models.cache import CacheVersion
@@ -16,6 +25,13 @@ __all__ = [
     "JOB_STATES",
     "ROLES",
     "STUDENT_STATUSES",
+    "AnalyticsDay",
+    "AnalyticsEnrollment",
+    "AnalyticsEnrollmentCategory",
+    "AnalyticsSchool",
+    "AnalyticsSection",
+    "AnalyticsSession",
+    "AnalyticsStudent",
     "Assessment",
     "AssessmentCategory",
     "AttendanceRecord",
