@@ -22,6 +22,7 @@ from homeroom.config import Settings
 from homeroom.kit.db import sqlite_path
 from homeroom.models import Base
 from homeroom.models.base import sqlite_timestamp
+from homeroom.seed import summaries
 from homeroom.seed.plan import Codec, Row, Table
 
 CHUNK = 50_000
@@ -153,6 +154,13 @@ class SqliteTarget:
                 ).fetchall()
                 for name, _ in indexes:
                     conn.execute(f'DROP INDEX "{name}"')
+                # The summary triggers: off for the load, the summaries filled once after it.
+                triggers = conn.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                    " AND name LIKE 'analytics!_%' ESCAPE '!'"
+                ).fetchall()
+                for name, _ in triggers:
+                    conn.execute(f'DROP TRIGGER "{name}"')
                 for table in tables:
                     marks = ", ".join("?" * len(table.columns))
                     sql = f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})"
@@ -160,6 +168,10 @@ class SqliteTarget:
                         conn.executemany(sql, chunk)
                         on_rows(table.name, len(chunk))
                 for _, create in indexes:
+                    conn.execute(create)
+                for statement in summaries.fill_statements(sqlite=True):
+                    conn.execute(statement)
+                for _, create in triggers:
                     conn.execute(create)
                 conn.execute("COMMIT")
             except BaseException:
@@ -251,6 +263,10 @@ class PostgresTarget:
                 await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
                 await conn.execute("SET LOCAL synchronous_commit = off")
                 rebuild = await self._drop_deferrable(conn)
+                # The summary triggers: off for the load, the summaries filled once after it.
+                triggers = summaries.postgres_triggers()
+                for name, owner in triggers:
+                    await conn.execute(f"ALTER TABLE {owner} DISABLE TRIGGER {name}")
                 written: list[Table] = []
                 for table in tables:
                     for chunk in _chunks(table.rows, CHUNK):
@@ -261,6 +277,11 @@ class PostgresTarget:
                     written.append(table)
                 for statement in rebuild:
                     await conn.execute(statement)
+                await conn.execute("SET LOCAL work_mem = '256MB'")
+                for statement in summaries.fill_statements(sqlite=False):
+                    await conn.execute(statement)
+                for name, owner in triggers:
+                    await conn.execute(f"ALTER TABLE {owner} ENABLE TRIGGER {name}")
                 for table in written:
                     if "id" in table.columns and table.count:
                         # Ids were assigned here: move the sequence past them.
