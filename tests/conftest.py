@@ -83,6 +83,8 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if "db" not in request.fixturenames:
         return
     db: Database = request.getfixturevalue("db")
+    # A job a test started and did not wait for would still be writing: let it end first.
+    await request.getfixturevalue("app").state.jobs.drain()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with db.engine.begin() as conn:
         if db.is_sqlite:

@@ -123,8 +123,10 @@ class TestLifecycle:
         second = await _submit(db, user, "test.refuse", {})
         await wait_for_job(client, headers, first)
         await wait_for_job(client, headers, second)
-        _, other = await _staff(factory)
-        await _submit(db, other, "test.echo", {"text": "b"})
+        other_headers, other = await _staff(factory)
+        await wait_for_job(
+            client, other_headers, await _submit(db, other, "test.echo", {"text": "b"})
+        )
         r = await client.get(JOBS, headers=headers)
         body = r.json()
         assert [j["id"] for j in body["items"]] == [second, first]

@@ -100,15 +100,19 @@ class JobRuntime:
                 log.warning("job sweep failed", error=repr(exc))
             await asyncio.sleep(self.settings.job_sweep_seconds)
 
+    async def drain(self, within: float = 10) -> None:
+        """Waits for the jobs this process is running in-process to end."""
+        if isinstance(self.broker, InMemoryBroker):
+            pending = list(self.broker._running_tasks)
+            if pending:
+                await asyncio.wait(pending, timeout=within)
+
     async def close(self) -> None:
         self.db.job_dispatch = None
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
-        if isinstance(self.broker, InMemoryBroker):
-            # Let running jobs end (they are re-queued at the next start if they don't).
-            pending = list(self.broker._running_tasks)
-            if pending:
-                await asyncio.wait(pending, timeout=10)
+        # Let running jobs end (they are re-queued at the next start if they don't).
+        await self.drain()
         await self.broker.shutdown()
