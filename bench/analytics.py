@@ -1,7 +1,7 @@
 """Analytics on the district dataset: the dashboard uncached and cached, a section, /me.
 
     .venv/bin/python bench/analytics.py [--backend sqlite|postgresql|both] [--calls 200]
-                                        [--source /work/district/district.db]
+                                        [--source bench/out/students-50000.db]
                                         [--pg-url postgresql+asyncpg://...] [--record]
 
 Everything runs in this process through the whole application (its lifespan, middleware,
@@ -49,6 +49,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+import district
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -543,12 +545,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--source", type=Path, default=Path("/work/district/district.db"))
+    parser.add_argument("--source", type=Path, default=None)
     parser.add_argument(
         "--pg-url", default=os.environ.get("HOMEROOM_BENCH_DATABASE_URL", DEFAULT_PG)
     )
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
+    args.source = args.source or district.district_path()
     calls = max(10, min(args.calls, MAX_CALLS))
     results: dict[str, dict[str, Any]] = {}
     if args.backend in ("sqlite", "both"):

@@ -3,7 +3,7 @@ writers on the same rows in-process.
 
 One command, bounded (about two minutes):
 
-    .venv/bin/python bench/exports.py [--database /work/district/district.db] [--rounds 3]
+    .venv/bin/python bench/exports.py [--database bench/out/students-50000.db] [--rounds 3]
                                       [--writers-python /tmp/xlsxbench/bin/python] [--record]
 
 1. copies the `district` SQLite dataset (50,000 students; read-only at its place) to
@@ -46,12 +46,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import district
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OUT = BENCH / "out" / "exports"
 RESULTS = BENCH / "RESULTS.md"
 BIN = Path(sys.executable).parent
-DISTRICT = Path("/work/district/district.db")
+DISTRICT = district.PATH
 # The throwaway venv of the writer comparison (python3 -m venv /tmp/xlsxbench; see bench/README.md).
 WRITERS_PYTHON = Path("/tmp/xlsxbench/bin/python")  # noqa: S108
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
@@ -649,6 +651,8 @@ def main() -> None:
         return
     args.rounds = max(1, min(args.rounds, 9))
     args.writer_rounds = max(1, min(args.writer_rounds, 9))
+    if args.database == DISTRICT:
+        district.district_path()
     if not args.database.exists():
         sys.exit(f"no dataset at {args.database} (homeroom seed --students 50000 --password bench)")
     started = datetime.now(UTC)

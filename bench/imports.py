@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/imports.py [--backend sqlite|postgresql|both] [--rows N] [--record]
 
-1. the database: SQLite, a copy of /work/district/district.db (50,000 students; read-only,
+1. the database: SQLite, a copy of bench/out/students-50000.db (50,000 students; read-only,
    so copied to bench/out/imports/ and deleted afterwards), or, when it is missing, a fresh
    `homeroom seed --students 2000`; PostgreSQL (--pg-url, default the database test_b): its
    schema dropped and a fresh `homeroom seed --students 2000`.
@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import district
 from reads import (
     HOMEROOM,
     OUT,
@@ -55,7 +56,7 @@ from reads import (
     machine,
 )
 
-DISTRICT = Path("/work/district/district.db")
+DISTRICT = district.PATH
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test_b"
 TARGET_SECONDS = 3.0
 WORK = OUT / "imports"
@@ -131,7 +132,7 @@ def sqlite_database(base_env: dict[str, str]) -> tuple[str, Path]:
     target = WORK / "district-copy.db"
     for leftover in WORK.glob("district-copy.db*"):
         leftover.unlink()
-    if DISTRICT.exists():
+    if district.district_path().exists():
         log(f"dataset: copying {DISTRICT} ({DISTRICT.stat().st_size / 1e9:.1f} GB)")
         shutil.copyfile(DISTRICT, target)
     else:

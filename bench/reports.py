@@ -1,6 +1,6 @@
 """Report cards on the district dataset: one student's PDF, and a 30-student section zip.
 
-    .venv/bin/python bench/reports.py [--source /work/district/district.db] [--samples 30]
+    .venv/bin/python bench/reports.py [--source bench/out/students-50000.db] [--samples 30]
                                       [--zips 3] [--record]
 
 Everything runs in this process, through the whole application (httpx ASGI transport, the
@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+import district
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -298,11 +300,12 @@ def record(body: list[str], args: argparse.Namespace, started: datetime) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", default="/work/district/district.db")
+    parser.add_argument("--source", default=None)
     parser.add_argument("--samples", type=int, default=30, help="students (1-500)")
     parser.add_argument("--zips", type=int, default=3, help="zip jobs (1-10)")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
+    args.source = args.source or district.district_path()
     if not 1 <= args.samples <= 500 or not 1 <= args.zips <= 10:
         parser.error("--samples 1-500, --zips 1-10")
     started = datetime.now(UTC)
