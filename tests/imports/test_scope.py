@@ -5,7 +5,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from homeroom.kit import cache
 from homeroom.models import Student
 from tests.factories import Factory
 from tests.imports.conftest import World, counts, csv_text, data_statements, upload
@@ -120,17 +119,9 @@ class TestStatementCount:
 
 
 class TestCacheFreshness:
-    @pytest.mark.parametrize(
-        "small_tag_sets", [200, 0]
-    )  # kit/cache.invalidate: VALUES or executemany
     async def test_cached_pages_show_the_import(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        monkeypatch: pytest.MonkeyPatch,
-        small_tag_sets: int,
+        self, client: httpx.AsyncClient, world: World
     ) -> None:
-        monkeypatch.setattr(cache, "MULTI_ROW_TAGS", small_tag_sets)
         s1 = world.students[0]
         page = f"/api/v1/sections/{world.math1.id}/attendance"
         grades = f"/api/v1/students/{s1.id}/grades"

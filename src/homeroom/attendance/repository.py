@@ -8,18 +8,20 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Select,
+    TextClause,
     and_,
     bindparam,
     case,
     delete,
     func,
     select,
+    text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.attendance.schemas import AttendanceFilters
+from homeroom.kit.bulk import RowSet
 from homeroom.kit.db import Database, Reader, Row, SessionReader
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
@@ -263,22 +265,39 @@ async def add_record(session: AsyncSession, record: AttendanceRecord) -> Attenda
     return record
 
 
-async def upsert_records(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """One executemany: insert each row, or update its status and note when the student
-    already has a record in that session."""
-    table: Any = AttendanceRecord.__table__
-    dialect = session.bind.dialect.name
-    stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.session_id, table.c.student_id],
-        set_={
-            "status": stmt.excluded.status,
-            "note": stmt.excluded.note,
-            "recorded_by": stmt.excluded.recorded_by,
-            "recorded_at": stmt.excluded.recorded_at,
-        },
+_RECORDS = RowSet(
+    (
+        ("school_id", "INTEGER"),
+        ("session_id", "INTEGER"),
+        ("student_id", "INTEGER"),
+        ("status", "TEXT"),
+        ("note", "TEXT"),
+        ("recorded_by", "INTEGER"),
+        ("recorded_at", "TIMESTAMPTZ"),
     )
-    await session.execute(stmt, rows)
+)
+_UPSERT: dict[bool, TextClause] = {}
+
+
+def _upsert_statement(sqlite: bool) -> TextClause:
+    statement = _UPSERT.get(sqlite)
+    if statement is None:
+        columns = ", ".join(name for name, _ in _RECORDS.columns)
+        statement = _UPSERT[sqlite] = text(
+            f"INSERT INTO attendance_records ({columns}) {_RECORDS.select(sqlite)} "
+            "ON CONFLICT (session_id, student_id) DO UPDATE SET status = excluded.status, "
+            "note = excluded.note, recorded_by = excluded.recorded_by, "
+            "recorded_at = excluded.recorded_at"
+        )
+    return statement
+
+
+async def upsert_records(session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
+    """One statement whatever the number of rows: each (school_id, session_id, student_id,
+    status, note, recorded_by, recorded_at) is inserted, or updates the student's record of
+    that session."""
+    sqlite = session.bind.dialect.name == "sqlite"
+    await session.execute(_upsert_statement(sqlite), _RECORDS.params(sqlite, rows))
 
 
 async def update_record(session: AsyncSession, record_id: int, values: dict[str, Any]) -> None:

@@ -212,7 +212,7 @@ async def record_bulk(
 
     Statements whatever the batch size: one to read the section, its session for the day,
     the students' enrollments and their existing records; one to create the session when
-    it is the day's first; one executemany upsert; one audit row.
+    it is the day's first; one upsert of every row; one audit row.
     """
     student_ids = sorted({row.student_id for row in data.records})
     rows = await repository.bulk_context(
@@ -244,15 +244,7 @@ async def record_bulk(
     await repository.upsert_records(
         session,
         [
-            {
-                "school_id": school_id,
-                "session_id": session_id,
-                "student_id": row.student_id,
-                "status": row.status,
-                "note": row.note,
-                "recorded_by": principal.user_id,
-                "recorded_at": now,
-            }
+            (school_id, session_id, row.student_id, row.status, row.note, principal.user_id, now)
             for row in data.records
         ],
     )

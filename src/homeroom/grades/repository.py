@@ -5,16 +5,18 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    TextClause,
     and_,
     bindparam,
     delete,
-    insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.grades.schemas import GradeFilters
+from homeroom.kit.bulk import RowSet
 from homeroom.kit.db import Database, Reader, Row
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
@@ -214,14 +216,43 @@ async def delete_grade(session: AsyncSession, grade_id: int) -> None:
     await session.execute(delete(Grade).where(Grade.id == grade_id))
 
 
-async def insert_grades(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """One executemany INSERT whatever the number of rows."""
-    await session.execute(insert(Grade), rows)
+_GRADES = RowSet(
+    (
+        ("school_id", "INTEGER"),
+        ("enrollment_id", "INTEGER"),
+        ("assessment_id", "INTEGER"),
+        ("student_id", "INTEGER"),
+        ("score", "FLOAT8"),
+        ("comment", "TEXT"),
+        ("graded_by", "INTEGER"),
+        ("graded_at", "TIMESTAMPTZ"),
+    )
+)
+_UPSERT: dict[tuple[bool, bool], TextClause] = {}
 
 
-async def update_grades(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """One executemany UPDATE by primary key; each row has id and the columns to set."""
-    await session.execute(update(Grade), rows)
+def _upsert_statement(sqlite: bool, set_comment: bool) -> TextClause:
+    statement = _UPSERT.get((sqlite, set_comment))
+    if statement is None:
+        columns = ", ".join(name for name, _ in _GRADES.columns)
+        comment = "comment = excluded.comment, " if set_comment else ""
+        statement = _UPSERT[sqlite, set_comment] = text(
+            f"INSERT INTO grades ({columns}) {_GRADES.select(sqlite)} "
+            "ON CONFLICT (enrollment_id, assessment_id) DO UPDATE SET score = excluded.score, "
+            f"{comment}graded_by = excluded.graded_by, graded_at = excluded.graded_at"
+        )
+    return statement
+
+
+async def upsert_grades(
+    session: AsyncSession, rows: list[tuple[Any, ...]], *, set_comment: bool
+) -> None:
+    """One statement whatever the number of rows: each (school_id, enrollment_id,
+    assessment_id, student_id, score, comment, graded_by, graded_at) inserts the grade or
+    updates the existing one's score, and its comment when `set_comment` (else a new grade
+    gets the row's comment and an existing one keeps its own)."""
+    sqlite = session.bind.dialect.name == "sqlite"
+    await session.execute(_upsert_statement(sqlite, set_comment), _GRADES.params(sqlite, rows))
 
 
 # --- a student's grades by section -------------------------------------------------------------

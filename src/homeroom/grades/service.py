@@ -172,7 +172,8 @@ async def record_bulk(
     session: AsyncSession, principal: Principal, data: BulkGrades
 ) -> dict[str, Any]:
     """Upserts a whole gradebook column, all or nothing, in a constant number of statements:
-    one read of the enrolments and existing grades, one executemany INSERT, one UPDATE."""
+    one read of the enrolments and existing grades, then one upsert of the rows that set a
+    comment and one of those that keep theirs (each only when it has rows)."""
     student_ids = sorted({row.student_id for row in data.grades})
     targets = await repository.grading_targets(
         session, scope_kind(principal), scope_params(principal), data.assessment_id, student_ids
@@ -199,39 +200,31 @@ async def record_bulk(
         bad = len({e["loc"][2] for e in errors})
         raise ValidationFailed(f"{bad} of the rows are invalid; nothing was saved", errors=errors)
 
+    # The rows that set a comment, and those that keep the stored one (a new grade's is empty).
+    commented: list[tuple[Any, ...]] = []
+    uncommented: list[tuple[Any, ...]] = []
+    created = 0
     now = utcnow()
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
     for row in data.grades:
-        enrollment_id, grade_id, old_comment = enrolled[row.student_id]
-        comment = row.comment if "comment" in row.model_fields_set else old_comment or ""
-        if grade_id is None:
-            inserts.append(
-                {
-                    "school_id": school_id,
-                    "enrollment_id": enrollment_id,
-                    "assessment_id": data.assessment_id,
-                    "student_id": row.student_id,
-                    "score": row.score,
-                    "comment": comment,
-                    "graded_by": principal.user_id,
-                    "graded_at": now,
-                }
+        enrollment_id, grade_id, _ = enrolled[row.student_id]
+        created += grade_id is None
+        keep = "comment" not in row.model_fields_set
+        (uncommented if keep else commented).append(
+            (
+                school_id,
+                enrollment_id,
+                data.assessment_id,
+                row.student_id,
+                row.score,
+                "" if keep else row.comment,
+                principal.user_id,
+                now,
             )
-        else:
-            updates.append(
-                {
-                    "id": grade_id,
-                    "score": row.score,
-                    "comment": comment,
-                    "graded_by": principal.user_id,
-                    "graded_at": now,
-                }
-            )
-    if inserts:
-        await repository.insert_grades(session, inserts)
-    if updates:
-        await repository.update_grades(session, updates)
+        )
+    if commented:
+        await repository.upsert_grades(session, commented, set_comment=True)
+    if uncommented:
+        await repository.upsert_grades(session, uncommented, set_comment=False)
     await cache.invalidate(session, *(f"student:{s}" for s in student_ids))
     audit.record(
         session,
@@ -240,9 +233,13 @@ async def record_bulk(
         "assessment_grades",
         data.assessment_id,
         school_id,
-        {"created": len(inserts), "updated": len(updates), "student_ids": student_ids},
+        {"created": created, "updated": len(data.grades) - created, "student_ids": student_ids},
     )
-    return {"assessment_id": data.assessment_id, "created": len(inserts), "updated": len(updates)}
+    return {
+        "assessment_id": data.assessment_id,
+        "created": created,
+        "updated": len(data.grades) - created,
+    }
 
 
 # --- a student's grades by section -------------------------------------------------------------

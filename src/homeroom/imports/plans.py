@@ -595,8 +595,7 @@ async def check_grades(ctx: Context) -> Plan:
     enrolled = {(r[1], r[2]): r[0] for r in book if r[3] != "dropped"}
     grades = {(r[1], r[5]): r for r in book if r[4] is not None}
     plan = Plan()
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    upserts: list[tuple[Any, ...]] = []
     now = utcnow()
     for record, assessment, section, student in unique:
         if record.row in ctx.prepared.invalid_rows:
@@ -609,41 +608,33 @@ async def check_grades(ctx: Context) -> Plan:
         comment = record.values.get("comment")
         stored = grades.get((student[0], assessment[0]))
         if stored is None:
-            inserts.append(
-                {
-                    "school_id": ctx.school_id,
-                    "enrollment_id": enrollment_id,
-                    "assessment_id": assessment[0],
-                    "student_id": student[0],
-                    "score": score,
-                    "comment": comment or "",
-                    "graded_by": ctx.principal.user_id,
-                    "graded_at": now,
-                }
-            )
+            plan.created += 1
+            stored_comment = ""
         elif stored[6] != score or (comment is not None and comment != stored[7]):
-            updates.append(
-                {
-                    "id": stored[4],
-                    "score": score,
-                    "comment": stored[7] if comment is None else comment,
-                    "graded_by": ctx.principal.user_id,
-                    "graded_at": now,
-                }
-            )
+            plan.updated += 1
+            stored_comment = stored[7]
         else:
             plan.unchanged += 1
             continue
+        upserts.append(
+            (
+                ctx.school_id,
+                enrollment_id,
+                assessment[0],
+                student[0],
+                score,
+                stored_comment if comment is None else comment,
+                ctx.principal.user_id,
+                now,
+            )
+        )
         plan.tags.add(f"student:{student[0]}")
 
-    plan.created, plan.updated = len(inserts), len(updates)
-    if inserts:
-        plan.writes.append(lambda s: grades_repository.insert_grades(s, inserts))
-    if updates:
-        plan.writes.append(lambda s: grades_repository.update_grades(s, updates))
+    if upserts:
+        plan.writes.append(lambda s: grades_repository.upsert_grades(s, upserts, set_comment=True))
     plan.details = {
-        "created": len(inserts),
-        "updated": len(updates),
+        "created": plan.created,
+        "updated": plan.updated,
         "assessment_ids": sorted({c[1][0] for c in unique}),
     }
     return plan
@@ -731,11 +722,18 @@ async def check_attendance(ctx: Context) -> Plan:
         ids = {(s, dt.date.fromisoformat(d)): i for (s, d), i in sessions.items()}
         if missing:
             ids |= await repository.add_sessions(session, ctx.db, list(missing.values()))
-        rows = []
-        for u in upserts:
-            row = dict(u)
-            row["session_id"] = ids[(row.pop("section_id"), row.pop("date"))]
-            rows.append(row)
+        rows = [
+            (
+                u["school_id"],
+                ids[(u["section_id"], u["date"])],
+                u["student_id"],
+                u["status"],
+                u["note"],
+                u["recorded_by"],
+                u["recorded_at"],
+            )
+            for u in upserts
+        ]
         await attendance_repository.upsert_records(session, rows)
 
     if upserts:

@@ -43,13 +43,14 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from cashews.backends.memory import Memory
 from prometheus_client import Counter
-from sqlalchemy import bindparam, select
+from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
 from homeroom.config import Settings
+from homeroom.kit.bulk import RowSet
 from homeroom.kit.responses import JSON, PRIVATE, etag_of
 from homeroom.models.cache import CacheVersion
 
@@ -106,34 +107,31 @@ def scope_tags(principal: Principal) -> tuple[str, ...]:
 # --- writes -------------------------------------------------------------------------------------
 
 
-# Up to this many tags go in one multi-row VALUES statement; more as one executemany of the
-# same upsert (an import's 10,000-tag VALUES took SQLAlchemy ~1.6 s to compile, and past 16,000
-# tags it would pass the drivers' 32,767-parameter limit).
-MULTI_ROW_TAGS = 200
+_TAGS = RowSet((("tag", "TEXT"),))
+_INVALIDATE: dict[bool, TextClause] = {}
+
+
+def _invalidate_statement(sqlite: bool) -> TextClause:
+    statement = _INVALIDATE.get(sqlite)
+    if statement is None:
+        # Ordered: concurrent PostgreSQL writers lock shared tags in one order (no deadlock).
+        statement = _INVALIDATE[sqlite] = text(
+            f"INSERT INTO cache_versions (tag, version) SELECT tag, :version FROM "
+            f"({_TAGS.select(sqlite)}) t ORDER BY tag "
+            "ON CONFLICT (tag) DO UPDATE SET version = excluded.version"
+        )
+    return statement
 
 
 async def invalidate(session: AsyncSession, *tags: str) -> None:
-    """Gives each tag a fresh version inside the session's transaction: one statement."""
+    """Gives each tag a fresh version inside the session's transaction: one statement whose
+    text is the same for any number of tags (kit/bulk.py)."""
     if not tags:
         return
-    token = secrets.randbits(63)
-    rows = [{"tag": tag, "version": token} for tag in sorted(set(tags))]
-    # Sorted: concurrent PostgreSQL writers lock shared tags in one order (no deadlock).
-    insert = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
-    if len(rows) <= MULTI_ROW_TAGS:
-        stmt = insert(CacheVersion).values(rows)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[CacheVersion.tag], set_={"version": stmt.excluded.version}
-            )
-        )
-        return
-    table: Any = CacheVersion.__table__
-    many = insert(table)
-    many = many.on_conflict_do_update(
-        index_elements=[table.c.tag], set_={"version": many.excluded.version}
-    )
-    await session.execute(many, rows)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    rows = [(tag,) for tag in set(tags)]
+    params = {"version": secrets.randbits(63), **_TAGS.params(sqlite, rows)}
+    await session.execute(_invalidate_statement(sqlite), params)
 
 
 # --- reads --------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from sqlalchemy.sql import Executable
 
 from homeroom.config import Settings
 from homeroom.kit.cache import ResponseCache
+from homeroom.kit.sqlite_inline import connect_inline
 from homeroom.models.base import sqlite_timestamp
 
 Row = tuple[Any, ...]
@@ -265,6 +266,7 @@ class AsyncpgReader:
             max_size=self._max_size,
             server_settings={
                 "statement_timeout": str(self._timeout_ms),
+                "jit": "off",
                 "application_name": "homeroom-reader",
             },
             reset=_keep_session,
@@ -430,9 +432,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # (bulk writes alone: 83-89 req/s, p99 2-2.5 s). With one connection, a process's
         # writers queue in order for the pool instead, and only the worker processes contend
         # for the file lock.
+        # Statements run inline on the event loop (kit/sqlite_inline.py): no thread hop per
+        # statement while the write lock is held.
         engine = create_async_engine(
             url,
-            connect_args={"timeout": 30},
+            async_creator=connect_inline(str(path), settings.sqlite_busy_timeout_ms / 1000),
             pool_size=1,
             max_overflow=0,
             pool_timeout=max(30.0, settings.sqlite_busy_timeout_ms / 1000),
@@ -452,6 +456,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
             connect_args={
                 "server_settings": {
                     "statement_timeout": str(settings.db_statement_timeout_ms),
+                    # Short statements: LLVM compilation (80-190 ms when a plan's estimated
+                    # cost passes jit_above_cost) would cost more than it ever saves.
+                    "jit": "off",
                     "application_name": "homeroom",
                 }
             },
@@ -478,7 +485,9 @@ def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
         # loss can lose the last commits, never corrupt the file.
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute(f"PRAGMA busy_timeout = {int(settings.sqlite_busy_timeout_ms)}")
+        # 0: a held write lock fails at once and kit/sqlite_inline waits for it without
+        # blocking the event loop (HOMEROOM_SQLITE_BUSY_TIMEOUT_MS bounds that wait).
+        cursor.execute("PRAGMA busy_timeout = 0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -1,0 +1,121 @@
+"""summaries for set-based writes (PostgreSQL)
+
+Bulk grade and attendance writes became one statement whatever their size (kit/bulk.py), so
+the statement triggers of 0004 now see dozens of rows at once instead of one per execution.
+Two things then went wrong, both fixed here:
+
+- The final-grade recompute found its enrollments with `x.enrollment_id IN (SELECT ... FROM
+  new_rows)`. With hash and merge joins off (0004's NESTED_LOOPS), the planner walked all
+  350,000 analytics_enrollments by primary key and probed the transition table for each
+  (~130 ms for a 47-student class, 3 s when the table is estimated larger). The ids are now
+  collected first and looked up by index: `= ANY (ARRAY(SELECT ...))` (0.3 ms).
+- The penalties of `enable_seqscan = off` (a transition table can only be scanned) push every
+  plan's cost past `jit_above_cost`: each statement paid 80-190 ms of LLVM compilation. The
+  trigger functions now run with `jit = off` (the application's own sessions too, in
+  kit/db.py).
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-03 20:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Frozen copies (a migration never imports application code): 0004's trigger functions and
+# its planner settings.
+FUNCTIONS = (
+    "analytics_schools_insert",
+    "analytics_students_insert",
+    "analytics_students_update",
+    "analytics_students_delete",
+    "analytics_sections_insert",
+    "analytics_sections_update",
+    "analytics_enrollments_insert",
+    "analytics_enrollments_update",
+    "analytics_summary_enrollment_insert",
+    "analytics_summary_enrollment_update",
+    "analytics_summary_enrollment_delete",
+    "analytics_grades_insert",
+    "analytics_grades_update",
+    "analytics_grades_delete",
+    "analytics_summary_category_insert",
+    "analytics_summary_category_update",
+    "analytics_summary_category_delete",
+    "analytics_assessments_update",
+    "analytics_categories_update",
+    "analytics_attendance_sessions_insert",
+    "analytics_attendance_sessions_update",
+    "analytics_summary_session_insert",
+    "analytics_summary_session_update",
+    "analytics_summary_session_delete",
+    "analytics_attendance_records_insert",
+    "analytics_attendance_records_update",
+    "analytics_attendance_records_delete",
+    "analytics_audit_logs_insert",
+)
+NESTED_LOOPS = "SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off"
+FINAL = (
+    "(SELECT CAST(round(CAST(100.0 * sum(x.weight * x.earned / x.possible) / sum(x.weight) "
+    "AS numeric), 2) AS FLOAT) FROM analytics_enrollment_categories x "
+    "WHERE x.enrollment_id = e.enrollment_id AND x.graded > 0 AND x.possible > 0 "
+    "AND x.weight > 0)"
+)
+RECOMPUTE = {
+    "analytics_summary_category_insert": "new_rows",
+    "analytics_summary_category_update": "new_rows",
+    "analytics_summary_category_delete": "old_rows",
+}
+
+
+def _recompute(rows: str, by_array: bool) -> str:
+    """The body of a category-sums trigger: lock the enrollments touched, in key order, then
+    set their final percentage from their category sums."""
+    if by_array:
+        touched = f"x.enrollment_id = ANY (ARRAY(SELECT DISTINCT enrollment_id FROM {rows}))"
+    else:
+        touched = f"x.enrollment_id IN (SELECT enrollment_id FROM {rows})"
+    return f"""
+        PERFORM 1 FROM analytics_enrollments x
+        WHERE {touched}
+        ORDER BY x.enrollment_id FOR UPDATE OF x;
+        UPDATE analytics_enrollments x SET final_percentage = d.final
+        FROM (SELECT e.enrollment_id, {FINAL} AS final
+              FROM (SELECT DISTINCT k.enrollment_id FROM (SELECT enrollment_id FROM {rows}) k) e) d
+        WHERE x.enrollment_id = d.enrollment_id
+            AND x.final_percentage IS DISTINCT FROM d.final;"""
+
+
+def _function(name: str, rows: str, by_array: bool) -> str:
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
+        f"{NESTED_LOOPS} AS $$\n"
+        f"BEGIN\nIF NOT EXISTS (SELECT 1 FROM {rows}) THEN RETURN NULL; END IF;\n"
+        f"{_recompute(rows, by_array)}\nRETURN NULL;\nEND $$"
+    )
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    for name, rows in RECOMPUTE.items():
+        bind.exec_driver_sql(_function(name, rows, by_array=True))
+    for name in FUNCTIONS:
+        bind.exec_driver_sql(f"ALTER FUNCTION {name}() SET jit = off")
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    for name in FUNCTIONS:
+        bind.exec_driver_sql(f"ALTER FUNCTION {name}() RESET jit")
+    for name, rows in RECOMPUTE.items():
+        bind.exec_driver_sql(_function(name, rows, by_array=False))
