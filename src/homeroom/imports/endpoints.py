@@ -14,7 +14,7 @@ from homeroom.imports import service as import_service
 from homeroom.imports.schemas import ImportCatalog, ImportJob, ImportResult
 from homeroom.imports.uploads import read_upload
 from homeroom.kit.auth import CurrentPrincipal, Principal, require
-from homeroom.kit.deps import DB, Session
+from homeroom.kit.deps import DB, HeavySession
 from homeroom.kit.errors import PROBLEM_JSON
 from homeroom.kit.responses import PRIVATE, etag_of, json_response
 from homeroom.kit.schemas import Id
@@ -54,7 +54,7 @@ def _upload_route(kind: cols.Kind) -> Callable[..., Awaitable[Response]]:
         request: Request,
         principal: Annotated[Principal, require(kind.permission)],
         db: DB,
-        session: Session,
+        session: HeavySession,
         dry_run: Annotated[bool, Query(description="Check every row, write nothing")] = False,
         school_id: Annotated[Id | None, Query(description="Only for an all-schools admin")] = None,
         encoding: Annotated[

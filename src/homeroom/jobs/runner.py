@@ -23,6 +23,7 @@ from homeroom.config import Settings
 from homeroom.jobs.registry import HANDLER_MODULES, HANDLERS, JobContext, JobFailed
 from homeroom.kit.db import Database
 from homeroom.kit.security import AccessClaims
+from homeroom.kit.sqlite_inline import offloaded
 from homeroom.models import Job, JobFile, Notification, utcnow
 
 log = structlog.get_logger("homeroom.jobs")
@@ -159,7 +160,8 @@ async def run_job(db: Database, settings: Settings, job_id: int) -> str | None:
     beat = asyncio.create_task(_heartbeat(db, settings, job.id))
     log.info("job started", job_id=job.id, kind=job.kind, attempt=job.attempts)
     try:
-        with tempfile.TemporaryDirectory(prefix=f"homeroom-job-{job.id}-") as tmp:
+        # Jobs are the heavy writers: on SQLite their statements run in a worker thread.
+        with offloaded(), tempfile.TemporaryDirectory(prefix=f"homeroom-job-{job.id}-") as tmp:
 
             async def report(percent: int) -> None:
                 await _report(db, job.id, percent)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.config import Settings
 from homeroom.kit.db import Database, discard_after_commit, run_after_commit
+from homeroom.kit.sqlite_inline import offloaded
 
 
 async def get_database(request: Request) -> Database:
@@ -40,6 +41,16 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
         await run_after_commit(session)
 
 
+async def offloaded_unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """`unit_of_work` for heavy requests (imports): on SQLite every statement, the commit
+    included, runs in a worker thread instead of inline (kit/sqlite_inline.py), so a long
+    write never holds the event loop."""
+    with offloaded():
+        async for session in unit_of_work(request):
+            yield session
+
+
 DB = Annotated[Database, Depends(get_database)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 Session = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
+HeavySession = Annotated[AsyncSession, Depends(offloaded_unit_of_work, scope="function")]
