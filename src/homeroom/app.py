@@ -29,6 +29,7 @@ from homeroom.kit import cpu
 from homeroom.kit.compression import Compress
 from homeroom.kit.db import Database
 from homeroom.kit.errors import install_error_handlers
+from homeroom.kit.fastpath import FastReads
 from homeroom.kit.guards import RefuseNul
 from homeroom.kit.logging import configure_logging
 from homeroom.kit.metrics import RequestMetrics
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.token_decoder = TokenDecoder(settings)
     install_error_handlers(app)
+    app.add_middleware(FastReads, fastapi=app)  # innermost: after the guard and the metrics
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestMetrics)
     app.add_middleware(Compress)  # outermost: also compresses error bodies

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     # memory (in front of Redis when redis_url is set).
     cache_ttl_seconds: int = Field(default=600, ge=1)
     cache_local_entries: int = Field(default=4096, ge=16)
+    # Whole exports kept per process (kit/cache.LargeBodies): total and per-body bounds.
+    cache_large_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    cache_large_entry_bytes: int = Field(default=8 * 1024 * 1024, ge=0)
+    # Exports and dashboards built at once per process; more wait their turn.
+    export_concurrency: int = Field(default=2, ge=1, le=64)
 
     # Background jobs (jobs/): no broker_url = the in-process broker, jobs run inside each API
     # process; redis://... or amqp://... = jobs go to that broker and `homeroom worker`

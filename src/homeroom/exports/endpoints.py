@@ -1,3 +1,4 @@
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
@@ -25,11 +26,11 @@ def _streamed(media_type: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"content": {media_type: {}}, "description": "The file, streamed"}}
 
 
-def _stream(export: Export) -> StreamingResponse:
+def _stream(export: Export, chunks: AsyncIterator[bytes]) -> StreamingResponse:
     # A stream has no ETag (its bytes are not known before they are sent): each download
-    # fetches the current list. Personal data: private, never kept by a shared cache.
+    # gets the current list. Personal data: private, never kept by a shared cache.
     return StreamingResponse(
-        export.chunks(),
+        chunks,
         media_type=export.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{export.file_name}"',
@@ -46,7 +47,7 @@ async def export_students_csv(
     principal: StudentsRead, db: DB, filters: Filters, sort: Sort
 ) -> StreamingResponse:
     """The caller's student list (GET /students' filters and sort, every page) as CSV."""
-    return _stream(export_service.students(db, principal, filters, sort.sort, "csv"))
+    return _stream(*await export_service.students_stream(db, principal, filters, sort.sort, "csv"))
 
 
 @router.get(
@@ -58,7 +59,7 @@ async def export_students_excel(
     principal: StudentsRead, db: DB, filters: Filters, sort: Sort
 ) -> StreamingResponse:
     """The caller's student list (GET /students' filters and sort, every page) as XLSX."""
-    return _stream(export_service.students(db, principal, filters, sort.sort, "xlsx"))
+    return _stream(*await export_service.students_stream(db, principal, filters, sort.sort, "xlsx"))
 
 
 @router.post("/exports", response_model=JobRead, status_code=202)

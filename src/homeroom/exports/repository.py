@@ -7,8 +7,7 @@ their own lists: staff and admins their school, a teacher their own sections, a 
 guardian their own (their children's) records.
 """
 
-from collections.abc import AsyncGenerator, Generator
-from itertools import islice
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from sqlalchemy import Boolean, Date, Float, Integer, Select, bindparam, select
@@ -67,28 +66,14 @@ async def batches(
     db: Database, query: CompiledQuery, params: dict[str, Any], size: int = BATCH_SIZE
 ) -> AsyncGenerator[list[Row]]:
     """The query's rows in lists of up to `size`, read as they are needed (one statement;
-    SQLite: its own connection, PostgreSQL: a server-side cursor). Closing the iterator early
-    (a client that went away) closes the cursor."""
-    rows = db.reader.iterate(query, params, size)
-    if isinstance(rows, Generator):
-        try:
-            while batch := list(islice(rows, size)):
-                yield batch
-        finally:
-            rows.close()
-        return
-    assert isinstance(rows, AsyncGenerator)
-    batch = []
+    SQLite: its own connection in a worker thread, PostgreSQL: a server-side cursor on the
+    heavy pool). Closing the iterator early (a client that went away) closes the cursor."""
+    rows = db.reader.batches(query, params, size)
     try:
-        async for row in rows:
-            batch.append(row)
-            if len(batch) >= size:
-                yield batch
-                batch = []
-        if batch:
+        async for batch in rows:
             yield batch
     finally:
-        await rows.aclose()
+        await rows.aclose()  # type: ignore[attr-defined]
 
 
 async def count(db: Database, query: CompiledQuery, params: dict[str, Any]) -> int:

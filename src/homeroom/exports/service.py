@@ -28,6 +28,7 @@ from homeroom.exports.schemas import (
 )
 from homeroom.jobs import service as jobs
 from homeroom.jobs.schemas import JobFilters
+from homeroom.kit import cache
 from homeroom.kit.auth import Principal
 from homeroom.kit.cpu import run_cpu
 from homeroom.kit.db import CompiledQuery, Database, Row
@@ -72,7 +73,7 @@ class Export:
     async def count(self) -> int:
         return await repository.count(self.db, self.query, self.params)
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes]:
         """The file's bytes, batch by batch (`rows` counts the rows encoded so far)."""
         encoder = writers.encoder(self.format, self.columns, SHEET_NAMES[self.name])
         yield encoder.start()
@@ -131,6 +132,59 @@ def students(
     sort_name, desc = _sort(sort)
     query, params = repository.students(db, scope_kind(principal), filters, sort_name, desc)
     return Export("students", fmt, query, {**scope_params(principal), **params}, db)
+
+
+async def students_stream(
+    db: Database,
+    principal: Principal,
+    filters: StudentFilters,
+    sort: str | None,
+    fmt: ExportFormat,
+) -> tuple[Export, AsyncIterator[bytes]]:
+    """`students` and its bytes, read and encoded at most `export_concurrency` at a time per
+    process. A school's whole list (staff and admins) is kept for the next download when small
+    enough (HOMEROOM_CACHE_LARGE_ENTRY_BYTES) and served from there while the school's
+    students are unchanged: every write of a student, whatever makes it (API, import, seed,
+    plain SQL), bumps "school:{id}:people" by a trigger (migration 0005), so it is never stale.
+    Narrower scopes depend on enrollments and links too, and are small: never cached."""
+    export = students(db, principal, filters, sort, fmt)
+    key = None
+    if scope_kind(principal) in ("school", "all"):
+        tags = [cache.school_tag(principal.school_id, "people")]
+        parts = (fmt, sort, principal.school_id, *filters.model_dump().values())
+        key = await db.cache.key(db, "export:students", parts, tags)
+    return export, _cached(db, export, key)
+
+
+async def _cached(db: Database, export: Export, key: str | None) -> AsyncGenerator[bytes]:
+    large = db.cache.large
+    body = large.get(key) if key is not None else None
+    if body is None:
+        async with db.heavy:
+            body = large.get(key) if key is not None else None
+            if body is None:
+                async with aclosing(_kept(export, large, key)) as chunks:
+                    async for data in chunks:
+                        yield data
+                return
+    yield body
+
+
+async def _kept(export: Export, large: cache.LargeBodies, key: str | None) -> AsyncGenerator[bytes]:
+    """The export's chunks, also kept whole under `key` once all of them were sent."""
+    parts: list[bytes] | None = [] if key is not None else None
+    size = 0
+    async with aclosing(export.chunks()) as chunks:
+        async for data in chunks:
+            if parts is not None:
+                size += len(data)
+                if size > large.max_entry:
+                    parts = None
+                else:
+                    parts.append(data)
+            yield data
+    if parts is not None and key is not None:
+        large.put(key, b"".join(parts))
 
 
 def from_request(db: Database, principal: Principal, request: ExportRequest) -> Export:

@@ -34,9 +34,11 @@ Redis down or failing: a warning (at most one per `_WARN_EVERY` seconds), Redis 
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -167,6 +169,9 @@ class ResponseCache:
         self._warned_at = -_WARN_EVERY
         self._hits: dict[str, Any] = {}
         self._misses: dict[str, Any] = {}
+        self.large = LargeBodies(
+            settings.cache_large_bytes, settings.cache_large_entry_bytes, settings.cache_ttl_seconds
+        )
 
     async def start(self, db: Database) -> None:
         await self.local.init()
@@ -228,6 +233,16 @@ class ResponseCache:
 
     # -- the cached read --
 
+    async def key(
+        self, db: Database, region: str, key_parts: Iterable[Hashable], tags: Iterable[str]
+    ) -> str | None:
+        """The key an entry built NOW may be stored under (None: caching is off). Read it
+        before building the entry, never after (see the module's docstring)."""
+        versions = await self._read_versions(db, tags)
+        if versions is None:
+            return None
+        return f"{region}:{':'.join(map(str, key_parts))}:{'.'.join(map(str, versions))}"
+
     async def cached(
         self,
         db: Database,
@@ -235,18 +250,20 @@ class ResponseCache:
         key_parts: Iterable[Hashable],
         tags: Iterable[str],
         build: Callable[[], Awaitable[bytes]],
+        gate: asyncio.Semaphore | None = None,
     ) -> Entry:
         """The body `build()` makes, from the cache when the tags have not changed since.
 
         `key_parts` must name everything the body depends on besides the tags' data: ids,
         query parameters, and the caller's scope. `build()` raising (404, 403) caches nothing.
+        With a `gate` (heavy bodies: a dashboard), builds wait for a turn, and a request that
+        waited takes the body a request ahead of it built for the same key instead.
         """
-        versions = await self._read_versions(db, tags)
-        if versions is None:
+        key = await self.key(db, region, key_parts, tags)
+        if key is None:
             self._count(self._misses, MISSES, region)
             body = await build()
             return etag_of(body), body
-        key = f"{region}:{':'.join(map(str, key_parts))}:{'.'.join(map(str, versions))}"
         entry: Entry | None = await self.local.get(key)
         if entry is not None:
             self._count(self._hits, HITS, region)
@@ -258,6 +275,16 @@ class ResponseCache:
                 await self.local.set(key, entry, expire=self.ttl)
                 self._count(self._hits, HITS, region)
                 return entry
+        if gate is None:
+            return await self._build(key, region, build)
+        async with gate:
+            entry = await self.local.get(key)
+            if entry is not None:
+                self._count(self._hits, HITS, region)
+                return entry
+            return await self._build(key, region, build)
+
+    async def _build(self, key: str, region: str, build: Callable[[], Awaitable[bytes]]) -> Entry:
         self._count(self._misses, MISSES, region)
         body = await build()
         entry = (etag_of(body), body)
@@ -305,6 +332,42 @@ class ResponseCache:
             )
 
 
+class LargeBodies:
+    """Large cached bodies (exports of a whole list) in this process: an LRU bounded by their
+    total size (HOMEROOM_CACHE_LARGE_BYTES) and by each one's (larger ones are not kept), with
+    the cache's TTL. Keys come from `ResponseCache.key`, so an entry is never stale."""
+
+    def __init__(self, max_bytes: int, max_entry: int, ttl: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry = min(max_entry, max_bytes)
+        self.ttl = ttl
+        self.size = 0
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def get(self, key: str) -> bytes | None:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        expires, body = found
+        if time.monotonic() > expires:
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return body
+
+    def put(self, key: str, body: bytes) -> None:
+        if len(body) > self.max_entry or key in self._entries:
+            return
+        while self._entries and self.size + len(body) > self.max_bytes:
+            self._drop(next(iter(self._entries)))
+        self._entries[key] = (time.monotonic() + self.ttl, body)
+        self.size += len(body)
+
+    def _drop(self, key: str) -> None:
+        _, body = self._entries.pop(key)
+        self.size -= len(body)
+
+
 def cached_response(request: Request, entry: Entry, cache_control: str = PRIVATE) -> Response:
     """A cached body as a JSON response with its ETag; 304 when the client has it."""
     etag, body = entry
@@ -326,6 +389,7 @@ async def cached(
     key_parts: Iterable[Hashable],
     tags: Iterable[str],
     build: Callable[[], Awaitable[bytes]],
+    gate: asyncio.Semaphore | None = None,
 ) -> Entry:
     """`ResponseCache.cached` on the process's cache of `db`."""
-    return await db.cache.cached(db, region, key_parts, tags, build)
+    return await db.cache.cached(db, region, key_parts, tags, build, gate)

@@ -222,14 +222,18 @@ class SqliteReader:
         row = self._run(query, params).fetchone()
         return None if row is None else row[0]
 
-    def iterate(self, query: CompiledQuery, params: dict[str, Any], size: int) -> Iterator[Row]:
-        """Streams rows in batches on a connection of its own (for exports)."""
+    async def batches(
+        self, query: CompiledQuery, params: dict[str, Any], size: int
+    ) -> AsyncIterator[list[Row]]:
+        """The rows in lists of up to `size`, read on a connection of its own in a worker
+        thread (exports): sorting a whole school's list must not hold the event loop, and
+        sqlite3 releases the GIL while it steps."""
         conn = sqlite3.connect(self._path, check_same_thread=False)
         try:
             statement_counter.record(query.sql)
-            cur = conn.execute(query.sql, query.positional(params))
-            while batch := cur.fetchmany(size):
-                yield from _fix_bools(batch, query.bool_columns)
+            cur = await asyncio.to_thread(conn.execute, query.sql, query.positional(params))
+            while batch := await asyncio.to_thread(cur.fetchmany, size):
+                yield _fix_bools(batch, query.bool_columns)
         finally:
             conn.close()
 
@@ -251,11 +255,14 @@ async def _keep_session(connection: Any) -> None:
 class AsyncpgReader:
     """Runs queries on an asyncpg pool with its statement cache."""
 
-    def __init__(self, dsn: str, max_size: int, statement_timeout_ms: int) -> None:
+    def __init__(self, dsn: str, max_size: int, statement_timeout_ms: int, heavy_size: int) -> None:
         self._dsn = dsn
         self._max_size = max_size
         self._timeout_ms = statement_timeout_ms
+        self._heavy_size = heavy_size
         self._pool: Any = None
+        self._heavy: Any = None
+        self._heavy_lock = asyncio.Lock()
 
     async def start(self) -> None:
         import asyncpg
@@ -264,13 +271,12 @@ class AsyncpgReader:
             self._dsn,
             min_size=1,
             max_size=self._max_size,
-            server_settings={
-                "statement_timeout": str(self._timeout_ms),
-                "jit": "off",
-                "application_name": "homeroom-reader",
-            },
+            server_settings=self._server_settings("homeroom-reader"),
             reset=_keep_session,
         )
+
+    def _server_settings(self, name: str) -> dict[str, str]:
+        return {"statement_timeout": str(self._timeout_ms), "jit": "off", "application_name": name}
 
     async def all(self, query: CompiledQuery, params: dict[str, Any]) -> list[Row]:
         statement_counter.record(query.sql)
@@ -286,19 +292,39 @@ class AsyncpgReader:
         statement_counter.record(query.sql)
         return await self._pool.fetchval(query.sql, *query.positional(params))
 
-    async def iterate(
+    async def batches(
         self, query: CompiledQuery, params: dict[str, Any], size: int
-    ) -> AsyncIterator[Row]:
+    ) -> AsyncIterator[list[Row]]:
+        """The rows in lists of up to `size` from a server-side cursor (exports), on a
+        connection of the heavy pool: a long stream never holds one the hot reads need."""
         statement_counter.record(query.sql)
-        async with self._pool.acquire() as conn, conn.transaction():
-            cursor = conn.cursor(query.sql, *query.positional(params), prefetch=size)
-            async for record in cursor:
-                yield tuple(record)
+        pool = await self._heavy_pool()
+        async with pool.acquire() as conn, conn.transaction():
+            cursor = await conn.cursor(query.sql, *query.positional(params))
+            while batch := await cursor.fetch(size):
+                yield [tuple(record) for record in batch]
+
+    async def _heavy_pool(self) -> Any:
+        async with self._heavy_lock:
+            if self._heavy is None:
+                import asyncpg
+
+                self._heavy = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=0,
+                    max_size=self._heavy_size,
+                    server_settings=self._server_settings("homeroom-heavy"),
+                    reset=_keep_session,
+                )
+        return self._heavy
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+        if self._heavy is not None:
+            await self._heavy.close()
+            self._heavy = None
 
 
 class SessionReader:
@@ -362,6 +388,9 @@ class Database:
     reader: SqliteReader | AsyncpgReader = field(init=False)
     dialect: Dialect = field(init=False)
     cache: ResponseCache = field(init=False)
+    # Heavy reads (an export, a dashboard built anew) running at once in this process; more
+    # wait for a turn instead of taking the CPU from every other request.
+    heavy: asyncio.Semaphore = field(init=False)
     # Sends a job id to the job broker (set by the process's JobRuntime; see jobs/broker.py).
     job_dispatch: Callable[[int], Awaitable[None]] | None = field(default=None, init=False)
     _queries: dict[Hashable, CompiledQuery] = field(default_factory=dict, init=False)
@@ -375,6 +404,7 @@ class Database:
             self.engine, expire_on_commit=False, info={"db": self}
         )
         self.cache = ResponseCache(self.settings)
+        self.heavy = asyncio.Semaphore(self.settings.export_concurrency)
         if self.settings.is_sqlite:
             self.dialect = sqlite.dialect(paramstyle="qmark")
             self.reader = SqliteReader(sqlite_path(url), self.settings.sqlite_busy_timeout_ms)
@@ -382,7 +412,10 @@ class Database:
             self.dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
             dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
             self.reader = AsyncpgReader(
-                dsn, self.settings.db_pool_size, self.settings.db_statement_timeout_ms
+                dsn,
+                self.settings.db_pool_size,
+                self.settings.db_statement_timeout_ms,
+                self.settings.export_concurrency,
             )
 
     @property

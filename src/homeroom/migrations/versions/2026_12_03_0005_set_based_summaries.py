@@ -1,4 +1,4 @@
-"""summaries for set-based writes (PostgreSQL)
+"""summaries for set-based writes; the activity tag in shards
 
 Bulk grade and attendance writes became one statement whatever their size (kit/bulk.py), so
 the statement triggers of 0004 now see dozens of rows at once instead of one per execution.
@@ -13,6 +13,15 @@ Two things then went wrong, both fixed here:
   plan's cost past `jit_above_cost`: each statement paid 80-190 ms of LLVM compilation. The
   trigger functions now run with `jit = off` (the application's own sessions too, in
   kit/db.py).
+
+Also: an audit row bumped the cache tags "school:{id}:activity" and "school:all:activity", two
+rows that every write of a school then locked until it committed (PostgreSQL). It now bumps
+one of ACTIVITY_SHARDS rows of each ("school:{id}:activity:{audit id % 8}"), and the
+dashboard reads all of them: concurrent writers almost never meet on a row.
+
+And: a write of students (any path: API, import, seed, plain SQL) bumps "school:{id}:people"
+and "school:all:people", so a cached export of a school's students (exports/service.py) can
+never outlive a committed change.
 
 Revision ID: 0005
 Revises: 0004
@@ -74,6 +83,78 @@ RECOMPUTE = {
 }
 
 
+ACTIVITY_SHARDS = 8
+
+
+def _sqlite_activity(sharded: bool) -> str:
+    shard = f" || ':' || (NEW.id % {ACTIVITY_SHARDS})" if sharded else ""
+    return f"""AFTER INSERT ON audit_logs BEGIN
+        INSERT INTO cache_versions (tag, version)
+        SELECT 'school:' || NEW.school_id || ':activity'{shard}, random()
+        WHERE NEW.school_id IS NOT NULL
+        ON CONFLICT (tag) DO UPDATE SET version = excluded.version;
+        INSERT INTO cache_versions (tag, version) VALUES ('school:all:activity'{shard}, random())
+        ON CONFLICT (tag) DO UPDATE SET version = excluded.version;
+    END"""
+
+
+def _postgres_activity(sharded: bool) -> str:
+    shard = f" || ':' || (id % {ACTIVITY_SHARDS})" if sharded else ""
+    return f"""CREATE OR REPLACE FUNCTION analytics_audit_logs_insert() RETURNS trigger
+    LANGUAGE plpgsql {NESTED_LOOPS} AS $$
+BEGIN
+IF NOT EXISTS (SELECT 1 FROM new_rows) THEN RETURN NULL; END IF;
+INSERT INTO cache_versions (tag, version)
+        SELECT t.tag, CAST(random() * 9.2e18 AS BIGINT) FROM (
+            SELECT DISTINCT 'school:' || school_id || ':activity'{shard} AS tag FROM new_rows
+            WHERE school_id IS NOT NULL
+            UNION SELECT DISTINCT 'school:all:activity'{shard} FROM new_rows) t
+        ORDER BY t.tag
+        ON CONFLICT (tag) DO UPDATE SET version = excluded.version;
+RETURN NULL;
+END $$"""
+
+
+PEOPLE_EVENTS = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}
+
+
+def _sqlite_people(event: str) -> str:
+    values = ", ".join(
+        f"('school:' || {row}.school_id || ':people', random())" for row in PEOPLE_EVENTS[event]
+    )
+    return f"""AFTER {event} ON students BEGIN
+        INSERT INTO cache_versions (tag, version) VALUES {values}, ('school:all:people', random())
+        ON CONFLICT (tag) DO UPDATE SET version = excluded.version;
+    END"""
+
+
+def _postgres_people(event: str) -> list[str]:
+    rows = " UNION ".join(
+        f"SELECT school_id FROM {'new_rows' if row == 'NEW' else 'old_rows'}"
+        for row in PEOPLE_EVENTS[event]
+    )
+    name = f"cache_people_{event.lower()}"
+    referencing = {
+        "INSERT": "REFERENCING NEW TABLE AS new_rows",
+        "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "DELETE": "REFERENCING OLD TABLE AS old_rows",
+    }[event]
+    return [
+        f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+BEGIN
+INSERT INTO cache_versions (tag, version)
+    SELECT t.tag, CAST(random() * 9.2e18 AS BIGINT) FROM (
+        SELECT DISTINCT 'school:' || s.school_id || ':people' AS tag FROM ({rows}) s
+        UNION SELECT 'school:all:people') t
+    ORDER BY t.tag
+    ON CONFLICT (tag) DO UPDATE SET version = excluded.version;
+RETURN NULL;
+END $$""",
+        f"CREATE TRIGGER {name} AFTER {event} ON students {referencing} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+    ]
+
+
 def _recompute(rows: str, by_array: bool) -> str:
     """The body of a category-sums trigger: lock the enrollments touched, in key order, then
     set their final percentage from their category sums."""
@@ -101,21 +182,45 @@ def _function(name: str, rows: str, by_array: bool) -> str:
     )
 
 
+def _replace_sqlite_activity(sharded: bool) -> None:
+    bind = op.get_bind()
+    bind.exec_driver_sql("DROP TRIGGER IF EXISTS analytics_audit_logs_insert")
+    bind.exec_driver_sql(f"CREATE TRIGGER analytics_audit_logs_insert {_sqlite_activity(sharded)}")
+
+
 def upgrade() -> None:
     bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
+    if bind.dialect.name == "sqlite":
+        _replace_sqlite_activity(sharded=True)
+        for event in PEOPLE_EVENTS:
+            bind.exec_driver_sql(
+                f"CREATE TRIGGER cache_people_{event.lower()} {_sqlite_people(event)}"
+            )
         return
+    for event in PEOPLE_EVENTS:
+        for statement in _postgres_people(event):
+            bind.exec_driver_sql(statement)
     for name, rows in RECOMPUTE.items():
         bind.exec_driver_sql(_function(name, rows, by_array=True))
+    bind.exec_driver_sql(_postgres_activity(sharded=True))
     for name in FUNCTIONS:
         bind.exec_driver_sql(f"ALTER FUNCTION {name}() SET jit = off")
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
+    for event in PEOPLE_EVENTS:
+        name = f"cache_people_{event.lower()}"
+        if bind.dialect.name == "sqlite":
+            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+        else:
+            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON students")
+            bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
+    if bind.dialect.name == "sqlite":
+        _replace_sqlite_activity(sharded=False)
         return
     for name in FUNCTIONS:
         bind.exec_driver_sql(f"ALTER FUNCTION {name}() RESET jit")
     for name, rows in RECOMPUTE.items():
         bind.exec_driver_sql(_function(name, rows, by_array=False))
+    bind.exec_driver_sql(_postgres_activity(sharded=False))
