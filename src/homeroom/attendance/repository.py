@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.attendance.schemas import AttendanceFilters
-from homeroom.kit.bulk import RowSet
+from homeroom.kit.bulk import RowSet, execute_core
 from homeroom.kit.db import Database, Reader, Row, SessionReader
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
@@ -297,7 +297,7 @@ async def upsert_records(session: AsyncSession, rows: list[tuple[Any, ...]]) -> 
     status, note, recorded_by, recorded_at) is inserted, or updates the student's record of
     that session."""
     sqlite = session.bind.dialect.name == "sqlite"
-    await session.execute(_upsert_statement(sqlite), _RECORDS.params(sqlite, rows))
+    await execute_core(session, _upsert_statement(sqlite), _RECORDS.params(sqlite, rows))
 
 
 async def update_record(session: AsyncSession, record_id: int, values: dict[str, Any]) -> None:

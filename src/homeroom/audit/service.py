@@ -1,8 +1,16 @@
-"""Every write leaves an audit row in the same transaction as the write."""
+"""Every write leaves an audit row in the same transaction as the write.
+
+`record` only notes the row; the rows of a transaction are inserted by one statement just
+before it commits (a `before_commit` hook on every session, so no code path can commit
+without them). Last, because the audit row's trigger bumps the school's activity tag: on
+PostgreSQL that row stays locked until the commit, so it is taken as late as possible.
+"""
 
 from typing import Any
 
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from homeroom.audit import repository
 from homeroom.audit.schemas import AuditLogFilters
@@ -11,7 +19,7 @@ from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import NotFound
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
-from homeroom.models import AuditLog
+from homeroom.models import AuditLog, utcnow
 
 
 def record(
@@ -23,16 +31,32 @@ def record(
     school_id: int | None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        AuditLog(
-            actor_id=actor.user_id if actor else None,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            school_id=school_id,
-            details=details or {},
-        )
+    session.info.setdefault(_PENDING, []).append(
+        {
+            "actor_id": actor.user_id if actor else None,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "school_id": school_id,
+            "details": details or {},
+            "created_at": utcnow(),
+        }
     )
+
+
+_PENDING = "homeroom.audit"
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_pending(session: Session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.execute(insert(AuditLog), rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 async def list_logs(

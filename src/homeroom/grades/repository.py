@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.grades.schemas import GradeFilters
-from homeroom.kit.bulk import RowSet
+from homeroom.kit.bulk import RowSet, execute_core
 from homeroom.kit.db import Database, Reader, Row
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
@@ -252,7 +252,9 @@ async def upsert_grades(
     updates the existing one's score, and its comment when `set_comment` (else a new grade
     gets the row's comment and an existing one keeps its own)."""
     sqlite = session.bind.dialect.name == "sqlite"
-    await session.execute(_upsert_statement(sqlite, set_comment), _GRADES.params(sqlite, rows))
+    await execute_core(
+        session, _upsert_statement(sqlite, set_comment), _GRADES.params(sqlite, rows)
+    )
 
 
 # --- a student's grades by section -------------------------------------------------------------

@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, Integer, any_, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from homeroom.models.base import sqlite_timestamp
 
@@ -50,16 +52,21 @@ class RowSet:
         if sqlite:
             stamps = [i for i, (_, kind) in enumerate(self.columns) if kind == "TIMESTAMPTZ"]
             if stamps:
-                rows = [_stamped(row, stamps) for row in rows]
+                seen: dict[Any, str] = {}  # a batch shares a handful of timestamps
+                rows = [_stamped(row, stamps, seen) for row in rows]
             return {"rows": orjson.dumps(rows).decode()}
         return {name: [row[i] for row in rows] for i, (name, _) in enumerate(self.columns)}
 
 
-def _stamped(row: Sequence[Any], stamps: list[int]) -> list[Any]:
+def _stamped(row: Sequence[Any], stamps: list[int], seen: dict[Any, str]) -> list[Any]:
     out = list(row)
     for i in stamps:
-        if out[i] is not None:
-            out[i] = sqlite_timestamp(out[i])
+        value = out[i]
+        if value is not None:
+            text = seen.get(value)
+            if text is None:
+                text = seen[value] = sqlite_timestamp(value)
+            out[i] = text
     return out
 
 
@@ -81,3 +88,13 @@ def any_id(column: Any, name: str, sqlite: bool) -> ColumnElement[bool]:
 def id_list(ids: Sequence[int], sqlite: bool) -> Any:
     """The value of an `any_id` parameter."""
     return orjson.dumps(list(ids)).decode() if sqlite else list(ids)
+
+
+async def execute_core(session: AsyncSession, statement: Executable, params: Any) -> Any:
+    """`statement` as Core on the session's connection: the same transaction, without the
+    ORM's execution machinery (for statements that load no entity: the raw-path reads and
+    the set-based writes). Pending ORM changes are flushed first, as the ORM would."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    connection = await session.connection()
+    return await connection.execute(statement, params)

@@ -52,7 +52,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from homeroom.config import Settings
-from homeroom.kit.bulk import RowSet
+from homeroom.kit.bulk import RowSet, execute_core
 from homeroom.kit.responses import JSON, PRIVATE, etag_of
 from homeroom.models.cache import CacheVersion
 
@@ -133,7 +133,7 @@ async def invalidate(session: AsyncSession, *tags: str) -> None:
     sqlite = session.get_bind().dialect.name == "sqlite"
     rows = [(tag,) for tag in set(tags)]
     params = {"version": secrets.randbits(63), **_TAGS.params(sqlite, rows)}
-    await session.execute(_invalidate_statement(sqlite), params)
+    await execute_core(session, _invalidate_statement(sqlite), params)
 
 
 # --- reads --------------------------------------------------------------------------------------

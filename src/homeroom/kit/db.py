@@ -36,8 +36,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql import Executable
 
 from homeroom.config import Settings
+from homeroom.kit.bulk import execute_core
 from homeroom.kit.cache import ResponseCache
-from homeroom.kit.sqlite_inline import connect_inline
+from homeroom.kit.sqlite_inline import Checkpointer, connect_inline
 from homeroom.models.base import sqlite_timestamp
 
 Row = tuple[Any, ...]
@@ -342,17 +343,19 @@ class SessionReader:
             return tuple(row)
         return tuple(sqlite_timestamp(v) if isinstance(v, datetime) else v for v in row)
 
+    async def _execute(self, query: CompiledQuery, params: dict[str, Any]) -> Any:
+        return await execute_core(self._session, query.statement, params)
+
     async def all(self, query: CompiledQuery, params: dict[str, Any]) -> list[Row]:
-        result = await self._session.execute(query.statement, params)
+        result = await self._execute(query, params)
         return [self._row(r) for r in result.all()]
 
     async def first(self, query: CompiledQuery, params: dict[str, Any]) -> Row | None:
-        result = await self._session.execute(query.statement, params)
-        row = result.first()
+        row = (await self._execute(query, params)).first()
         return None if row is None else self._row(row)
 
     async def scalar(self, query: CompiledQuery, params: dict[str, Any]) -> Any:
-        return (await self._session.execute(query.statement, params)).scalar()
+        return (await self._execute(query, params)).scalar()
 
 
 # --- after commit -------------------------------------------------------------------------------
@@ -394,6 +397,7 @@ class Database:
     # Sends a job id to the job broker (set by the process's JobRuntime; see jobs/broker.py).
     job_dispatch: Callable[[int], Awaitable[None]] | None = field(default=None, init=False)
     _queries: dict[Hashable, CompiledQuery] = field(default_factory=dict, init=False)
+    _checkpointer: Checkpointer | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         url = self.settings.effective_database_url
@@ -425,9 +429,14 @@ class Database:
     async def start(self) -> None:
         if isinstance(self.reader, AsyncpgReader):
             await self.reader.start()
+        else:
+            self._checkpointer = Checkpointer(sqlite_path(self.settings.effective_database_url))
+            self._checkpointer.start()
         await self.cache.start(self)
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            await self._checkpointer.stop()
         await self.cache.close()
         if isinstance(self.reader, AsyncpgReader):
             await self.reader.close()
@@ -521,6 +530,13 @@ def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
         # 0: a held write lock fails at once and kit/sqlite_inline waits for it without
         # blocking the event loop (HOMEROOM_SQLITE_BUSY_TIMEOUT_MS bounds that wait).
         cursor.execute("PRAGMA busy_timeout = 0")
+        # The writer reads index and summary pages too: keep them in memory, as the reader
+        # does, instead of a system call per page (bulk upserts: p95 9 -> 1 ms).
+        cursor.execute("PRAGMA cache_size = -65536")
+        cursor.execute("PRAGMA mmap_size = 268435456")
+        # Checkpoints run in a worker thread (kit/sqlite_inline.Checkpointer), not inside a
+        # COMMIT on the event loop.
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
