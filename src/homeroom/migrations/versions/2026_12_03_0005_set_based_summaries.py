@@ -9,6 +9,9 @@ Two things then went wrong, both fixed here:
   350,000 analytics_enrollments by primary key and probed the transition table for each
   (~130 ms for a 47-student class, 3 s when the table is estimated larger). The ids are now
   collected first and looked up by index: `= ANY (ARRAY(SELECT ...))` (0.3 ms).
+- Category sums were adjusted by three statements (lock, UPDATE, INSERT of the missing
+  rows) that each recomputed the deltas from the transition tables; one upsert in key order
+  does the same (it locks in that order as it goes) and fires the recompute once.
 - The penalties of `enable_seqscan = off` (a transition table can only be scanned) push every
   plan's cost past `jit_above_cost`: each statement paid 80-190 ms of LLVM compilation. The
   trigger functions now run with `jit = off` (the application's own sessions too, in
@@ -173,6 +176,78 @@ def _recompute(rows: str, by_array: bool) -> str:
             AND x.final_percentage IS DISTINCT FROM d.final;"""
 
 
+NEW_SIGNED = "SELECT 1 AS sign, n.* FROM new_rows n"
+OLD_SIGNED = "SELECT -1 AS sign, o.* FROM old_rows o"
+SIGNED = {"new": NEW_SIGNED, "old": OLD_SIGNED, "both": f"{NEW_SIGNED} UNION ALL {OLD_SIGNED}"}
+GRADE_CONTRIBUTIONS = """SELECT g.sign, g.enrollment_id, a.category_id, g.score, a.max_points
+            FROM ({signed}) g JOIN assessments a ON a.id = g.assessment_id"""
+ASSESSMENT_CONTRIBUTIONS = """SELECT -1 AS sign, g.enrollment_id, o.category_id, g.score,
+            o.max_points
+            FROM old_rows o JOIN grades g ON g.assessment_id = o.id
+            UNION ALL
+            SELECT 1, g.enrollment_id, n.category_id, g.score, n.max_points
+            FROM new_rows n JOIN grades g ON g.assessment_id = n.id"""
+# name -> (event rows, contributions): 0004's bodies for these were lock + UPDATE + INSERT.
+CATEGORY_SUMS = {
+    "analytics_grades_update": ("new_rows", GRADE_CONTRIBUTIONS.format(signed=SIGNED["both"])),
+    "analytics_grades_delete": ("old_rows", GRADE_CONTRIBUTIONS.format(signed=SIGNED["old"])),
+    "analytics_assessments_update": ("new_rows", ASSESSMENT_CONTRIBUTIONS),
+}
+
+
+def _category_sums(contributions: str, one_upsert: bool) -> str:
+    """Adds graded work to the enrollments' category sums (see 0004's category_sums)."""
+    deltas = f"""SELECT g.enrollment_id, g.category_id, min(c.weight) AS weight,
+                sum(g.sign * g.score) AS earned, sum(g.sign * g.max_points) AS possible,
+                sum(g.sign) AS graded
+            FROM ({contributions}) g JOIN assessment_categories c ON c.id = g.category_id
+            GROUP BY g.enrollment_id, g.category_id
+            HAVING sum(g.sign) != 0 OR sum(g.sign * g.score) != 0
+                OR sum(g.sign * g.max_points) != 0"""
+    upsert = """ORDER BY d.enrollment_id, d.category_id
+        ON CONFLICT (enrollment_id, category_id) DO UPDATE SET
+            earned = CASE WHEN x.graded + excluded.graded = 0 THEN 0
+                ELSE x.earned + excluded.earned END,
+            possible = CASE WHEN x.graded + excluded.graded = 0 THEN 0
+                ELSE x.possible + excluded.possible END,
+            graded = x.graded + excluded.graded;"""
+    insert = f"""INSERT INTO analytics_enrollment_categories AS x
+            (enrollment_id, category_id, weight, earned, possible, graded)
+        SELECT d.enrollment_id, d.category_id, d.weight, d.earned, d.possible, d.graded
+        FROM ({deltas}) d"""
+    exists = "EXISTS (SELECT 1 FROM enrollments e WHERE e.id = d.enrollment_id)"
+    if one_upsert:
+        # Rows in key order, locked as the upsert reaches them: two writers sharing
+        # enrollments queue instead of deadlocking. Rows of an enrollment being deleted (a
+        # cascade) are left to the cascade.
+        return f"{insert}\n        WHERE {exists}\n        {upsert}"
+    join = "x.enrollment_id = d.enrollment_id AND x.category_id = d.category_id"
+    add = ", ".join(
+        f"{c} = CASE WHEN x.graded + d.graded = 0 THEN 0 ELSE x.{c} + d.{c} END"
+        for c in ("earned", "possible")
+    )
+    return f"""
+        PERFORM 1 FROM analytics_enrollment_categories x JOIN ({deltas}) d ON {join}
+        WHERE true ORDER BY x.enrollment_id, x.category_id FOR UPDATE OF x;
+        UPDATE analytics_enrollment_categories x SET {add}, graded = x.graded + d.graded
+        FROM ({deltas}) d WHERE {join} AND (true);
+        {insert} WHERE NOT EXISTS (SELECT 1 FROM analytics_enrollment_categories y
+                          WHERE y.enrollment_id = d.enrollment_id
+                          AND y.category_id = d.category_id)
+            AND {exists}
+        {upsert}"""
+
+
+def _sums_function(name: str, one_upsert: bool) -> str:
+    rows, contributions = CATEGORY_SUMS[name]
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
+        f"{NESTED_LOOPS} AS $$\n"
+        f"BEGIN\nIF NOT EXISTS (SELECT 1 FROM {rows}) THEN RETURN NULL; END IF;\n"
+        f"{_category_sums(contributions, one_upsert)}\nRETURN NULL;\nEND $$"
+    )
+
+
 def _function(name: str, rows: str, by_array: bool) -> str:
     return (
         f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
@@ -202,6 +277,8 @@ def upgrade() -> None:
             bind.exec_driver_sql(statement)
     for name, rows in RECOMPUTE.items():
         bind.exec_driver_sql(_function(name, rows, by_array=True))
+    for name in CATEGORY_SUMS:
+        bind.exec_driver_sql(_sums_function(name, one_upsert=True))
     bind.exec_driver_sql(_postgres_activity(sharded=True))
     for name in FUNCTIONS:
         bind.exec_driver_sql(f"ALTER FUNCTION {name}() SET jit = off")
@@ -223,4 +300,6 @@ def downgrade() -> None:
         bind.exec_driver_sql(f"ALTER FUNCTION {name}() RESET jit")
     for name, rows in RECOMPUTE.items():
         bind.exec_driver_sql(_function(name, rows, by_array=False))
+    for name in CATEGORY_SUMS:
+        bind.exec_driver_sql(_sums_function(name, one_upsert=False))
     bind.exec_driver_sql(_postgres_activity(sharded=False))
