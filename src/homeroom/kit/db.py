@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Boolean, Select, event
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -492,7 +493,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
             url,
             pool_size=pool_size,
             max_overflow=overflow,
-            pool_pre_ping=True,
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
             connect_args={
@@ -505,8 +505,17 @@ def create_engine(settings: Settings) -> AsyncEngine:
                 }
             },
         )
+        # A dead connection is replaced at checkout, without a round trip: asyncpg sees the
+        # server close its socket as soon as it happens (pool_pre_ping sent a SELECT 1 before
+        # every write request: one more round trip on each).
+        event.listen(engine.sync_engine.pool, "checkout", _refuse_closed)
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     return engine
+
+
+def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    if dbapi_connection.driver_connection.is_closed():
+        raise sqlalchemy_exc.DisconnectionError("the database closed this connection")
 
 
 def _json_dumps(value: Any) -> str:

@@ -12,15 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homeroom.kit.db import Database, Reader, Row
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
-from homeroom.models import Course, Enrollment, Section, Student, Teacher
+from homeroom.models import AnalyticsSection, Course, Enrollment, Section, Student, Teacher
 from homeroom.sections.schemas import RosterFilters, SectionFilters
-
-_enrolled_count = (
-    select(func.count())
-    .where(Enrollment.section_id == Section.id, Enrollment.status == "enrolled")
-    .correlate(Section)
-    .scalar_subquery()
-)
 
 COLUMNS: tuple[Any, ...] = (
     Section.id,
@@ -35,7 +28,9 @@ COLUMNS: tuple[Any, ...] = (
     Course.code.label("course_code"),
     Course.title.label("course_title"),
     (Teacher.first_name + " " + Teacher.last_name).label("teacher_name"),
-    _enrolled_count.label("enrolled_count"),
+    # Kept by the analytics triggers (migration 0004) in the same transaction as every
+    # enrollment write: one row by key instead of counting the section's enrollments.
+    AnalyticsSection.enrolled.label("enrolled_count"),
     Section.created_at,
     Section.updated_at,
 )
@@ -78,6 +73,7 @@ def _scoped(kind: ScopeKind) -> Select[Any]:
         select(*COLUMNS)
         .select_from(Section)
         .join(Course, Course.id == Section.course_id)
+        .join(AnalyticsSection, AnalyticsSection.section_id == Section.id)
         .outerjoin(Teacher, Teacher.id == Section.teacher_id)
         .where(school_filter(kind, Section.school_id))
         .where(section_filter(kind, Section.id))
