@@ -45,14 +45,15 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from cashews.backends.memory import Memory
 from prometheus_client import Counter
-from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy import TextClause, bindparam, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from homeroom.config import Settings
-from homeroom.kit.bulk import RowSet, execute_core
+from homeroom.kit.bulk import RowSet
 from homeroom.kit.responses import JSON, PRIVATE, etag_of
 from homeroom.models.cache import CacheVersion
 
@@ -126,14 +127,30 @@ def _invalidate_statement(sqlite: bool) -> TextClause:
 
 
 async def invalidate(session: AsyncSession, *tags: str) -> None:
-    """Gives each tag a fresh version inside the session's transaction: one statement whose
-    text is the same for any number of tags (kit/bulk.py)."""
-    if not tags:
-        return
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    rows = [(tag,) for tag in set(tags)]
-    params = {"version": secrets.randbits(63), **_TAGS.params(sqlite, rows)}
-    await execute_core(session, _invalidate_statement(sqlite), params)
+    """Gives each tag a fresh version in the session's transaction. The tags of a transaction
+    are written together just before it commits (a `before_commit` hook: no code path can
+    commit without them): one statement whose text is the same for any number of tags
+    (kit/bulk.py), and on PostgreSQL the tags' rows stay locked only from there to the
+    commit."""
+    if tags:
+        session.info.setdefault(_PENDING, set()).update(tags)
+
+
+_PENDING = "homeroom.cache.tags"
+
+
+@event.listens_for(Session, "before_commit")
+def _write_versions(session: Session) -> None:
+    tags = session.info.pop(_PENDING, None)
+    if tags:
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        params = {"version": secrets.randbits(63), **_TAGS.params(sqlite, [(t,) for t in tags])}
+        session.connection().execute(_invalidate_statement(sqlite), params)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_versions(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 # --- reads --------------------------------------------------------------------------------------
