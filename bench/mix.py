@@ -1,9 +1,15 @@
-"""`mix` benchmark: the school day's request mix on the `district` dataset, beside `ceiling`.
+"""`mix` and `journeys` benchmarks: a request mix on the `district` dataset, beside `ceiling`.
 
 One command, one run, per backend (SQLite and/or PostgreSQL):
 
-    .venv/bin/python bench/mix.py [--backend sqlite|postgresql|both] [--duration S]
-                                  [--connections C] [--record]
+    .venv/bin/python bench/mix.py [--workload mix|journeys] [--backend sqlite|postgresql|both]
+                                  [--duration S] [--connections C] [--record]
+
+`--workload mix` (the default) is the school day below; `--workload journeys` the competing
+LMS's own journeys (shared/BENCHMARKS.md): 80% students (their dashboard `GET
+/analytics/me`, their courses `GET /sections`), 15% teachers (their sections of the current
+term), 5% admins (the first page of `GET /users`), with the same logins, wrk script, report
+and ceiling, and its own targets (>= 3,400 req/s, p99 <= 70 ms, 0 errors).
 
 1. reuses (or builds) the `district` dataset exactly as bench/reads.py does;
 2. starts Homeroom (`homeroom serve --workers 2`) and the `ceiling` app (bench/raw_app.py)
@@ -41,6 +47,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -65,22 +72,9 @@ from reads import (
 )
 
 API = "/api/v1"
-ROLE_SHARES = (("student", 80), ("teacher", 15), ("staff", 5))  # percent of wrk requests
-
-# The request types of each role, in the order of the report. Each virtual user holds one
-# request of each type of its role (staff: a few variants of each).
-TYPES: dict[str, list[str]] = {
-    "student": ["me", "my grades", "my attendance", "my sections", "a course"],
-    "teacher": ["roster", "gradebook", "attendance bulk", "grades bulk", "a student"],
-    "staff": ["search", "cursor page", "student detail"],  # + dashboard, export when they exist
-}
 WITHOUT = ""  # request types left out by --without (a diagnostic run, not the benchmark)
-USERS: dict[str, int] = {}
-UNLOADED: dict[
-    str, dict[str, list[float]]
-] = {}  # backend -> request type -> ms  # virtual users per role, as gathered
-TARGET_RATIO = 0.10
-TARGET_P99_MS = 50.0
+USERS: dict[str, int] = {}  # virtual users per role, as gathered
+UNLOADED: dict[str, dict[str, list[float]]] = {}  # backend -> request type -> ms
 
 
 # --- virtual users -----------------------------------------------------------------------------
@@ -96,10 +90,28 @@ class Request:
 
 @dataclass
 class User:
-    role: str  # student, teacher, staff
+    role: str  # one of the workload's roles: student, teacher, staff (mix) or admin (journeys)
     email: str
     token: str = ""
     requests: list[Request] = field(default_factory=list)
+
+
+@dataclass
+class Workload:
+    """A request mix: its roles with their share of the wrk requests (percent), each role's
+    request types in the order of the report, how each role's virtual users are made (each
+    logged in once and holding one prebuilt request of each type), and its targets."""
+
+    name: str
+    shares: tuple[tuple[str, int], ...]
+    types: dict[str, list[str]]
+    # (base, e-mail, current term, today) -> a student / a teacher, or None to skip that one
+    student: Callable[[str, str, int, date], User | None]
+    teacher: Callable[[str, str, int, date], User | None]
+    # (base, the school's staff logins, random) -> the third role's users
+    staff: Callable[[str, list[str], random.Random], list[User]]
+    # (the workload's run, ceiling's run) -> (checks as text, all met)
+    targets: Callable[[Result, Result], tuple[list[str], bool]]
 
 
 def _get(base: str, path: str, token: str) -> Any:
@@ -130,7 +142,7 @@ def current_term(base: str, token: str, today: date) -> int:
     return int(max(terms, key=lambda t: t["start_date"])["id"])
 
 
-def student_user(base: str, email: str, term_id: int) -> User | None:
+def student_user(base: str, email: str, term_id: int, today: date) -> User | None:
     """None when the student has no section."""
     user = User("student", email, _login(base, email))
     sid = _get(base, API + "/auth/me", user.token)["student_id"]
@@ -259,7 +271,7 @@ def staff_users(base: str, emails: list[str], rnd: random.Random) -> list[User]:
         else:
             log(f"  {extra.kind} {extra.path} -> {status}, left out of the mix: {answer}"[:300])
     if extras:
-        TYPES["staff"] = TYPES["staff"][:3] + [r.kind for r in extras]
+        WORKLOAD.types["staff"] = WORKLOAD.types["staff"][:3] + [r.kind for r in extras]
     for user in users:
         for _ in range(4):
             term = quote(rnd.choice(names)[:4].lower())
@@ -294,30 +306,34 @@ def virtual_users(base: str, args: argparse.Namespace, today: date) -> list[User
         range(1, teacher_total + 1), min(teacher_total, args.teacher_users)
     )
     started = time.monotonic()
+    work = WORKLOAD
     with ThreadPoolExecutor(max_workers=args.login_parallel) as pool:
         students = [
             s
             for s in pool.map(
-                lambda n: student_user(base, f"student{n}@{DOMAIN}", term_id), student_numbers
+                lambda n: work.student(base, f"student{n}@{DOMAIN}", term_id, today),
+                student_numbers,
             )
             if s is not None
         ]
         teachers = [
             t
             for t in pool.map(
-                lambda n: teacher_user(base, f"teacher{n}@{DOMAIN}", term_id, today),
+                lambda n: work.teacher(base, f"teacher{n}@{DOMAIN}", term_id, today),
                 teacher_numbers,
             )
             if t is not None
         ]
-    staff = staff_users(base, [logins.admin, logins.registrar], rnd)
+    staff = work.staff(base, [logins.admin, logins.registrar], rnd)
+    third = work.shares[2][0]
     log(
-        f"  virtual users: {len(students)} students, {len(teachers)} teachers, {len(staff)} staff "
-        f"(term {term_id}), logged in and gathered in {time.monotonic() - started:.0f} s"
+        f"  virtual users: {len(students)} students, {len(teachers)} teachers, {len(staff)} "
+        f"{third} (term {term_id}), logged in and gathered in "
+        f"{time.monotonic() - started:.0f} s"
     )
-    if not teachers:
-        sys.exit("no teacher has a section with students and assessments this term")
-    USERS.update(student=len(students), teacher=len(teachers), staff=len(staff))
+    if not students or not teachers:
+        sys.exit(f"no {'student' if not students else 'teacher'} could join the workload")
+    USERS.update({"student": len(students), "teacher": len(teachers), third: len(staff)})
     users = students + teachers + staff
     if args.without:
         dropped = {w.strip() for w in args.without.split(",")}
@@ -326,6 +342,108 @@ def virtual_users(base: str, args: argparse.Namespace, today: date) -> list[User
         users = [u for u in users if u.requests]
         log(f"  left out of the mix (--without): {', '.join(sorted(dropped))}")
     return users
+
+
+# --- the journeys of the competing LMS ----------------------------------------------------------
+
+
+def journeys_student(base: str, email: str, term_id: int, today: date) -> User | None:
+    """Their dashboard and their courses. Homeroom's "my courses" is `GET /sections`: for a
+    student it lists the sections they are enrolled in, each with its course's code and title
+    and the teacher (a section is the class a student takes; `GET /courses` is the school's
+    whole catalog, and `GET /enrollments` has no course names). The district's students are
+    enrolled in the current term only, so no term filter is needed."""
+    user = User("student", email, _login(base, email))
+    if _get(base, API + "/auth/me", user.token)["student_id"] is None:
+        return None
+    user.requests = [
+        Request("dashboard", "GET", API + "/analytics/me"),
+        Request("my courses", "GET", API + "/sections?limit=50"),
+    ]
+    return user
+
+
+def journeys_teacher(base: str, email: str, term_id: int, today: date) -> User | None:
+    """Their course list: their sections of the current term (a teacher sees only their own
+    sections; the term filter leaves out other terms). None when they teach none this term."""
+    user = User("teacher", email, _login(base, email))
+    path = f"{API}/sections?term_id={term_id}&limit=50"
+    if not _get(base, path, user.token)["items"]:
+        return None
+    user.requests = [Request("course list", "GET", path)]
+    return user
+
+
+def journeys_admins(base: str, emails: list[str], rnd: random.Random) -> list[User]:
+    """The user list, first page (its total counts every login of the school)."""
+    users = [User("admin", email, _login(base, email)) for email in emails]
+    for user in users:
+        user.requests = [Request("user list", "GET", API + "/users?limit=50")]
+    return users
+
+
+JOURNEYS_RPS = 3400
+JOURNEYS_P99_MS = 70.0
+MIX_RATIO = 0.10
+MIX_P99_MS = 50.0
+
+
+def mix_targets(mix: Result, ceiling: Result) -> tuple[list[str], bool]:
+    ratio = mix.rps / ceiling.rps
+    checks = [
+        f"mix/ceiling {ratio:.3f} ({'ok' if ratio >= MIX_RATIO else 'BELOW 0.10'})",
+        f"p99 {mix.p99_ms:.1f} ms ({'ok' if mix.p99_ms < MIX_P99_MS else 'NOT < 50 ms'})",
+        f"errors {mix.errors} ({'ok' if mix.errors == 0 else 'NOT 0'})",
+    ]
+    return checks, ratio >= MIX_RATIO and mix.p99_ms < MIX_P99_MS and mix.errors == 0
+
+
+def journeys_targets(run: Result, ceiling: Result) -> tuple[list[str], bool]:
+    fast = run.rps >= JOURNEYS_RPS
+    short = run.p99_ms <= JOURNEYS_P99_MS
+    checks = [
+        f"journeys {run.rps:,.0f} req/s ({'ok' if fast else f'BELOW {JOURNEYS_RPS:,}'})",
+        f"p99 {run.p99_ms:.1f} ms ({'ok' if short else 'NOT <= 70 ms'})",
+        f"errors {run.errors} ({'ok' if run.errors == 0 else 'NOT 0'})",
+        f"journeys/ceiling {run.rps / ceiling.rps:.3f}",
+    ]
+    return checks, fast and short and run.errors == 0
+
+
+def workloads() -> dict[str, Workload]:
+    """Fresh definitions (the mix's staff types grow with what the server offers)."""
+    return {
+        "mix": Workload(
+            "mix",
+            (("student", 80), ("teacher", 15), ("staff", 5)),
+            {
+                "student": ["me", "my grades", "my attendance", "my sections", "a course"],
+                "teacher": ["roster", "gradebook", "attendance bulk", "grades bulk", "a student"],
+                # + dashboard and export when the server has them
+                "staff": ["search", "cursor page", "student detail"],
+            },
+            student_user,
+            teacher_user,
+            staff_users,
+            mix_targets,
+        ),
+        "journeys": Workload(
+            "journeys",
+            (("student", 80), ("teacher", 15), ("admin", 5)),
+            {
+                "student": ["dashboard", "my courses"],
+                "teacher": ["course list"],
+                "admin": ["user list"],
+            },
+            journeys_student,
+            journeys_teacher,
+            journeys_admins,
+            journeys_targets,
+        ),
+    }
+
+
+WORKLOAD = workloads()["mix"]  # the one this run measures (--workload)
 
 
 def preflight(base: str, users: list[User], backend: str) -> None:
@@ -380,7 +498,7 @@ def _lua_str(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-LUA = """-- generated by bench/mix.py: the `mix` workload, one random request per wrk request
+LUA = """-- generated by bench/mix.py: the `%(workload)s` workload, a random request per wrk request
 local type_names = {%(type_names)s}
 -- users[role][u] = {auth, {{type, method, path, body}, ...}}
 local users = {
@@ -391,18 +509,7 @@ local only = %(only)s  -- a single request type (breakdown runs), or nil
 local prebuilt = {}  -- prebuilt[role][u][k] = {type, raw request}
 
 counts = {}   -- requests sent per type (read by done() through thread:get)
-statuses = {} -- non-2xx answers per status
-samples = {}  -- a few non-2xx bodies
-local nsamples = 0
-local threads = {}
-local thread_id = 0
-
-setup = function(thread)
-  thread_id = thread_id + 1
-  thread:set("id", thread_id)
-  table.insert(threads, thread)
-end
-
+%(results)s
 init = function(args)
   math.randomseed(%(seed)d + (id or 0))
   for role = 1, #users do
@@ -438,68 +545,37 @@ request = function()
   return pick[2]
 end
 
-response = function(status, headers, body)
-  if status < 200 or status > 299 then
-    statuses[status] = (statuses[status] or 0) + 1
-    if nsamples < 5 then
-      nsamples = nsamples + 1
-      samples[nsamples] = status .. " " .. string.sub(body or "", 1, 300)
-    end
-  end
-end
-
 done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH_JSON {\\"requests\\":%%.0f,\\"duration_us\\":%%.0f,\\"p50_us\\":%%.0f," ..
-    "\\"p99_us\\":%%.0f,\\"max_us\\":%%.0f,\\"connect\\":%%d,\\"read\\":%%d,\\"write\\":%%d," ..
-    "\\"status\\":%%d,\\"timeout\\":%%d}\\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
-  local total, byst, texts = {}, {}, {}
+  report(summary, latency)
+  local total = {}
   for _, thread in ipairs(threads) do
     local c = thread:get("counts") or {}
     for t, n in pairs(c) do total[t] = (total[t] or 0) + n end
-    local s = thread:get("statuses") or {}
-    for st, n in pairs(s) do byst[st] = (byst[st] or 0) + n end
-    local sm = thread:get("samples") or {}
-    for _, text in pairs(sm) do texts[#texts + 1] = text end
   end
   local parts = {}
   for t = 1, #type_names do parts[#parts + 1] = string.format("%%.0f", total[t] or 0) end
   io.write("BENCH_TYPES [" .. table.concat(parts, ",") .. "]\\n")
-  parts = {}
-  for st, n in pairs(byst) do parts[#parts + 1] = string.format('"%%d":%%.0f', st, n) end
-  io.write("BENCH_STATUSES {" .. table.concat(parts, ",") .. "}\\n")
-  for _, text in ipairs(texts) do
-    io.write("BENCH_SAMPLE " .. string.gsub(text, "\\n", " ") .. "\\n")
-  end
 end
 """
 
-CEILING_LUA = """-- generated by bench/mix.py
+CEILING_LUA = f"""-- generated by bench/mix.py
 wrk.method = "GET"
+{reads.LUA_RESULTS}
 done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH_JSON {\\"requests\\":%.0f,\\"duration_us\\":%.0f,\\"p50_us\\":%.0f," ..
-    "\\"p99_us\\":%.0f,\\"max_us\\":%.0f,\\"connect\\":%d,\\"read\\":%d,\\"write\\":%d," ..
-    "\\"status\\":%d,\\"timeout\\":%d}\\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+  report(summary, latency)
 end
 """
 
 
 def type_list() -> list[tuple[str, str]]:
-    return [(role, kind) for role, _ in ROLE_SHARES for kind in TYPES[role]]
+    return [(role, kind) for role, _ in WORKLOAD.shares for kind in WORKLOAD.types[role]]
 
 
 def write_mix_lua(users: list[User], seed: int, only: int | None = None) -> Path:
     types = type_list()
     index = {t: i + 1 for i, t in enumerate(types)}
     roles = []
-    for role, _ in ROLE_SHARES:
+    for role, _ in WORKLOAD.shares:
         entries = []
         for user in (u for u in users if u.role == role):
             reqs = ", ".join(
@@ -510,13 +586,16 @@ def write_mix_lua(users: list[User], seed: int, only: int | None = None) -> Path
             entries.append(f"    {{{_lua_str('Bearer ' + user.token)}, {{{reqs}}}}}")
         roles.append("  {\n" + ",\n".join(entries) + "\n  }")
     cumulative, acc = [], 0
-    for _, share in ROLE_SHARES:
+    for _, share in WORKLOAD.shares:
         acc += share
         cumulative.append(str(acc))
-    script = OUT / ("wrk-mix.lua" if only is None else f"wrk-mix-type{only}.lua")
+    name = WORKLOAD.name
+    script = OUT / (f"wrk-{name}.lua" if only is None else f"wrk-{name}-type{only}.lua")
     script.write_text(
         LUA
         % {
+            "workload": name,
+            "results": reads.LUA_RESULTS,
             "type_names": ", ".join(_lua_str(f"{r} {k}") for r, k in types),
             "users": ",\n".join(roles),
             "shares": ", ".join(cumulative),
@@ -531,20 +610,7 @@ def write_mix_lua(users: list[User], seed: int, only: int | None = None) -> Path
 def run_wrk(
     base: str, script: Path, seconds: float, connections: int, threads: int
 ) -> dict[str, Any]:
-    output = reads.wrk_output(base, script, seconds, connections, threads)
-    out: dict[str, Any] = {"types": [], "statuses": {}, "samples": []}
-    for line in output.splitlines():
-        if line.startswith("BENCH_JSON "):
-            out.update(json.loads(line.removeprefix("BENCH_JSON ")))
-        elif line.startswith("BENCH_TYPES "):
-            out["types"] = json.loads(line.removeprefix("BENCH_TYPES "))
-        elif line.startswith("BENCH_STATUSES "):
-            out["statuses"] = json.loads(line.removeprefix("BENCH_STATUSES "))
-        elif line.startswith("BENCH_SAMPLE "):
-            out["samples"].append(line.removeprefix("BENCH_SAMPLE "))
-    if "requests" not in out:
-        raise RuntimeError(f"wrk printed no result:\n{output}")
-    return out
+    return reads.parse_wrk(reads.wrk_output(base, script, seconds, connections, threads))
 
 
 @dataclass
@@ -563,6 +629,7 @@ class Result:
     types: list[int] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
+    kinds: dict[str, int] = field(default_factory=dict)  # wrk's socket errors and timeouts
 
 
 def measure(
@@ -583,9 +650,7 @@ def measure(
         after.ru_utime - before_children.ru_utime + after.ru_stime - before_children.ru_stime
     ) / wall
     seconds = out["duration_us"] / 1e6
-    errors = sum(out[k] for k in ("connect", "read", "write", "status", "timeout"))
-    # Non-2xx that wrk does not count as errors (1xx, 3xx) are errors here too.
-    errors += sum(n for st, n in out["statuses"].items() if int(st) < 400)
+    errors = reads.error_count(out)
     result = Result(
         backend,
         target,
@@ -601,13 +666,14 @@ def measure(
         types=[int(n) for n in out["types"]],
         statuses={str(k): int(v) for k, v in out["statuses"].items()},
         samples=out["samples"],
+        kinds={k: int(out[k]) for k in reads.ERROR_KINDS},
     )
     log(
         f"  {'':10} {'':24} -> {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
         f"p99 {result.p99_ms:.1f} ms, errors {result.errors}"
     )
-    for sample in result.samples:
-        log(f"  {'':10} non-2xx: {sample[:200]}")
+    if errors:
+        log(f"  {'':10} {'':24}    errors: {reads.describe_errors(out)}")
     return result
 
 
@@ -848,7 +914,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
     env = {**base_env, "HOMEROOM_DATABASE_URL": url}
     port = free_port()
     homeroom = Server(
-        f"mix-homeroom-{backend}",
+        f"{WORKLOAD.name}-homeroom-{backend}",
         [
             str(reads.HOMEROOM),
             "serve",
@@ -865,7 +931,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
     )
     ceiling_port = free_port()
     ceiling = Server(
-        f"mix-ceiling-{backend}",
+        f"{WORKLOAD.name}-ceiling-{backend}",
         reference_argv("raw_app:ceiling", ceiling_port, args),
         env,
         ceiling_port,
@@ -881,11 +947,11 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
         users = virtual_users(homeroom.base, args, today)
         preflight(homeroom.base, users, backend)
         mix_script = write_mix_lua(users, args.seed)
-        ceiling_script = OUT / "wrk-mix-ceiling.lua"
+        ceiling_script = OUT / f"wrk-{WORKLOAD.name}-ceiling.lua"
         ceiling_script.write_text(CEILING_LUA, encoding="utf-8")
         results = [
             measure(backend, "ceiling", ceiling, ceiling_script, args),
-            measure(backend, "mix", homeroom, mix_script, args),
+            measure(backend, WORKLOAD.name, homeroom, mix_script, args),
         ]
         if args.breakdown:
             short = argparse.Namespace(
@@ -916,7 +982,7 @@ def table(results: list[Result]) -> list[str]:
         "wrk CPU (of 1 core) | server CPU (cores) | other CPU (cores) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in (r for r in results if r.target in ("ceiling", "mix")):
+    for r in (r for r in results if r.target in ("ceiling", WORKLOAD.name)):
         lines.append(
             f"| {r.backend} | {r.target} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
             f"{r.max_ms:.0f} | {r.errors} | {r.wrk_cpu:.0%} | {r.server_cpu:.2f} | "
@@ -926,7 +992,7 @@ def table(results: list[Result]) -> list[str]:
 
 
 def type_table(results: list[Result]) -> list[str]:
-    mixes = [r for r in results if r.target == "mix"]
+    mixes = [r for r in results if r.target == WORKLOAD.name]
     types = type_list()
     head = "| request type | " + " | ".join(f"{r.backend} count (share)" for r in mixes) + " |"
     lines = [head, "|---|" + "---:|" * len(mixes)]
@@ -938,8 +1004,9 @@ def type_table(results: list[Result]) -> list[str]:
             cells.append(f"{n:,} ({n / total:.1%})")
         lines.append(f"| {role}: {kind} | " + " | ".join(cells) + " |")
     for r in mixes:
-        if r.statuses:
-            lines.append(f"\nnon-2xx on {r.backend}: {r.statuses}")
+        if r.errors:
+            details = {**r.kinds, "statuses": r.statuses, "samples": r.samples}
+            lines.append(f"\nerrors on {r.backend}: {reads.describe_errors(details)}")
     return lines
 
 
@@ -950,7 +1017,7 @@ def breakdown_table(results: list[Result]) -> list[str]:
     lines = []
     for backend in dict.fromkeys(r.backend for r in results):
         got = {r.target: r for r in results if r.backend == backend}
-        mix = got.get("mix")
+        mix = got.get(WORKLOAD.name)
         alone = [got.get(name) for name in names]
         if mix is None or not any(alone):
             continue
@@ -983,19 +1050,13 @@ def ratios(results: list[Result]) -> list[str]:
     lines = []
     for backend in dict.fromkeys(r.backend for r in results):
         got = {r.target: r for r in results if r.backend == backend}
-        mix, ceiling = got["mix"], got["ceiling"]
-        ratio = mix.rps / ceiling.rps
-        checks = [
-            f"mix/ceiling {ratio:.3f} ({'ok' if ratio >= TARGET_RATIO else 'BELOW 0.10'})",
-            f"p99 {mix.p99_ms:.1f} ms ({'ok' if mix.p99_ms < TARGET_P99_MS else 'NOT < 50 ms'})",
-            f"errors {mix.errors} ({'ok' if mix.errors == 0 else 'NOT 0'})",
-        ]
-        met = ratio >= TARGET_RATIO and mix.p99_ms < TARGET_P99_MS and mix.errors == 0
+        run, ceiling = got[WORKLOAD.name], got["ceiling"]
+        checks, met = WORKLOAD.targets(run, ceiling)
         if WITHOUT:
             checks.append(f"DIAGNOSTIC run without {WITHOUT}")
         lines.append(
-            f"ratio {backend}: {', '.join(checks)}; mix {mix.rps:,.0f} req/s, ceiling "
-            f"{ceiling.rps:,.0f} req/s; targets {'MET' if met else 'MISSED'}"
+            f"ratio {backend}: {', '.join(checks)}; {WORKLOAD.name} {run.rps:,.0f} req/s, "
+            f"ceiling {ceiling.rps:,.0f} req/s; targets {'MET' if met else 'MISSED'}"
         )
     return lines
 
@@ -1006,7 +1067,7 @@ def record(results: list[Result], args: argparse.Namespace, started: datetime) -
     without = f"; left out: {args.without}" if args.without else ""
     section = [
         "",
-        f"## mix{' (diagnostic, not the benchmark)' if args.without else ''}, "
+        f"## {WORKLOAD.name}{' (diagnostic, not the benchmark)' if args.without else ''}, "
         f"{started:%Y-%m-%d %H:%M} UTC, {backends}",
         "",
         f"- machine: {machine()}",
@@ -1015,7 +1076,8 @@ def record(results: list[Result], args: argparse.Namespace, started: datetime) -
         f"{args.duration:g} s per target, {args.server} with {args.workers} workers for "
         "Homeroom and ceiling alike, 127.0.0.1; "
         f"virtual users: {users}, each logged in once; "
-        f"80% student / 15% teacher / 5% staff requests, closed loop{without}",
+        f"{' / '.join(f'{share}% {role}' for role, share in WORKLOAD.shares)} requests, "
+        f"closed loop{without}",
         f"- revision: {reads.git_revision()}",
         "",
         *table(results),
@@ -1035,6 +1097,12 @@ def record(results: list[Result], args: argparse.Namespace, started: datetime) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument(
+        "--workload",
+        choices=sorted(workloads()),
+        default="mix",
+        help="mix: the school day; journeys: the competing LMS's journeys (bench/README.md)",
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--duration", type=float, default=15, help="seconds per target")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per target")
@@ -1068,7 +1136,7 @@ def main() -> None:
         "--profile",
         type=float,
         default=0,
-        help="after the measured runs, py-spy the workers during a mix run of this many seconds",
+        help="after the measured runs, py-spy the workers during a run of this many seconds",
     )
     parser.add_argument(
         "--profile-native",
@@ -1105,8 +1173,9 @@ def main() -> None:
     if args.student_users + args.teacher_users > 300 or args.student_users < 1:
         sys.exit("1..300 virtual users in all (each login costs an argon2 verification)")
 
-    global WITHOUT
+    global WITHOUT, WORKLOAD
     WITHOUT = args.without
+    WORKLOAD = workloads()[args.workload]
     started = datetime.now(UTC)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     results: list[Result] = []
@@ -1115,7 +1184,7 @@ def main() -> None:
         results += bench_backend(backend, args)
 
     print()
-    print(f"mix benchmark, {started:%Y-%m-%d %H:%M} UTC, {machine()}")
+    print(f"{WORKLOAD.name} benchmark, {started:%Y-%m-%d %H:%M} UTC, {machine()}")
     print(
         f"{args.students:,} students; wrk t{args.threads} c{args.connections}, "
         f"{args.duration:g} s per target after {args.warmup:g} s warm-up; "

@@ -199,7 +199,8 @@ def loadtest(
         ScenarioName,
         typer.Option(
             help="baseline: 50 users steady; stress: ramps to 300; soak: 50 users, up to 30 min; "
-            "spike: a tenth of the users, then all of them for 20 s",
+            "spike: a tenth of the users, then all of them for 20 s; journeys: the competing "
+            "LMS's journeys, 64 users, closed loop",
         ),
     ] = "baseline",
     users: Annotated[
@@ -213,9 +214,13 @@ def loadtest(
         typer.Option(min=1, help="Seconds to run (default per scenario; capped per scenario)"),
     ] = None,
     think_time: Annotated[
-        float,
-        typer.Option(min=0, max=60, help="Mean seconds between a user's requests; 0 = closed loop"),
-    ] = 1.0,
+        float | None,
+        typer.Option(
+            min=0,
+            max=60,
+            help="Mean seconds between a user's requests; 0 = closed loop (default: 1, journeys 0)",
+        ),
+    ] = None,
     password: Annotated[str, typer.Option(help="Password of the seeded logins")] = "homeroom",  # noqa: S107
     sla: Annotated[
         Path | None, typer.Option(help="TOML or JSON thresholds: p95_ms, p99_ms, error_rate")

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=0, ge=0)
     db_statement_timeout_ms: int = 30_000
     sqlite_busy_timeout_ms: int = 5_000
+    # How long a write waits for its process's write connection (SQLite: the only one) or a
+    # free pooled connection (PostgreSQL) before the request answers 503.
+    db_pool_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # Response cache (kit/cache.py): entry lifetime, and the entries each process keeps in
     # memory (in front of Redis when redis_url is set).

@@ -1,10 +1,12 @@
+import asyncio
 import time
 
 import jwt
 import pytest
-from httpx import AsyncClient
-from sqlalchemy import select
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import func, select
 
+from homeroom.app import create_app
 from homeroom.config import Settings
 from homeroom.kit.security import hash_password
 from homeroom.models import LoginEvent, School, User
@@ -252,3 +254,40 @@ class TestSecretKey:
 
     def test_environment_wins(self, tmp_path) -> None:
         assert Settings(var_dir=tmp_path, secret_key="k" * 40).jwt_secret() == "k" * 40
+
+
+class TestSimultaneousLogins:
+    """A class of students signing in at once: every login answers 200, and their writes do
+    not queue one transaction each on the write connection (SQLite has one per process;
+    each statement is a hop to the driver's thread, slow while argon2 fills the cores)."""
+
+    LOGINS = 24
+
+    async def test_all_answer_200_without_waiting_for_the_write_connection(
+        self, factory: Factory, school: School, settings: Settings, db, count_queries
+    ) -> None:
+        users = [await factory.user("student", school) for _ in range(self.LOGINS)]
+        # A pool timeout far below one login's transaction: any login that waits for another
+        # one's transaction to end answers 503.
+        impatient = settings.model_copy(update={"db_pool_timeout_seconds": 0.005})
+        app = create_app(impatient)
+        async with app.router.lifespan_context(app):
+            transport = ASGITransport(app=app)
+            async with AsyncClient(transport=transport, base_url="http://test") as client:
+                # One login alone first: the start-up work (the job sweep) is over by then.
+                assert (await login(client, users[0].email)).status_code == 200
+                with count_queries() as statements:
+                    answers = await asyncio.gather(*(login(client, u.email) for u in users))
+        assert [r.status_code for r in answers] == [200] * self.LOGINS, [
+            r.text for r in answers if r.status_code != 200
+        ][:3]
+        async with db.sessionmaker() as session:
+            events = (await session.scalars(select(LoginEvent))).all()
+            touched = await session.scalar(
+                select(func.count()).select_from(User).where(User.last_login_at.is_not(None))
+            )
+        assert sorted(e.user_id for e in events) == sorted([users[0].id] + [u.id for u in users])
+        assert all(e.success for e in events) and touched == self.LOGINS
+        # Written together: fewer INSERTs of login rows than logins.
+        inserts = [s for s in statements if s.startswith("INSERT INTO login_history")]
+        assert 1 <= len(inserts) < self.LOGINS, len(inserts)

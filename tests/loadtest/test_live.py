@@ -23,6 +23,7 @@ TEACHER_ENDPOINTS = {
     "POST /grades/bulk",
 }
 STAFF_ENDPOINTS = {"GET /students?q=", "GET /students", "GET /audit-logs"}
+JOURNEY_ENDPOINTS = {"GET /analytics/me", "GET /sections", "GET /sections?term_id=", "GET /users"}
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +77,48 @@ def test_baseline_passes_and_reports(school: tuple[str, dict[str, str]], tmp_pat
     # The table and the SLA verdicts on stdout, the live progress line on stderr.
     assert "overall (without setup)" in stdout and "SLA PASS  p95_ms" in stdout
     assert "req/s  p95" in stderr
+
+
+def test_journeys_run_the_competing_lms_journeys_in_a_closed_loop(
+    school: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    base, env = school
+    out = tmp_path / "report"
+    sla = tmp_path / "sla.json"
+    sla.write_text('{"p95_ms": 500, "p99_ms": 2000, "error_rate": 0}')
+    code, stdout, stderr = loadtest(
+        env, "--host", base, "--scenario", "journeys", "--duration", "6", "--users", "12",
+        "--sla", str(sla), "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, stdout + stderr
+    report = json.loads((out / "report.json").read_text())
+    names = {f"{row['method']} {row['name']}" for row in report["endpoints"]}
+    # Only the journeys (no /auth/me at start either), each of them.
+    assert names == JOURNEY_ENDPOINTS, names
+    assert report["overall"]["failures"] == 0 and report["errors"] == []
+    meta = report["meta"]
+    assert meta["scenario"] == "journeys" and meta["workload"] == "journeys"
+    assert meta["think_time"] == 0 and meta["peak_users"] == 12
+    assert meta["target"]["term_id"] is not None
+    # Closed loop: far more requests than 12 users at a 1 s think time would make in 6 s.
+    assert report["overall"]["requests"] > 12 * 6 * 3
+    # Logged in before the load (12 users: 11 students, 3 teachers, 2 staff at most).
+    assert [(row["name"], row["requests"]) for row in report["setup"]] == [("/auth/login", 16)]
+    assert "think time 0 s (closed loop)" in stdout
+
+
+def test_a_think_time_overrides_the_journeys_closed_loop(
+    school: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    base, env = school
+    code, stdout, stderr = loadtest(
+        env, "--host", base, "--scenario", "journeys", "--duration", "3", "--users", "4",
+        "--think-time", "0.5", "--out", str(tmp_path / "report"),
+    )  # fmt: skip
+    assert code in (0, 1), stdout + stderr  # the default SLA is not the point here
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["meta"]["think_time"] == 0.5
+    assert report["overall"]["requests"] < 4 * 3 * 4  # ~2 requests per user per second
 
 
 def test_a_failed_sla_exits_non_zero(school: tuple[str, dict[str, str]], tmp_path: Path) -> None:

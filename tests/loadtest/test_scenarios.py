@@ -15,7 +15,7 @@ class TestPlan:
     def test_options_override_the_defaults(self) -> None:
         assert plan("baseline", users=10, spawn_rate=5, duration=8).stages == (Stage(8, 10, 5),)
 
-    @pytest.mark.parametrize("scenario", ["baseline", "stress", "soak", "spike"])
+    @pytest.mark.parametrize("scenario", ["baseline", "stress", "soak", "spike", "journeys"])
     def test_every_scenario_is_capped(self, scenario: str) -> None:
         p = plan(scenario, duration=10_000)  # type: ignore[arg-type]
         assert p.capped
@@ -38,6 +38,16 @@ class TestPlan:
         p = plan("spike", duration=80)
         assert [(s.until, s.users) for s in p.stages] == [(30, 20), (50, 200), (80, 20)]
         assert p.stages[1].spawn_rate == 200  # the whole spike arrives within a second
+
+    def test_journeys_are_64_users_at_once_in_a_closed_loop(self) -> None:
+        p = plan("journeys")
+        assert p.stages == (Stage(60, 64, 64),)
+        assert DEFAULTS["journeys"].think_time == 0 and DEFAULTS["journeys"].workload == "journeys"
+        assert plan("journeys", users=8, duration=5).stages == (Stage(5, 8, 64),)
+        assert all(
+            DEFAULTS[s].think_time == 1 and DEFAULTS[s].workload == "mix"  # type: ignore[index]
+            for s in ("baseline", "stress", "soak", "spike")
+        )
 
     def test_a_short_spike_stays_inside_the_run(self) -> None:
         p = plan("spike", duration=9)

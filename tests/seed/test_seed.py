@@ -483,6 +483,26 @@ class TestSharedDatabase:
         assert student.id == max_student + 1
         assert await run_seed(settings, 40, PASSWORD, 5, if_empty=True, quiet=True)
 
+    async def test_the_seed_replaces_the_cache_epoch(
+        self, db: Database, settings: Settings, client: httpx.AsyncClient
+    ) -> None:
+        """The seed writes logins (and everything else) past the write paths that bump cache
+        tags: it gives the database a new cache epoch instead, so no answer cached before it
+        (a count of logins, say) can be served after it."""
+        await db.cache.ensure_epoch(db)
+        statement = text("SELECT version FROM cache_versions WHERE tag = '__epoch__'")
+        async with db.engine.connect() as conn:
+            before = await conn.scalar(statement)
+        await run_seed(settings, 20, PASSWORD, 5, if_empty=False, quiet=True)
+        async with db.engine.connect() as conn:
+            assert await conn.scalar(statement) not in (None, before)
+            logins = await conn.scalar(text("SELECT count(*) FROM users WHERE school_id = 1"))
+        token = (await login(client, "admin@example.edu")).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for _ in range(2):  # built, then from the cache
+            r = await client.get("/api/v1/users", params={"limit": 1}, headers=headers)
+            assert r.status_code == 200 and r.json()["total"] == logins > 20
+
 
 class TestCalendar:
     def test_the_current_term_began_at_least_two_weeks_ago(self) -> None:

@@ -3,8 +3,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from homeroom.config import Settings
+from homeroom.kit.db import Database
 from homeroom.models import AuditLog, RefreshToken, Student, User
+from homeroom.users.commands import create_user_command
 from tests.factories import PASSWORD, Factory
+from tests.kit.test_cache import hits, misses
 
 URL = "/api/v1/users"
 NEW_PASSWORD = "a brand new passphrase"
@@ -125,7 +129,131 @@ class TestListUsers:
             counts.append(len(statements))
         with count_queries() as statements:
             assert (await client.get(f"{URL}/{admin.id}", headers=headers)).status_code == 200
-        assert counts[0] <= 2 and counts[1] <= 2 and len(statements) == 1, counts
+        # The page, the cache's versions of the total, the COUNT (a miss: no epoch here).
+        assert counts[0] <= 3 and counts[1] <= 3 and len(statements) == 1, counts
+
+
+class TestCachedTotal:
+    """The listing's total comes from the response cache (a COUNT scans every login of the
+    school): a repeated first page costs the page query alone, and the total is right after
+    every kind of write that creates or changes logins."""
+
+    @pytest.fixture
+    async def school(self, factory: Factory, db: Database) -> Any:
+        school = await factory.school()
+        for _ in range(3):
+            await factory.teacher(school, with_login=True)
+        # The per-test cleanup empties cache_versions; a serving process writes its epoch at
+        # start (without one nothing is cached).
+        await db.cache.ensure_epoch(db)
+        return school
+
+    async def total(self, client, headers: dict[str, str], **params: Any) -> int:
+        r = await client.get(URL, headers=headers, params={"limit": 1, **params})
+        assert r.status_code == 200, r.text
+        return int(r.json()["total"])
+
+    async def test_a_repeated_first_page_does_not_count_again(
+        self, client, factory: Factory, db: Database, school: Any, count_queries
+    ) -> None:
+        headers, _ = await factory.login_as("admin", school)
+        assert await self.total(client, headers) == 4
+        before = hits("users_total"), misses("users_total")
+        for limit in (1, 2, 200):
+            with count_queries() as statements:
+                r = await client.get(URL, headers=headers, params={"limit": limit})
+            assert r.status_code == 200 and r.json()["total"] == 4
+            if limit < 4:
+                # The page alone (PostgreSQL also reads the tags' versions).
+                assert len(statements) == (1 if db.is_sqlite else 2), statements
+                assert not any("count(" in s.lower() for s in statements), statements
+        # limit 200 holds the whole list: its total needs no COUNT, hence no cache.
+        assert (hits("users_total"), misses("users_total")) == (before[0] + 2, before[1])
+
+    async def test_after_each_write_through_the_api(
+        self, client, factory: Factory, school: Any
+    ) -> None:
+        headers, _ = await factory.login_as("admin", school)
+        assert await self.total(client, headers) == 4
+        assert await self.total(client, headers, role="teacher") == 3
+        assert await self.total(client, headers, is_active="true") == 4
+        assert await self.total(client, headers, q="Renamed") == 0
+
+        r = await client.post(URL, headers=headers, json=_body())
+        assert r.status_code == 201, r.text
+        new_id = r.json()["id"]
+        assert await self.total(client, headers) == 5
+
+        r = await client.patch(f"{URL}/{new_id}", headers=headers, json={"role": "teacher"})
+        assert r.status_code == 200, r.text
+        assert await self.total(client, headers, role="teacher") == 4
+
+        r = await client.patch(f"{URL}/{new_id}", headers=headers, json={"full_name": "Renamed"})
+        assert r.status_code == 200, r.text
+        assert await self.total(client, headers, q="Renamed") == 1
+
+        r = await client.patch(f"{URL}/{new_id}", headers=headers, json={"is_active": False})
+        assert r.status_code == 200, r.text
+        assert await self.total(client, headers, is_active="true") == 4
+        r = await client.patch(f"{URL}/{new_id}", headers=headers, json={"is_active": True})
+        assert r.status_code == 200, r.text
+        assert await self.total(client, headers, is_active="true") == 5
+
+        assert (await client.delete(f"{URL}/{new_id}", headers=headers)).status_code == 204
+        assert await self.total(client, headers, is_active="true") == 4
+        assert await self.total(client, headers) == 5
+
+    async def test_a_login_keeps_the_cached_total(
+        self, client, factory: Factory, school: Any
+    ) -> None:
+        headers, _ = await factory.login_as("admin", school)
+        user = await factory.user("staff", school)
+        assert await self.total(client, headers) == 5
+        assert (await _login(client, user.email)).status_code == 200  # writes last_login_at
+        before = hits("users_total")
+        assert await self.total(client, headers) == 5
+        assert hits("users_total") == before + 1
+
+    async def test_after_the_create_user_command(
+        self, client, factory: Factory, settings: Settings, school: Any
+    ) -> None:
+        headers, _ = await factory.login_as("admin", school)
+        everywhere = factory.headers(await factory.user("admin", None))
+        assert await self.total(client, headers) == 4
+        assert await self.total(client, everywhere) == 5
+        await create_user_command(
+            settings, "cli@example.edu", NEW_PASSWORD, "staff", school.code, "From The CLI"
+        )
+        assert await self.total(client, headers) == 5
+        assert await self.total(client, everywhere) == 6
+        await create_user_command(settings, "root@example.edu", NEW_PASSWORD, "admin", None, "")
+        assert await self.total(client, headers) == 5
+        assert await self.total(client, everywhere) == 7
+
+    async def test_schools_and_the_all_schools_admin(
+        self, client, factory: Factory, school: Any
+    ) -> None:
+        other = await factory.school()
+        headers, _ = await factory.login_as("admin", school)
+        other_headers, _ = await factory.login_as("admin", other)
+        root = await factory.user("admin", None)
+        everywhere = factory.headers(root)
+        await factory.user("staff", other)
+        assert (await self.total(client, headers), await self.total(client, other_headers)) == (
+            4,
+            2,
+        )
+        assert await self.total(client, everywhere) == 7
+        r = await client.post(URL, headers=other_headers, json=_body())
+        assert r.status_code == 201, r.text
+        assert await self.total(client, other_headers) == 3
+        assert await self.total(client, everywhere) == 8
+        assert await self.total(client, headers) == 4
+        r = await client.post(URL, headers=everywhere, json=_body(email="a2@x.org", role="admin"))
+        assert r.status_code == 201, r.text
+        assert r.json()["school_id"] is None
+        assert await self.total(client, everywhere) == 9
+        assert await self.total(client, headers) == 4
 
 
 class TestReadUser:

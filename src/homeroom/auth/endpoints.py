@@ -33,13 +33,11 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/login", response_model=TokenPair, responses=_REFUSALS)
-async def login(
-    request: Request, data: LoginRequest, db: DB, session: Session, settings: AppSettings
-) -> Response:
+async def login(request: Request, data: LoginRequest, db: DB, settings: AppSettings) -> Response:
     """Exchange email and password for an access and a refresh token."""
     client = request.client.host if request.client else None
     result = await auth_service.login(
-        db, session, settings, data.email, data.password, client, request.headers.get("user-agent")
+        db, settings, data.email, data.password, client, request.headers.get("user-agent")
     )
     return _answer(result)
 

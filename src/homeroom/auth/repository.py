@@ -1,7 +1,8 @@
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.kit.db import Database, Row
@@ -72,8 +73,36 @@ async def profile_id_of(db: Database, role: str, user_id: int) -> int | None:
     return None if value is None else int(value)
 
 
-async def touch_login(session: AsyncSession, user_id: int, when: datetime) -> None:
-    await session.execute(update(User).where(User.id == user_id).values(last_login_at=when))
+@dataclass(frozen=True, slots=True)
+class LoginWrite:
+    """What one login attempt writes: its history row, and on success a refresh token and
+    the user's last_login_at."""
+
+    event: dict[str, Any]  # login_history columns
+    token: dict[str, Any] | None = None  # refresh_tokens columns
+    user_id: int | None = None  # the user whose last_login_at becomes `at`
+    at: datetime | None = None
+
+
+_USERS = User.__table__
+
+
+async def record_logins(session: AsyncSession, logins: list[LoginWrite]) -> None:
+    """The writes of many logins: at most three statements (executemany) whatever their
+    number. Users are updated in id order (concurrent batches lock rows in one order)."""
+    await session.execute(insert(LoginEvent), [w.event for w in logins])
+    tokens = [w.token for w in logins if w.token is not None]
+    if tokens:
+        await session.execute(insert(RefreshToken), tokens)
+    touched = sorted((w.user_id, w.at) for w in logins if w.user_id is not None and w.at)
+    if touched:
+        table: Any = _USERS
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("touched_id"))
+            .values(last_login_at=bindparam("touched_at")),
+            [{"touched_id": user_id, "touched_at": at} for user_id, at in touched],
+        )
 
 
 async def refresh_token_by_digest(session: AsyncSession, digest: str) -> RefreshToken | None:

@@ -1,4 +1,6 @@
-"""The school-day journeys of shared/BENCHMARKS.md (`mix`) as locust users.
+"""The school-day journeys of shared/BENCHMARKS.md (`mix`) as locust users, and the competing
+LMS's own journeys (`journeys`, the scenario of that name): one set of user classes runs,
+chosen by the scenario's workload.
 
 Loaded only by the locust subprocess that `homeroom loadtest` starts (locust patches the
 standard library with gevent). Its settings come as JSON in HOMEROOM_LOADTEST_CONFIG. Requests
@@ -23,6 +25,7 @@ from locust.env import Environment
 from locust.exception import StopUser
 
 CONFIG: dict[str, Any] = json.loads(os.environ.get("HOMEROOM_LOADTEST_CONFIG", "{}"))
+JOURNEYS = CONFIG.get("workload") == "journeys"
 API = "/api/v1"
 PROGRESS_PREFIX = "HOMEROOM-LOADTEST-PROGRESS "
 SEARCH_TERMS = ("an", "ar", "be", "ch", "da", "el", "jo", "ma", "mi", "ri", "sa", "th", "S0001")
@@ -70,12 +73,13 @@ class SchoolUser(FastHttpUser):
     headers: dict[str, str]
     me: dict[str, Any]
 
-    def begin(self, email: str) -> None:
-        """Takes a session opened before the run (one user at a time holds it), or logs in."""
+    def begin(self, email: str, me: bool = True) -> None:
+        """Takes a session opened before the run (one user at a time holds it), or logs in;
+        reads /auth/me unless told not to (the journeys need nothing from it)."""
         pool = SESSIONS.setdefault(self.role, [])
         self.session = pool.pop() if pool else self.login(email)
         self.use(self.session)
-        self.me = self.get("/auth/me", "/auth/me") or {}
+        self.me = (self.get("/auth/me", "/auth/me") or {}) if me else {}
 
     def on_stop(self) -> None:
         if getattr(self, "session", None):
@@ -129,6 +133,7 @@ class SchoolUser(FastHttpUser):
 class Student(SchoolUser):
     """My dashboard, my grades, my attendance, my sections, a course page."""
 
+    abstract = JOURNEYS
     weight = 80
     role = "student"
     sections: list[dict[str, Any]]
@@ -175,6 +180,7 @@ class Student(SchoolUser):
 class Teacher(SchoolUser):
     """Section roster, gradebook, bulk attendance, bulk grade entry, a student's page."""
 
+    abstract = JOURNEYS
     weight = 15
     role = "teacher"
     sections: list[dict[str, Any]]
@@ -263,6 +269,7 @@ class Staff(SchoolUser):
     """Student search and paging, a student's record, the dashboard and a CSV export where the
     server has them (else the audit log)."""
 
+    abstract = JOURNEYS
     weight = 5
     role = "staff"
     seen: list[int]
@@ -307,6 +314,63 @@ class Staff(SchoolUser):
             self.client.get(f"{API}{CONFIG['export']}", name=CONFIG["export"], headers=self.headers)
         else:
             self.get("/audit-logs", "/audit-logs", limit=50)
+
+
+# --- the competing LMS's journeys (scenario `journeys`) -------------------------------------------
+
+
+class JourneyStudent(SchoolUser):
+    """Their dashboard (`/analytics/me`) and their courses (`/sections`: the sections they are
+    enrolled in, each with its course and teacher)."""
+
+    abstract = not JOURNEYS
+    weight = 80
+    role = "student"
+
+    def on_start(self) -> None:
+        self.begin(f"student{next(STUDENT_NUMBERS)}@example.edu", me=False)
+
+    @task
+    def dashboard(self) -> None:
+        self.get("/analytics/me", "/analytics/me")
+
+    @task
+    def my_courses(self) -> None:
+        self.get("/sections", "/sections", limit=50)
+
+
+class JourneyTeacher(SchoolUser):
+    """Their course list: their sections of the current term."""
+
+    abstract = not JOURNEYS
+    weight = 15
+    role = "teacher"
+
+    def on_start(self) -> None:
+        self.begin(f"teacher{next(TEACHER_NUMBERS)}@example.edu", me=False)
+
+    @task
+    def course_list(self) -> None:
+        term = CONFIG.get("term_id")
+        if term is None:
+            self.get("/sections", "/sections", limit=50)
+        else:
+            self.get("/sections", "/sections?term_id=", term_id=term, limit=50)
+
+
+class JourneyAdmin(SchoolUser):
+    """The user list, first page (with its total)."""
+
+    abstract = not JOURNEYS
+    weight = 5
+    role = "staff"  # the school's admin and registrar logins
+
+    def on_start(self) -> None:
+        self.begin(random.choice(CONFIG.get("staff_logins") or ["admin@example.edu"]), me=False)
+
+    @task
+    def user_list(self) -> None:
+        self.get("/users", "/users", limit=50)
 
 
 class Scenario(LoadTestShape):

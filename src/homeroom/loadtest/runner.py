@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from homeroom.loadtest import report as report_writer
 from homeroom.loadtest.results import read_dump, read_timeline, summarize
-from homeroom.loadtest.scenarios import Plan, ScenarioName, plan
+from homeroom.loadtest.scenarios import DEFAULTS, Plan, ScenarioName, plan
 from homeroom.loadtest.sessions import Sessions, open_sessions, sessions_needed
 from homeroom.loadtest.sla import evaluate, load_sla
 
@@ -49,7 +49,7 @@ class Options:
     users: int | None = None
     spawn_rate: float | None = None
     duration: float | None = None
-    think_time: float = 1.0
+    think_time: float | None = None  # None: the scenario's (1 s; journeys 0, a closed loop)
     password: str = "homeroom"  # noqa: S105 (the demo seed's)
     sla_path: Path | None = None
     out: Path | None = None
@@ -65,6 +65,7 @@ class Target:
     staff_logins: list[str] = field(default_factory=list)
     dashboard: str | None = None
     export: str | None = None
+    term_id: int | None = None  # the current term (a teacher's journey lists its sections)
 
 
 def check_host(host: str, allow_remote: bool) -> str:
@@ -130,7 +131,25 @@ def discover(host: str, password: str) -> Target:
     def offered(path: str) -> str | None:
         return path if f"/api/v1{path}" in paths else None
 
-    return Target(students, teachers, staff, offered(DASHBOARD_PATH), offered(EXPORT_PATH))
+    terms = _call(f"{host}/api/v1/terms?limit=100", token=token)["items"]
+    return Target(
+        students,
+        teachers,
+        staff,
+        offered(DASHBOARD_PATH),
+        offered(EXPORT_PATH),
+        current_term(terms, dt.date.today()),
+    )
+
+
+def current_term(terms: list[dict[str, Any]], today: dt.date) -> int | None:
+    """The term holding `today`, else the latest one that started (None without terms)."""
+    day = today.isoformat()
+    for term in terms:
+        if term["start_date"] <= day <= term["end_date"]:
+            return int(term["id"])
+    started = [t for t in terms if t["start_date"] <= day] or terms
+    return int(max(started, key=lambda t: t["start_date"])["id"]) if started else None
 
 
 class Progress:
@@ -232,6 +251,8 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
     if importlib.util.find_spec("locust") is None:
         raise LoadTestError("locust is not installed: pip install 'homeroom[loadtest]'")
     scenario = plan(options.scenario, options.users, options.spawn_rate, options.duration)
+    defaults = DEFAULTS[scenario.scenario]
+    think_time = defaults.think_time if options.think_time is None else options.think_time
     if scenario.capped:
         echo(f"note: {scenario.scenario} runs at most {scenario.duration:g} s; capped")
     target = discover(host, options.password)
@@ -250,7 +271,9 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
         "staff_logins": target.staff_logins,
         "dashboard": target.dashboard,
         "export": target.export,
-        "think_time": options.think_time,
+        "term_id": target.term_id,
+        "workload": defaults.workload,
+        "think_time": think_time,
         "stages": [[s.until, s.users, s.spawn_rate] for s in scenario.stages],
         "stats_path": str(stats_path.resolve()),
         "sessions_path": str(sessions_path.resolve()),
@@ -258,7 +281,7 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
     echo(
         f"{scenario.scenario}: up to {scenario.peak_users()} users for {scenario.duration:g} s "
         f"against {host} ({target.students} students, {target.teachers} teachers), "
-        f"think time {options.think_time:g} s"
+        f"{defaults.workload}, think time {think_time:g} s"
     )
     started = dt.datetime.now(dt.UTC)
     wall = time.monotonic()
@@ -276,7 +299,7 @@ def run(options: Options, echo: Callable[[str], None], stderr: IO[str] = sys.std
     if not stats_path.exists():
         raise LoadTestError(f"locust ended without statistics; see {out / 'locust.stderr'}")
     summary = summarize(read_dump(stats_path), [sessions.entry], sessions.seconds)
-    meta = _meta(options, host, scenario, target, started, summary["seconds"], cpu / wall)
+    meta = _meta(think_time, host, scenario, target, started, summary["seconds"], cpu / wall)
     meta["interrupted"] = interrupted
     meta["logins_before_run"] = sessions.entry["num_requests"]
     meta["login_seconds"] = round(sessions.seconds, 2)
@@ -311,7 +334,7 @@ def _log_in(
 
 
 def _meta(
-    options: Options,
+    think_time: float,
     host: str,
     scenario: Plan,
     target: Target,
@@ -327,11 +350,12 @@ def _meta(
         "spawn_rate": scenario.spawn_rate,
         "planned_seconds": scenario.duration,
         "seconds": seconds,
-        "think_time": options.think_time,
+        "think_time": think_time,
         "started_at": started.isoformat(timespec="seconds"),
         "generator_cpu_cores": round(generator_cores, 2),
         "cpu_count": os.cpu_count(),
         "locust_version": importlib.metadata.version("locust"),
         "target": asdict(target),
+        "workload": DEFAULTS[scenario.scenario].workload,
         "mix": {"student": 80, "teacher": 15, "staff": 5},
     }

@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from typing import Literal
 
-ScenarioName = Literal["baseline", "stress", "soak", "spike"]
-SCENARIOS: tuple[ScenarioName, ...] = ("baseline", "stress", "soak", "spike")
+ScenarioName = Literal["baseline", "stress", "soak", "spike", "journeys"]
+SCENARIOS: tuple[ScenarioName, ...] = ("baseline", "stress", "soak", "spike", "journeys")
 MAX_USERS = 2000
 SPIKE_SECONDS = 20.0
 
@@ -25,6 +25,11 @@ class ScenarioDefaults:
     duration: float
     max_duration: float
     summary: str
+    think_time: float = 1.0  # mean seconds between a user's requests; 0 = closed loop
+    # The requests each user makes: the school-day mix of shared/BENCHMARKS.md, or the
+    # competing LMS's own journeys (students: dashboard, courses; teachers: course list;
+    # admins: user list).
+    workload: Literal["mix", "journeys"] = "mix"
 
 
 DEFAULTS: dict[ScenarioName, ScenarioDefaults] = {
@@ -32,6 +37,15 @@ DEFAULTS: dict[ScenarioName, ScenarioDefaults] = {
     "stress": ScenarioDefaults(300, 20, 150, 900, "ramps in 5 steps up to 300 users"),
     "soak": ScenarioDefaults(50, 5, 600, 1800, "50 users for a long time (at most 30 min)"),
     "spike": ScenarioDefaults(200, 200, 80, 300, "a tenth of the users, then all at once for 20 s"),
+    "journeys": ScenarioDefaults(
+        64,
+        64,
+        60,
+        600,
+        "the competing LMS's journeys: 64 users, closed loop",
+        think_time=0.0,
+        workload="journeys",
+    ),
 }
 
 
@@ -60,7 +74,7 @@ def plan(
     rate = spawn_rate or defaults.spawn_rate
     wanted = duration if duration is not None else defaults.duration
     total = min(wanted, defaults.max_duration)
-    if scenario in ("baseline", "soak"):
+    if scenario in ("baseline", "soak", "journeys"):
         stages: tuple[Stage, ...] = (Stage(total, peak, rate),)
     elif scenario == "stress":
         steps = 5

@@ -11,6 +11,7 @@ written or nothing is: a failed seed leaves the database as it found it.
 from __future__ import annotations
 
 import itertools
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 import orjson
 
 from homeroom.config import Settings
+from homeroom.kit.cache import EPOCH
 from homeroom.kit.db import sqlite_path
 from homeroom.models import Base
 from homeroom.models.base import sqlite_timestamp
@@ -83,6 +85,15 @@ def _table_names() -> list[str]:
     # cache_versions holds no school data: a server started before the seed writes its cache
     # epoch there, and that must not make the database count as taken.
     return [t.name for t in Base.metadata.sorted_tables if t.name != "cache_versions"]
+
+
+# A seed writes logins, people and a catalog in bulk, past every write path that bumps cache
+# tags (kit/cache.py): it replaces the cache epoch in its own transaction instead, so no answer
+# cached before it (an all-schools admin's count of logins, say) is ever served after it.
+NEW_EPOCH_SQL = (
+    "INSERT INTO cache_versions (tag, version) VALUES ({}, {}) "
+    "ON CONFLICT (tag) DO UPDATE SET version = excluded.version"
+)
 
 
 def _emptiness_sql() -> str:
@@ -173,6 +184,7 @@ class SqliteTarget:
                     conn.execute(statement)
                 for _, create in triggers:
                     conn.execute(create)
+                conn.execute(NEW_EPOCH_SQL.format("?", "?"), (EPOCH, secrets.randbits(63)))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -282,6 +294,7 @@ class PostgresTarget:
                     await conn.execute(statement)
                 for name, owner in triggers:
                     await conn.execute(f"ALTER TABLE {owner} ENABLE TRIGGER {name}")
+                await conn.execute(NEW_EPOCH_SQL.format("$1", "$2"), EPOCH, secrets.randbits(63))
                 for table in written:
                     if "id" in table.columns and table.count:
                         # Ids were assigned here: move the sequence past them.

@@ -6,6 +6,7 @@ from homeroom.config import Settings
 from homeroom.kit.db import Database
 from homeroom.kit.security import hash_password_async
 from homeroom.models import ROLES, School, User
+from homeroom.users.service import users_changed
 
 
 async def create_user_command(
@@ -41,5 +42,6 @@ async def create_user_command(
                     full_name=name,
                 )
             )
+            await users_changed(session, school_id)
     finally:
         await db.close()

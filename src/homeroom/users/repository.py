@@ -85,21 +85,7 @@ def _count_base(kind: ScopeKind, has_q: bool, has_role: bool, has_active: bool) 
     return _filtered(kind, has_q, has_role, has_active).with_only_columns(User.id)
 
 
-async def list_page(
-    db: Database,
-    kind: ScopeKind,
-    scope: dict[str, Any],
-    filters: UserFilters,
-    plan: PagePlan,
-) -> tuple[list[Row], int]:
-    shape = (filters.q is not None, filters.role is not None, filters.is_active is not None)
-    page_q = db.query(
-        ("users.page", kind, shape, plan.shape),
-        lambda: page_statement(_filtered(kind, *shape), SORTING, plan),
-    )
-    count_q = db.query(
-        ("users.count", kind, shape), lambda: count_statement(_count_base(kind, *shape))
-    )
+def _params(scope: dict[str, Any], filters: UserFilters) -> dict[str, Any]:
     params = dict(scope)
     if filters.q is not None:
         params["q"] = like_pattern(filters.q)
@@ -107,11 +93,31 @@ async def list_page(
         params["role"] = filters.role
     if filters.is_active is not None:
         params["is_active"] = filters.is_active
-    rows = await db.reader.all(page_q, {**params, **plan.params()})
-    total = plan.known_total(rows)
-    if total is None:
-        total = int(await db.reader.scalar(count_q, params))
-    return rows, total
+    return params
+
+
+def _shape(filters: UserFilters) -> tuple[bool, bool, bool]:
+    return (filters.q is not None, filters.role is not None, filters.is_active is not None)
+
+
+async def page(
+    db: Database, kind: ScopeKind, scope: dict[str, Any], filters: UserFilters, plan: PagePlan
+) -> list[Row]:
+    shape = _shape(filters)
+    query = db.query(
+        ("users.page", kind, shape, plan.shape),
+        lambda: page_statement(_filtered(kind, *shape), SORTING, plan),
+    )
+    return await db.reader.all(query, {**_params(scope, filters), **plan.params()})
+
+
+async def count(db: Database, kind: ScopeKind, scope: dict[str, Any], filters: UserFilters) -> int:
+    """The listing's total: a COUNT over every matching login (a scan of the school's)."""
+    shape = _shape(filters)
+    query = db.query(
+        ("users.count", kind, shape), lambda: count_statement(_count_base(kind, *shape))
+    )
+    return int(await db.reader.scalar(query, _params(scope, filters)))
 
 
 async def get(
