@@ -78,4 +78,4 @@ async def me(
     query: Annotated[MeQuery, query_model(MeQuery)],
 ) -> Response:
     """My grades, attendance and upcoming work."""
-    return json_response(request, await analytics_service.me(db, principal, query))
+    return cached_response(request, await analytics_service.me_cached(db, principal, query))

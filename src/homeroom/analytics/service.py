@@ -15,6 +15,7 @@ from homeroom.kit import cache
 from homeroom.kit.auth import Principal, can
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Forbidden, NotFound
+from homeroom.kit.responses import etag_of
 from homeroom.kit.scopes import scope_kind, scope_params
 
 LETTERS = ("A", "B", "C", "D", "F")
@@ -407,6 +408,29 @@ def _group(rows: list[Row]) -> dict[int, list[Row]]:
     for row in rows:
         out.setdefault(row[0], []).append(row)
     return out
+
+
+async def me_cached(db: Database, principal: Principal, query: MeQuery) -> cache.Entry:
+    """GET /analytics/me as bytes. A student's own page is cached: it shows their records
+    (their enrollments, grades and attendance bump their student tag), the school's
+    assessments and categories ("grading") and its courses and sections ("catalog"); the key
+    holds the day taken as today. A guardian's page is built each time (its children, and so
+    its tags, are only known by reading them: 4 statements)."""
+
+    async def build() -> bytes:
+        return orjson.dumps(await me(db, principal, query))
+
+    if principal.role != "student":
+        body = await build()
+        return etag_of(body), body
+    school = principal.school_id
+    tags = (
+        f"student:{principal.profile_id}",
+        cache.school_tag(school, "grading"),
+        cache.school_tag(school, "catalog"),
+    )
+    key = (_today(query.date), query.upcoming_limit, *cache.scope_key(principal))
+    return await cache.cached(db, "analytics_me", key, tags, build)
 
 
 async def me(db: Database, principal: Principal, query: MeQuery) -> dict[str, Any]:
