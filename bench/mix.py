@@ -907,6 +907,9 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
     )
     if args.redis_url:
         base_env["HOMEROOM_REDIS_URL"] = args.redis_url
+    for setting in args.setting:
+        name, _, value = setting.partition("=")
+        base_env[name] = value
     if backend == "sqlite":
         url = reads.sqlite_dataset(args.students, base_env)
     else:
@@ -1152,6 +1155,13 @@ def main() -> None:
         "--pg-url",
         default=os.environ.get("HOMEROOM_BENCH_DATABASE_URL", reads.DEFAULT_PG_URL),
         help="PostgreSQL database dedicated to benchmarks (env HOMEROOM_BENCH_DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="HOMEROOM_X=VALUE",
+        help="a setting of Homeroom's server for this run (repeatable; a diagnostic)",
     )
     parser.add_argument(
         "--redis-url",

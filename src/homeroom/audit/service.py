@@ -1,25 +1,28 @@
 """Every write leaves an audit row in the same transaction as the write.
 
 `record` only notes the row; the rows of a transaction are inserted by one statement just
-before it commits (a `before_commit` hook on every session, so no code path can commit
-without them). Last, because the audit row's trigger bumps the school's activity tag: on
-PostgreSQL that row stays locked until the commit, so it is taken as late as possible.
+before it commits, with its cache tags (kit/epilogue.py: no code path can commit without
+them). Last, because the audit row's trigger bumps the school's activity tag: on PostgreSQL
+that row stays locked until the commit, so it is taken as late as possible.
 """
 
 from typing import Any
 
-from sqlalchemy import event, insert
+import orjson
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from homeroom.audit import repository
 from homeroom.audit.schemas import AuditLogFilters
+from homeroom.kit import epilogue
 from homeroom.kit.auth import Principal
+from homeroom.kit.bulk import RowSet
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import NotFound
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
-from homeroom.models import AuditLog, utcnow
+from homeroom.models import utcnow
 
 
 def record(
@@ -45,13 +48,43 @@ def record(
 
 
 _PENDING = "homeroom.audit"
+_ROWS = RowSet(
+    (
+        ("school_id", "INTEGER"),
+        ("actor_id", "INTEGER"),
+        ("action", "TEXT"),
+        ("entity", "TEXT"),
+        ("entity_id", "INTEGER"),
+        ("details", "TEXT"),
+        ("created_at", "TIMESTAMPTZ"),
+    )
+)
 
 
-@event.listens_for(Session, "before_commit")
-def _insert_pending(session: Session) -> None:
-    rows = session.info.pop(_PENDING, None)
-    if rows:
-        session.execute(insert(AuditLog), rows)
+@epilogue.part
+def _insert_pending(session: Session, sqlite: bool) -> tuple[str, dict[str, Any]] | None:
+    noted = session.info.pop(_PENDING, None)
+    if not noted:
+        return None
+    rows = [
+        (
+            r["school_id"],
+            r["actor_id"],
+            r["action"],
+            r["entity"],
+            r["entity_id"],
+            orjson.dumps(r["details"]).decode(),
+            r["created_at"],
+        )
+        for r in noted
+    ]
+    details = "r.details" if sqlite else "CAST(r.details AS JSON)"
+    sql = (
+        "INSERT INTO audit_logs (school_id, actor_id, action, entity, entity_id, details, "
+        f"created_at) SELECT r.school_id, r.actor_id, r.action, r.entity, r.entity_id, {details}, "
+        f"r.created_at FROM ({_ROWS.select(sqlite)}) r"
+    )
+    return sql, _ROWS.params(sqlite, rows)
 
 
 @event.listens_for(Session, "after_rollback")

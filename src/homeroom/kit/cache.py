@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from cashews.backends.memory import Memory
 from prometheus_client import Counter
-from sqlalchemy import TextClause, bindparam, event, select, text
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -53,6 +53,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from homeroom.config import Settings
+from homeroom.kit import epilogue
 from homeroom.kit.bulk import RowSet
 from homeroom.kit.responses import JSON, PRIVATE, etag_of
 from homeroom.models.cache import CacheVersion
@@ -111,27 +112,13 @@ def scope_tags(principal: Principal) -> tuple[str, ...]:
 
 
 _TAGS = RowSet((("tag", "TEXT"),))
-_INVALIDATE: dict[bool, TextClause] = {}
-
-
-def _invalidate_statement(sqlite: bool) -> TextClause:
-    statement = _INVALIDATE.get(sqlite)
-    if statement is None:
-        # Ordered: concurrent PostgreSQL writers lock shared tags in one order (no deadlock).
-        statement = _INVALIDATE[sqlite] = text(
-            f"INSERT INTO cache_versions (tag, version) SELECT tag, :version FROM "
-            f"({_TAGS.select(sqlite)}) t ORDER BY tag "
-            "ON CONFLICT (tag) DO UPDATE SET version = excluded.version"
-        )
-    return statement
 
 
 async def invalidate(session: AsyncSession, *tags: str) -> None:
     """Gives each tag a fresh version in the session's transaction. The tags of a transaction
-    are written together just before it commits (a `before_commit` hook: no code path can
-    commit without them): one statement whose text is the same for any number of tags
-    (kit/bulk.py), and on PostgreSQL the tags' rows stay locked only from there to the
-    commit."""
+    are written together just before it commits (kit/epilogue.py: no code path can commit
+    without them), by one statement whose text is the same for any number of tags; on
+    PostgreSQL the tags' rows stay locked only from there to the commit."""
     if tags:
         session.info.setdefault(_PENDING, set()).update(tags)
 
@@ -139,13 +126,18 @@ async def invalidate(session: AsyncSession, *tags: str) -> None:
 _PENDING = "homeroom.cache.tags"
 
 
-@event.listens_for(Session, "before_commit")
-def _write_versions(session: Session) -> None:
+@epilogue.part
+def _write_versions(session: Session, sqlite: bool) -> tuple[str, dict[str, Any]] | None:
     tags = session.info.pop(_PENDING, None)
-    if tags:
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        params = {"version": secrets.randbits(63), **_TAGS.params(sqlite, [(t,) for t in tags])}
-        session.connection().execute(_invalidate_statement(sqlite), params)
+    if not tags:
+        return None
+    # Ordered: concurrent PostgreSQL writers lock shared tags in one order (no deadlock).
+    sql = (
+        f"INSERT INTO cache_versions (tag, version) SELECT tag, :version FROM "
+        f"({_TAGS.select(sqlite)}) t ORDER BY tag "
+        "ON CONFLICT (tag) DO UPDATE SET version = excluded.version"
+    )
+    return sql, {"version": secrets.randbits(63), **_TAGS.params(sqlite, [(t,) for t in tags])}
 
 
 @event.listens_for(Session, "after_rollback")
