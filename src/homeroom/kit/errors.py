@@ -91,6 +91,17 @@ def field_error(loc: list[str | int], message: str, kind: str = "value_error") -
     return {"loc": loc, "msg": message, "type": kind}
 
 
+def problem_body(
+    status: int, title: str, detail: str, *, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The problem+json document as a dict (a batch embeds it in its own answer)."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
 def problem(
     status: int,
     title: str,
@@ -99,10 +110,7 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-    body["detail"] = detail
-    if errors is not None:
-        body["errors"] = errors
+    body = problem_body(status, title, detail, errors=errors)
     try:
         payload = orjson.dumps(body)
     except TypeError:

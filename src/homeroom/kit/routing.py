@@ -10,11 +10,13 @@ Measured in-process: /healthz cost 160-300 us of CPU when its route came after ~
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel
 from starlette.routing import BaseRoute, Match, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from homeroom.kit.params import QUERY_MODEL, openapi_parameters
 
@@ -143,3 +145,45 @@ def index_routes(app: FastAPI) -> None:
     assert router.middleware_stack == router.app, "router middleware is not supported"
     router.__class__ = IndexedRouter
     router.middleware_stack = router.app
+
+
+def find_route(app: ASGIApp, scope: Scope) -> BaseRoute | None:
+    """The route that would answer `scope` in full (path and method), as the router picks it;
+    None when the request would be a 404 or a 405."""
+    router = getattr(app, "router", None)
+    if router is None:
+        return None
+    candidates = (
+        router._candidates(scope["path"]) if isinstance(router, IndexedRouter) else router.routes
+    )
+    for route in candidates:
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return route
+    return None
+
+
+def _is_json(media_type: str) -> bool:
+    media = media_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def is_json_read(route: BaseRoute) -> bool:
+    """A GET route whose answer is one JSON document of a declared model, by its own
+    declaration (the one the OpenAPI document shows). Streams, downloads and documents in
+    other formats (CSV, XLSX, PDF) declare another response class or another 2xx media type;
+    routes without a response model (/healthz, /metrics) are not API reads."""
+    if not isinstance(route, APIRoute) or "GET" not in route.methods:
+        return False
+    if route.response_model is None:
+        return False
+    response_class = route.response_class
+    if isinstance(response_class, DefaultPlaceholder):
+        response_class = response_class.value
+    if not (isinstance(response_class, type) and issubclass(response_class, JSONResponse)):
+        return False
+    for status, declared in route.responses.items():
+        media_types = declared.get("content") or {}
+        if str(status).startswith("2") and not all(_is_json(m) for m in media_types):
+            return False
+    return True
