@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     db_max_connections: int = Field(default=80, ge=3)
     db_pool_size: int = Field(default=0, ge=0)
     db_statement_timeout_ms: int = 30_000
+    # How long a write waits for a row or table lock another transaction holds before it gives
+    # up (503 + Retry-After) instead of holding its connection up to the statement timeout;
+    # 0 = wait up to the statement timeout. PostgreSQL only (SQLite: sqlite_busy_timeout_ms).
+    db_lock_timeout_ms: int = Field(default=5_000, ge=0)
     sqlite_busy_timeout_ms: int = 5_000
 
     # Response cache (kit/cache.py): entry lifetime, and the entries each process keeps in

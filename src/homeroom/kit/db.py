@@ -419,7 +419,9 @@ def sqlite_path(url: str) -> str:
     return path.split("?", 1)[0]
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, lock_timeout: bool = True) -> AsyncEngine:
+    """The write engine. On PostgreSQL its sessions have the statement timeout and, unless
+    `lock_timeout` is False (migrations wait for their locks), the lock timeout."""
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         path = Path(sqlite_path(url))
@@ -442,6 +444,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _configure_sqlite(engine, settings)
     else:
         _, pool_size, overflow = settings.pool_sizes()
+        server_settings = {
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "application_name": "homeroom",
+        }
+        if lock_timeout:
+            server_settings["lock_timeout"] = str(settings.db_lock_timeout_ms)
         engine = create_async_engine(
             url,
             pool_size=pool_size,
@@ -449,12 +457,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             pool_pre_ping=True,
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
-            connect_args={
-                "server_settings": {
-                    "statement_timeout": str(settings.db_statement_timeout_ms),
-                    "application_name": "homeroom",
-                }
-            },
+            connect_args={"server_settings": server_settings},
         )
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     return engine
