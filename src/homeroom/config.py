@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     db_lock_timeout_ms: int = Field(default=5_000, ge=0)
     sqlite_busy_timeout_ms: int = 5_000
 
+    # Request bodies (kit/guards.LimitBody): the largest any route but the imports reads (they
+    # take HOMEROOM_IMPORT_MAX_BYTES), and the seconds a body may take before it must arrive
+    # at 16 KB/s on average (else 408).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    body_grace_seconds: float = Field(default=10.0, gt=0)
+
     # Response cache (kit/cache.py): entry lifetime, and the entries each process keeps in
     # memory (in front of Redis when redis_url is set).
     cache_ttl_seconds: int = Field(default=600, ge=1)

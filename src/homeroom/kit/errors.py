@@ -66,7 +66,7 @@ class Gone(HomeroomError):
 
 class PayloadTooLarge(HomeroomError):
     status = 413
-    title = "Payload too large"
+    title = "Content too large"
 
 
 class PreconditionFailed(HomeroomError):
@@ -220,6 +220,14 @@ def _database_errors() -> tuple[type[Exception], ...]:
 DATABASE_ERRORS = _database_errors()
 
 
+_TITLES = {
+    404: "Not found",
+    405: "Method not allowed",
+    408: "Request timeout",
+    413: "Content too large",
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HomeroomError)
     async def _domain(_: Request, exc: HomeroomError) -> Response:
@@ -235,7 +243,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "error"
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, detail)
+        title = _TITLES.get(exc.status_code, detail)
         return problem(exc.status_code, title, detail, headers=dict(exc.headers or {}))
 
     @app.exception_handler(IntegrityError)

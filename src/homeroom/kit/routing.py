@@ -41,6 +41,20 @@ def _openapi_extra(route: APIRoute) -> dict[str, Any] | None:
     return extra
 
 
+_TOO_LARGE: dict[str, Any] = {
+    "description": "The request body is larger than the limit (HOMEROOM_MAX_BODY_BYTES)",
+    "content": {"application/problem+json": {}},
+}
+
+
+def _responses(route: APIRoute) -> dict[int | str, dict[str, Any]]:
+    """The route's documented responses, with the 413 of kit/guards.LimitBody for a route
+    that reads a body."""
+    if route.body_field is None or 413 in route.responses:
+        return route.responses
+    return {**route.responses, 413: _TOO_LARGE}
+
+
 def add_routes(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
     for route in router.routes:
         if not isinstance(route, APIRoute):
@@ -55,7 +69,7 @@ def add_routes(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
             summary=route.summary,
             description=route.description,
             response_description=route.response_description,
-            responses=route.responses,
+            responses=_responses(route),
             deprecated=route.deprecated,
             methods=route.methods,
             operation_id=route.operation_id,
