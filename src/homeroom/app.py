@@ -24,6 +24,7 @@ from homeroom.grades.endpoints import router as grades
 from homeroom.grades.endpoints import student_router as student_grades
 from homeroom.guardians.endpoints import router as guardians
 from homeroom.imports.endpoints import router as imports
+from homeroom.imports.uploads import largest_request as largest_upload_request
 from homeroom.jobs.broker import JobRuntime
 from homeroom.jobs.endpoints import router as jobs_router
 from homeroom.kit import cpu
@@ -31,7 +32,7 @@ from homeroom.kit.compression import Compress
 from homeroom.kit.db import Database
 from homeroom.kit.errors import install_error_handlers
 from homeroom.kit.fastpath import FastReads
-from homeroom.kit.guards import RefuseNul
+from homeroom.kit.guards import LimitBody, RefuseNul
 from homeroom.kit.logging import configure_logging
 from homeroom.kit.metrics import RequestMetrics
 from homeroom.kit.routing import add_routes, index_routes
@@ -108,7 +109,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.token_decoder = TokenDecoder(settings)
     install_error_handlers(app)
-    app.add_middleware(FastReads, fastapi=app)  # innermost: after the guard and the metrics
+    app.add_middleware(FastReads, fastapi=app)  # innermost: after the guards and the metrics
+    app.add_middleware(
+        LimitBody,
+        limit=settings.max_body_bytes,
+        larger={"/api/v1/imports/": largest_upload_request()},
+        grace_seconds=settings.body_grace_seconds,
+    )
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestMetrics)
     app.add_middleware(Compress)  # outermost: also compresses error bodies

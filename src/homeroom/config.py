@@ -41,10 +41,20 @@ class Settings(BaseSettings):
     db_max_connections: int = Field(default=80, ge=3)
     db_pool_size: int = Field(default=0, ge=0)
     db_statement_timeout_ms: int = 30_000
+    # How long a write waits for a row or table lock another transaction holds before it gives
+    # up (503 + Retry-After) instead of holding its connection up to the statement timeout;
+    # 0 = wait up to the statement timeout. PostgreSQL only (SQLite: sqlite_busy_timeout_ms).
+    db_lock_timeout_ms: int = Field(default=5_000, ge=0)
     sqlite_busy_timeout_ms: int = 5_000
     # How long a write waits for its process's write connection (SQLite: the only one) or a
     # free pooled connection (PostgreSQL) before the request answers 503.
     db_pool_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    # Request bodies (kit/guards.LimitBody): the largest any route but the imports reads (they
+    # take HOMEROOM_IMPORT_MAX_BYTES), and the seconds a body may take before it must arrive
+    # at 16 KB/s on average (else 408).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    body_grace_seconds: float = Field(default=10.0, gt=0)
 
     # Response cache (kit/cache.py): entry lifetime, and the entries each process keeps in
     # memory (in front of Redis when redis_url is set).

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from homeroom.config import Settings
 from homeroom.imports import rows
 from homeroom.imports import service as import_service
+from homeroom.imports.xlsx import Limits
 from homeroom.jobs import service as jobs
 from homeroom.jobs.runner import run_job
 from homeroom.kit.db import Database
@@ -105,7 +106,7 @@ class TestJobChecksAgain:
             job = await jobs.submit(
                 session, owner, "import", {"kind": "enrollments", "school_id": world.school.id}
             )
-            prepared = rows.prepare("enrollments", data, None, None, 100)
+            prepared = rows.prepare("enrollments", data, None, None, Limits(rows=100))
             await import_service.repository.store_upload(session, job["id"], rows.dump(prepared))
             await session.commit()  # not sent: the test runs it below
         for _ in range(2):  # math1 had 3 of 5 seats taken; now it is full

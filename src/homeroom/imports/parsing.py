@@ -13,6 +13,9 @@ Decisions, documented for users in the README:
 - Row numbers are the ones a spreadsheet shows: the header is row 1 (or the row it is on in a
   workbook), each CSV record is one row even when a quoted cell spans lines. Blank rows are
   skipped but keep their numbers.
+- Limits (`xlsx.Limits`) are counted as the file is read, in CSV as in XLSX: every row, blank
+  ones too, counts toward the row limit (a file of blank lines is work too), and every cell
+  toward the cell limit; past either, 413.
 """
 
 from __future__ import annotations
@@ -62,23 +65,23 @@ _BINARY_MAGIC = (
 _SAVE_AS = "save it as .xlsx or CSV (UTF-8) and upload that"
 
 
-def read_table(data: bytes, *, encoding: str | None, max_rows: int) -> Table:
+def read_table(data: bytes, *, encoding: str | None, limits: xlsx.Limits) -> Table:
     """The header and the non-empty rows of a CSV or XLSX file; raises Rejected."""
     if not data.strip():
         raise Rejected(422, "the file is empty")
     if data.startswith(b"PK\x03\x04"):
-        return _workbook(data, max_rows)
+        return _workbook(data, limits)
     for magic, what in _BINARY_MAGIC:
         if data.startswith(magic):
             raise Rejected(415, f"the file is {what}, not a spreadsheet: {_SAVE_AS}")
     text, used = _decode(data, encoding)
-    return _csv(text, used, max_rows)
+    return _csv(text, used, limits)
 
 
 # --- xlsx --------------------------------------------------------------------------------------
 
 
-def _workbook(data: bytes, max_rows: int) -> Table:
+def _workbook(data: bytes, limits: xlsx.Limits) -> Table:
     try:
         names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
     except (zipfile.BadZipFile, ValueError, OSError):
@@ -93,7 +96,7 @@ def _workbook(data: bytes, max_rows: int) -> Table:
     header_row = 0
     rows: list[xlsx.SheetRow] = []
     try:
-        for row in xlsx.read_rows(data):
+        for row in xlsx.read_rows(data, limits):
             if not any(cell.strip() for cell in row.cells):
                 continue
             if header is None:
@@ -101,8 +104,8 @@ def _workbook(data: bytes, max_rows: int) -> Table:
                 _check_width(header)
                 continue
             rows.append(row)
-            if len(rows) > max_rows:
-                raise _too_many(max_rows)
+    except xlsx.TooLarge as exc:
+        raise Rejected(413, str(exc)) from None
     except xlsx.XlsxError as exc:
         raise Rejected(422, str(exc)) from None
     except Rejected:
@@ -149,23 +152,43 @@ def _decode(data: bytes, encoding: str | None) -> tuple[str, str]:
     return text.removeprefix("\ufeff"), encoding
 
 
+def _first_line(text: str) -> str:
+    """The first line that is not blank, without splitting the whole text (a file of a million
+    short lines would make a million strings)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end]
+        if line.strip():
+            return line
+        start = end + 1
+    return ""
+
+
 def _delimiter(text: str) -> str:
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first = _first_line(text)
     counts = {d: first.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
-def _csv(text: str, encoding: str, max_rows: int) -> Table:
+def _csv(text: str, encoding: str, limits: xlsx.Limits) -> Table:
     delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     header_row = 0
     rows: list[xlsx.SheetRow] = []
-    number = 0
+    number = cells = 0
+    max_rows = limits.rows + 1  # and the header
     try:
         for record in reader:
             number += 1
+            cells += len(record)
+            if number > max_rows:
+                raise _too_large(xlsx.too_many_rows(limits.rows))
+            if cells > limits.cells:
+                raise _too_large(xlsx.too_many_cells(limits.cells))
             if not any(cell.strip() for cell in record):
                 continue
             if header is None:
@@ -173,8 +196,6 @@ def _csv(text: str, encoding: str, max_rows: int) -> Table:
                 _check_width(header)
                 continue
             rows.append(xlsx.SheetRow(number, record))
-            if len(rows) > max_rows:
-                raise _too_many(max_rows)
     except csv.Error as exc:
         raise Rejected(422, f"the CSV cannot be read at row {number + 1}: {exc}") from None
     if header is None:
@@ -197,5 +218,5 @@ def _trim(header: list[str]) -> list[str]:
     return [cell.strip() for cell in header[:end]]
 
 
-def _too_many(max_rows: int) -> Rejected:
-    return Rejected(413, f"the file has more than {max_rows:,} rows; split it into smaller files")
+def _too_large(exc: xlsx.TooLarge) -> Rejected:
+    return Rejected(413, str(exc))

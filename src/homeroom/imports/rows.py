@@ -2,7 +2,7 @@
 then the kind's row model (the domain's own rules). Every problem becomes a row error naming
 the row, the column as the file names it, the cell's text and a message.
 
-Pure: runs on the event loop for small files and in a worker thread for large ones.
+Pure (no database, no I/O): runs in the CPU pool's process, never on the event loop.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from homeroom.imports import columns as cols
 from homeroom.imports.parsing import Rejected, Table, read_table
 from homeroom.imports.schemas import ROW_MODELS
+from homeroom.imports.xlsx import Limits
 
 ErrorItem = dict[str, Any]
 MAX_VALUE_ECHO = 200
@@ -73,12 +74,12 @@ def prepare(
     data: bytes,
     encoding: str | None,
     date_order: str | None,
-    max_rows: int,
+    limits: Limits,
 ) -> Prepared:
     """Reads and validates a whole file (no database)."""
     out = Prepared(kind_name)
     try:
-        table = read_table(data, encoding=encoding, max_rows=max_rows)
+        table = read_table(data, encoding=encoding, limits=limits)
     except Rejected as exc:
         out.rejection = (exc.status, exc.message)
         return out

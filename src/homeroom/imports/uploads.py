@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect, Request
 
-from homeroom.imports.service import PayloadTooLarge, UnsupportedMediaType
+from homeroom.imports.service import PayloadTooLarge, UnsupportedMediaType, limits
 from homeroom.kit.errors import ValidationFailed, field_error
 
 RAW_TYPES = (
@@ -24,6 +24,12 @@ RAW_TYPES = (
     "application/octet-stream",
 )
 FORM_SLACK = 64 * 1024  # multipart boundaries and part headers around the file
+
+
+def largest_request() -> int:
+    """The largest upload request read (a multipart form with a file of the size limit): what
+    the application's body limit lets through to the import routes."""
+    return limits.max_bytes + FORM_SLACK
 
 
 @dataclass(frozen=True, slots=True)

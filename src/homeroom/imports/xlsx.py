@@ -6,9 +6,13 @@ first sheet, streaming its rows with iterparse so memory stays proportional to o
 the shared strings. Cells come back as text: numbers formatted without a spurious ".0",
 date-formatted numbers as ISO dates, booleans as TRUE/FALSE.
 
-Defences, since the file comes from anyone: a bounded number of zip entries and bounded
-uncompressed sizes (zip bombs), and no DOCTYPE in any part (entity expansion) - a real
-workbook never has one.
+Defences, since the file comes from anyone: a bounded number of zip entries, no DOCTYPE in
+any part (entity expansion; a real workbook never has one), and limits counted as the parser
+goes, never after (`Limits`): the uncompressed bytes read from each part (zip bombs), the
+sheet's rows (every <row> element, empty ones too: 30 MB of `<row/>` fit in a 47 KB file),
+its cells, the shared strings, and the XML elements of any kind. Each element is dropped
+from the tree once read, so memory stays proportional to one cell (one shared string, the
+cell formats) whatever the file holds. Past a limit, `TooLarge` (413) says which.
 """
 
 from __future__ import annotations
@@ -25,7 +29,11 @@ from typing import IO
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
 MAX_ENTRIES = 10_000
-MAX_PART_BYTES = 512 * 1024 * 1024  # uncompressed size of any one part we read
+COLUMNS_PER_ROW = 32  # the cell limit is this many per row allowed (a sane width)
+# Elements one record may hold while it is read (a cell's or a shared string's rich-text runs;
+# the cell formats, at most 64,000 in Excel, with their children).
+_CELL_ELEMENTS = 10_000
+_FORMATS_ELEMENTS = 400_000
 
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _STRICT_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
@@ -36,6 +44,56 @@ _QUOTED = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
 
 class XlsxError(Exception):
     """The workbook cannot be read; the message is for the user."""
+
+
+class TooLarge(XlsxError):
+    """The file is past one of the limits (413); the message says which, for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What reading one file may cost, checked as it is read (plain ints: it goes to the
+    CPU pool's process)."""
+
+    rows: int = 50_000  # below the header; every row counts, empty ones too
+    cells: int = 50_001 * COLUMNS_PER_ROW
+    part_bytes: int = 200 * 1024 * 1024  # uncompressed bytes read from any one zip part
+
+    @classmethod
+    def for_upload(cls, max_rows: int, max_bytes: int) -> Limits:
+        """The rows allowed; cells for that many rows of COLUMNS_PER_ROW; 20 times the upload
+        limit or 200 MB uncompressed, whichever is smaller."""
+        return cls(
+            rows=max_rows,
+            cells=(max_rows + 1) * COLUMNS_PER_ROW,
+            part_bytes=min(20 * max_bytes, 200 * 1024 * 1024),
+        )
+
+    @property
+    def elements(self) -> int:
+        """XML elements of any kind in one part: a cell is 2-3 (c, v or is/t) in real files."""
+        return 4 * self.cells + self.rows + 1
+
+
+def too_many_rows(limit: int) -> TooLarge:
+    return TooLarge(
+        f"the file has more than {limit:,} rows (empty rows count too): delete the empty rows "
+        "below your data, or split it into smaller files"
+    )
+
+
+def too_many_cells(limit: int) -> TooLarge:
+    return TooLarge(
+        f"the file has more than {limit:,} cells: delete the columns and rows you do not need, "
+        "or split it into smaller files"
+    )
+
+
+def _too_large_unzipped(limit: int) -> TooLarge:
+    return TooLarge(
+        f"the workbook is larger than {limit / (1024 * 1024):,.0f} MB once unzipped: "
+        "split it into smaller files"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +107,7 @@ def _local(tag: str) -> str:
 
 
 class _Workbook:
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, limits: Limits) -> None:
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, ValueError, OSError):
@@ -58,13 +116,14 @@ class _Workbook:
         if len(infos) > MAX_ENTRIES:
             raise XlsxError("the workbook has too many parts")
         self.names = {info.filename: info for info in infos}
+        self.limits = limits
 
     def open(self, name: str) -> IO[bytes]:
         info = self.names.get(name)
         if info is None:
             raise XlsxError(f"the workbook is missing its part {name}")
-        if info.file_size > MAX_PART_BYTES:
-            raise XlsxError("the workbook is too large once uncompressed")
+        if info.file_size > self.limits.part_bytes:
+            raise _too_large_unzipped(self.limits.part_bytes)
         try:
             head = self.zip.open(info).read(4096)
         except (
@@ -78,13 +137,45 @@ class _Workbook:
             raise XlsxError("the workbook is damaged or encrypted") from None
         if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
             raise XlsxError("the workbook contains XML this reader refuses (a DOCTYPE)")
-        return io.BufferedReader(_Bounded(self.zip.open(info), MAX_PART_BYTES))
+        return io.BufferedReader(_Bounded(self.zip.open(info), self.limits.part_bytes))
 
-    def parse(self, name: str) -> Iterator[tuple[str, Element]]:
+    def parse(
+        self, name: str, records: dict[str, int] | None = None
+    ) -> Iterator[tuple[int, Element]]:
+        """The part's elements at their end with their depth (the root is 1), each with its
+        attributes and, for an element whose local name is in `records`, its children (at
+        most that many elements); every element is dropped from the tree once seen, so memory
+        stays flat whatever the part holds."""
+        records = records or {}
+        limit = self.limits.elements
+        seen = 0
+        stack: list[Element] = []
+        record_depth = 0  # depth of the record being read, 0 outside one
+        record_size = record_limit = 0
         try:
             with self.open(name) as stream:
                 # Safe here: open() refused any DOCTYPE, so no entity can expand.
-                yield from iterparse(stream, events=("end",))  # noqa: S314
+                for event, el in iterparse(stream, events=("start", "end")):  # noqa: S314
+                    if event == "start":
+                        seen += 1
+                        if seen > limit:
+                            raise too_many_cells(self.limits.cells)
+                        stack.append(el)
+                        if record_depth:
+                            record_size += 1
+                            if record_size > record_limit:
+                                raise TooLarge(f"a cell of the workbook ({name}) holds too much")
+                        elif (record := _local(el.tag)) in records:
+                            record_depth, record_size, record_limit = len(stack), 0, records[record]
+                        continue
+                    depth = len(stack)
+                    stack.pop()
+                    if record_depth and depth > record_depth:
+                        continue  # part of the record: kept until the record ends
+                    yield depth, el
+                    record_depth = 0
+                    if stack:
+                        stack[-1].remove(el)  # its only child now: the rest were removed
         except ParseError:
             raise XlsxError(f"the workbook part {name} is not valid XML") from None
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError):
@@ -92,10 +183,11 @@ class _Workbook:
 
 
 class _Bounded(io.RawIOBase):
-    """A stream that stops with an error after `limit` bytes (a lying zip header)."""
+    """A stream that stops with TooLarge after `limit` bytes, whatever the zip header said."""
 
     def __init__(self, inner: IO[bytes], limit: int) -> None:
         self.inner = inner
+        self.limit = limit
         self.left = limit
 
     def readable(self) -> bool:
@@ -105,7 +197,7 @@ class _Bounded(io.RawIOBase):
         chunk = self.inner.read(min(len(buffer), 1 << 16))
         self.left -= len(chunk)
         if self.left < 0:
-            raise XlsxError("the workbook is too large once uncompressed")
+            raise _too_large_unzipped(self.limit)
         buffer[: len(chunk)] = chunk
         return len(chunk)
 
@@ -138,10 +230,12 @@ def _shared_strings(book: _Workbook) -> list[str]:
     if "xl/sharedStrings.xml" not in book.names:
         return []
     strings: list[str] = []
-    for _, el in book.parse("xl/sharedStrings.xml"):
+    limit = book.limits.cells  # a workbook stores the strings its cells use
+    for _, el in book.parse("xl/sharedStrings.xml", {"si": _CELL_ELEMENTS}):
         if _local(el.tag) == "si":
+            if len(strings) >= limit:
+                raise too_many_cells(limit)
             strings.append(_text_of(el))
-            el.clear()
     return strings
 
 
@@ -168,32 +262,17 @@ def _date_styles(book: _Workbook) -> set[int]:
         return set()
     custom: dict[int, str] = {}
     styles: list[int] = []
-    in_cell_xfs = False
-    for event, el in iterparse_styles(book):
+    for _, el in book.parse("xl/styles.xml", {"cellXfs": _FORMATS_ELEMENTS}):
         tag = _local(el.tag)
-        if event == "start" and tag == "cellXfs":
-            in_cell_xfs = True
-        elif event == "end" and tag == "cellXfs":
-            in_cell_xfs = False
-        elif event == "end" and tag == "numFmt":
+        if tag == "numFmt":
             custom[int(el.get("numFmtId", "0"))] = el.get("formatCode", "")
-        elif event == "end" and tag == "xf" and in_cell_xfs:
-            styles.append(int(el.get("numFmtId", "0") or 0))
+        elif tag == "cellXfs":
+            styles = [int(xf.get("numFmtId", "0") or 0) for xf in el if _local(xf.tag) == "xf"]
     dates = set()
     for index, fmt in enumerate(styles):
         if fmt in _DATE_FORMAT_IDS or (fmt in custom and _is_date_format(custom[fmt])):
             dates.add(index)
     return dates
-
-
-def iterparse_styles(book: _Workbook) -> Iterator[tuple[str, Element]]:
-    try:
-        with book.open("xl/styles.xml") as stream:
-            yield from iterparse(stream, events=("start", "end"))  # noqa: S314
-    except ParseError:
-        raise XlsxError("the workbook's styles are not valid XML") from None
-    except (ValueError, zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError):
-        raise XlsxError("the workbook's styles are damaged") from None
 
 
 def _column_index(letters: str) -> int:
@@ -223,37 +302,49 @@ def _serial_date(raw: str, date1904: bool) -> str:
 
 
 MAX_COLUMNS = 16_384  # Excel's own limit (XFD)
+_ROW_DEPTH = 3  # worksheet > sheetData > row > c
+_CELL_DEPTH = 4
 
 
-def read_rows(data: bytes) -> Iterator[SheetRow]:
-    """The first worksheet's non-empty rows, cells as text."""
-    book = _Workbook(data)
+def read_rows(data: bytes, limits: Limits | None = None) -> Iterator[SheetRow]:
+    """The first worksheet's non-empty rows, cells as text; TooLarge past `limits`."""
+    limits = limits or Limits()
+    book = _Workbook(data, limits)
     sheet, date1904 = _first_sheet(book)
     strings = _shared_strings(book)
     dates = _date_styles(book)
+    max_rows = limits.rows + 1  # and the header
+    rows = cells_seen = cells_kept = 0
     next_row = 1
-    for _, el in book.parse(sheet):
-        if _local(el.tag) != "row":
-            continue
-        number = int(el.get("r") or next_row)
-        next_row = number + 1
-        cells: dict[int, str] = {}
-        position = 0
-        for c in el:
-            if _local(c.tag) != "c":
-                continue
-            ref = _CELL_REF.match(c.get("r", ""))
+    cells: dict[int, str] = {}
+    position = 0
+    for depth, el in book.parse(sheet, {"c": _CELL_ELEMENTS}):
+        if depth == _CELL_DEPTH and _local(el.tag) == "c":
+            cells_seen += 1
+            if cells_seen > limits.cells:
+                raise too_many_cells(limits.cells)
+            ref = _CELL_REF.match(el.get("r", ""))
             index = _column_index(ref.group(1)) if ref else position
             position = index + 1
             if index >= MAX_COLUMNS:
                 raise XlsxError("the worksheet has more columns than Excel allows")
-            text = _cell_text(c, strings, dates, date1904)
+            text = _cell_text(el, strings, dates, date1904)
             if text:
                 cells[index] = text
-        el.clear()
-        if cells:
-            width = max(cells) + 1
-            yield SheetRow(number, [cells.get(i, "") for i in range(width)])
+        elif depth == _ROW_DEPTH and _local(el.tag) == "row":
+            rows += 1
+            if rows > max_rows:
+                raise too_many_rows(limits.rows)
+            number = int(el.get("r") or next_row)
+            next_row = number + 1
+            if cells:
+                width = max(cells) + 1
+                cells_kept += width  # as a list, however few cells the sheet wrote
+                if cells_kept > limits.cells:
+                    raise too_many_cells(limits.cells)
+                yield SheetRow(number, [cells.get(i, "") for i in range(width)])
+                cells = {}
+            position = 0
 
 
 def _cell_text(c: Element, strings: list[str], dates: set[int], date1904: bool) -> str:

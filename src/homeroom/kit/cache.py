@@ -40,7 +40,7 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from cashews.backends.memory import Memory
@@ -66,6 +66,17 @@ EPOCH = "__epoch__"
 _RETRY_AFTER = 5.0  # seconds Redis is left alone after a failure
 _WARN_EVERY = 60.0  # at most one warning per this many seconds
 
+# The cached pages: a region is a metric label, so the set is closed (mypy holds callers to it).
+Region = Literal[
+    "course",
+    "section",
+    "student_grades",
+    "student_attendance",
+    "section_attendance",
+    "dashboard",
+    "analytics_me",
+    "users_total",
+]
 HITS = Counter("homeroom_cache_hits_total", "Responses served from the cache.", ["region"])
 MISSES = Counter("homeroom_cache_misses_total", "Responses built on a cache miss.", ["region"])
 
@@ -255,7 +266,7 @@ class ResponseCache:
     async def cached(
         self,
         db: Database,
-        region: str,
+        region: Region,
         key_parts: Iterable[Hashable],
         tags: Iterable[str],
         build: Callable[[], Awaitable[bytes]],
@@ -293,7 +304,9 @@ class ResponseCache:
                 return entry
             return await self._build(key, region, build)
 
-    async def _build(self, key: str, region: str, build: Callable[[], Awaitable[bytes]]) -> Entry:
+    async def _build(
+        self, key: str, region: Region, build: Callable[[], Awaitable[bytes]]
+    ) -> Entry:
         self._count(self._misses, MISSES, region)
         body = await build()
         entry = (etag_of(body), body)
@@ -303,7 +316,7 @@ class ResponseCache:
         return entry
 
     @staticmethod
-    def _count(children: dict[str, Any], counter: Counter, region: str) -> None:
+    def _count(children: dict[str, Any], counter: Counter, region: Region) -> None:
         child = children.get(region)
         if child is None:
             child = children[region] = counter.labels(region)
@@ -394,7 +407,7 @@ def _tags(header: str) -> list[str]:
 
 async def cached(
     db: Database,
-    region: str,
+    region: Region,
     key_parts: Iterable[Hashable],
     tags: Iterable[str],
     build: Callable[[], Awaitable[bytes]],

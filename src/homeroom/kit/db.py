@@ -545,7 +545,9 @@ def sqlite_path(url: str) -> str:
     return path.split("?", 1)[0]
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, lock_timeout: bool = True) -> AsyncEngine:
+    """The write engine. On PostgreSQL its sessions have the statement timeout and, unless
+    `lock_timeout` is False (migrations wait for their locks), the lock timeout."""
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         path = Path(sqlite_path(url))
@@ -570,6 +572,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _configure_sqlite(engine, settings)
     else:
         _, pool_size, overflow = settings.pool_sizes()
+        server_settings = {
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            # Short statements: LLVM compilation (80-190 ms when a plan's estimated cost
+            # passes jit_above_cost) would cost more than it ever saves.
+            "jit": "off",
+            "application_name": "homeroom",
+        }
+        if lock_timeout:
+            server_settings["lock_timeout"] = str(settings.db_lock_timeout_ms)
         engine = create_async_engine(
             url,
             pool_size=pool_size,
@@ -577,15 +588,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             pool_timeout=settings.db_pool_timeout_seconds,
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
-            connect_args={
-                "server_settings": {
-                    "statement_timeout": str(settings.db_statement_timeout_ms),
-                    # Short statements: LLVM compilation (80-190 ms when a plan's estimated
-                    # cost passes jit_above_cost) would cost more than it ever saves.
-                    "jit": "off",
-                    "application_name": "homeroom",
-                }
-            },
+            connect_args={"server_settings": server_settings},
         )
         # A dead connection is replaced at checkout, without a round trip: asyncpg sees the
         # server close its socket as soon as it happens (pool_pre_ping sent a SELECT 1 before

@@ -66,7 +66,7 @@ class Gone(HomeroomError):
 
 class PayloadTooLarge(HomeroomError):
     status = 413
-    title = "Payload too large"
+    title = "Content too large"
 
 
 class PreconditionFailed(HomeroomError):
@@ -91,6 +91,17 @@ def field_error(loc: list[str | int], message: str, kind: str = "value_error") -
     return {"loc": loc, "msg": message, "type": kind}
 
 
+def problem_body(
+    status: int, title: str, detail: str, *, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The problem+json document as a dict (a batch embeds it in its own answer)."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
 def problem(
     status: int,
     title: str,
@@ -99,10 +110,7 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-    body["detail"] = detail
-    if errors is not None:
-        body["errors"] = errors
+    body = problem_body(status, title, detail, errors=errors)
     try:
         payload = orjson.dumps(body)
     except TypeError:
@@ -137,21 +145,87 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def _database_unavailable() -> tuple[type[Exception], ...]:
+# PostgreSQL conditions (SQLSTATE) that pass: the same request may succeed if sent again.
+_RETRYABLE_SQLSTATES = frozenset(
+    {
+        "40001",  # serialization_failure
+        "40P01",  # deadlock_detected
+        "55P03",  # lock_not_available (lock_timeout)
+        "57014",  # query_canceled (statement_timeout)
+        "57P01",  # admin_shutdown
+        "57P02",  # crash_shutdown
+        "57P03",  # cannot_connect_now (starting up)
+        "53000",  # insufficient_resources
+        "53200",  # out_of_memory
+        "53300",  # too_many_connections
+    }
+)
+# SQLite result codes (primary): SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CANTOPEN.
+_RETRYABLE_SQLITE_CODES = frozenset({5, 6, 14})
+_RETRYABLE_SQLITE_MESSAGES = ("database is locked", "database table is locked", "unable to open")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it wraps: SQLAlchemy's `.orig` (the DB-API error), then `__cause__`
+    (`raise ... from`: the asyncpg error under SQLAlchemy's adapter). Not `__context__`: an
+    error raised while handling a timeout is not the timeout."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return chain
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database is busy or unreachable, so that the request may succeed
+    if retried: judged by the driver's own error, whatever SQLAlchemy wrapped it in (its
+    asyncpg adapter makes a lock or statement timeout a plain DBAPIError, SQLite calls a missing
+    table an OperationalError). Anything else is a bug: a 500 and a log line."""
+    import asyncpg
+
+    for error in _causes(exc):
+        if isinstance(error, sqlalchemy_exc.TimeoutError):  # no pool connection in time
+            return True
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate:
+            return sqlstate in _RETRYABLE_SQLSTATES or sqlstate.startswith("08")
+        if isinstance(error, sqlite3.Error):
+            code = getattr(error, "sqlite_errorcode", None)
+            if code is not None:
+                return code & 0xFF in _RETRYABLE_SQLITE_CODES
+            return str(error).startswith(_RETRYABLE_SQLITE_MESSAGES)
+        if isinstance(error, asyncpg.exceptions.InterfaceError):
+            return "closed" in str(error)  # a connection lost; the rest is misuse
+        if isinstance(error, ConnectionError):  # refused, reset: the server is not there
+            return True
+    return False
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """The classes a database error arrives as: SQLAlchemy's wrappers, the drivers' own."""
     import asyncpg
 
     return (
-        sqlalchemy_exc.OperationalError,
+        sqlalchemy_exc.DBAPIError,
         sqlalchemy_exc.TimeoutError,
-        sqlite3.OperationalError,
-        asyncpg.exceptions.QueryCanceledError,
-        asyncpg.exceptions.TooManyConnectionsError,
-        asyncpg.exceptions.PostgresConnectionError,
+        sqlite3.Error,
+        asyncpg.exceptions.PostgresError,
         asyncpg.exceptions.InterfaceError,
+        ConnectionError,
     )
 
 
-DATABASE_UNAVAILABLE = _database_unavailable()
+DATABASE_ERRORS = _database_errors()
+
+
+_TITLES = {
+    404: "Not found",
+    405: "Method not allowed",
+    408: "Request timeout",
+    413: "Content too large",
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -169,7 +243,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "error"
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, detail)
+        title = _TITLES.get(exc.status_code, detail)
         return problem(exc.status_code, title, detail, headers=dict(exc.headers or {}))
 
     @app.exception_handler(IntegrityError)
@@ -179,9 +253,12 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("integrity_error", error=str(exc.orig))
         return problem(409, "Conflict", "the change conflicts with an existing record")
 
-    async def _unavailable(_: Request, exc: Exception) -> Response:
-        # The database is busy (SQLite's write lock held past busy_timeout, a PostgreSQL
-        # statement timeout, a full pool) or unreachable: the client may retry shortly.
+    async def _database(_: Request, exc: Exception) -> Response:
+        if not database_unavailable(exc):
+            log.exception("unhandled_error", error=repr(exc))
+            return problem(500, "Internal server error", "an unexpected error occurred")
+        # Busy (SQLite's write lock held past busy_timeout, a PostgreSQL lock or statement
+        # timeout, a deadlock, a full pool) or unreachable: the client may retry shortly.
         log.warning("database_unavailable", error=repr(exc)[:300])
         return problem(
             503,
@@ -190,8 +267,8 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
-    for unavailable in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(unavailable, _unavailable)
+    for database_error in DATABASE_ERRORS:
+        app.add_exception_handler(database_error, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:

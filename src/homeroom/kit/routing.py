@@ -10,11 +10,13 @@ Measured in-process: /healthz cost 160-300 us of CPU when its route came after ~
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel
 from starlette.routing import BaseRoute, Match, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from homeroom.kit.params import QUERY_MODEL, openapi_parameters
 
@@ -39,6 +41,20 @@ def _openapi_extra(route: APIRoute) -> dict[str, Any] | None:
     return extra
 
 
+_TOO_LARGE: dict[str, Any] = {
+    "description": "The request body is larger than the limit (HOMEROOM_MAX_BODY_BYTES)",
+    "content": {"application/problem+json": {}},
+}
+
+
+def _responses(route: APIRoute) -> dict[int | str, dict[str, Any]]:
+    """The route's documented responses, with the 413 of kit/guards.LimitBody for a route
+    that reads a body."""
+    if route.body_field is None or 413 in route.responses:
+        return route.responses
+    return {**route.responses, 413: _TOO_LARGE}
+
+
 def add_routes(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
     for route in router.routes:
         if not isinstance(route, APIRoute):
@@ -53,7 +69,7 @@ def add_routes(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
             summary=route.summary,
             description=route.description,
             response_description=route.response_description,
-            responses=route.responses,
+            responses=_responses(route),
             deprecated=route.deprecated,
             methods=route.methods,
             operation_id=route.operation_id,
@@ -143,3 +159,45 @@ def index_routes(app: FastAPI) -> None:
     assert router.middleware_stack == router.app, "router middleware is not supported"
     router.__class__ = IndexedRouter
     router.middleware_stack = router.app
+
+
+def find_route(app: ASGIApp, scope: Scope) -> BaseRoute | None:
+    """The route that would answer `scope` in full (path and method), as the router picks it;
+    None when the request would be a 404 or a 405."""
+    router = getattr(app, "router", None)
+    if router is None:
+        return None
+    candidates = (
+        router._candidates(scope["path"]) if isinstance(router, IndexedRouter) else router.routes
+    )
+    for route in candidates:
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return route
+    return None
+
+
+def _is_json(media_type: str) -> bool:
+    media = media_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def is_json_read(route: BaseRoute) -> bool:
+    """A GET route whose answer is one JSON document of a declared model, by its own
+    declaration (the one the OpenAPI document shows). Streams, downloads and documents in
+    other formats (CSV, XLSX, PDF) declare another response class or another 2xx media type;
+    routes without a response model (/healthz, /metrics) are not API reads."""
+    if not isinstance(route, APIRoute) or "GET" not in route.methods:
+        return False
+    if route.response_model is None:
+        return False
+    response_class = route.response_class
+    if isinstance(response_class, DefaultPlaceholder):
+        response_class = response_class.value
+    if not (isinstance(response_class, type) and issubclass(response_class, JSONResponse)):
+        return False
+    for status, declared in route.responses.items():
+        media_types = declared.get("content") or {}
+        if str(status).startswith("2") and not all(_is_json(m) for m in media_types):
+            return False
+    return True

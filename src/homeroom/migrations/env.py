@@ -25,7 +25,8 @@ def _run(connection: Connection) -> None:
 
 async def _main() -> None:
     settings = context.config.attributes.get("settings") or get_settings()
-    engine = create_engine(settings)
+    # A migration waits for its locks (the statement timeout still bounds it).
+    engine = create_engine(settings, lock_timeout=False)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
