@@ -7,6 +7,7 @@ their own lists: staff and admins their school, a teacher their own sections, a 
 guardian their own (their children's) records.
 """
 
+import asyncio
 from collections.abc import AsyncGenerator, Generator
 from itertools import islice
 from typing import Any
@@ -68,13 +69,25 @@ async def batches(
 ) -> AsyncGenerator[list[Row]]:
     """The query's rows in lists of up to `size`, read as they are needed (one statement;
     SQLite: its own connection, PostgreSQL: a server-side cursor). Closing the iterator early
-    (a client that went away) closes the cursor."""
+    (a client that went away) closes the cursor. SQLite reads the batches of a `scan` query (a
+    search) in a worker thread: one batch of a rare term may filter the whole school."""
     rows = db.reader.iterate(query, params, size)
     if isinstance(rows, Generator):
+        reading: asyncio.Future[list[Row]] | None = None
         try:
-            while batch := list(islice(rows, size)):
+            while True:
+                if query.scan:
+                    reading = asyncio.ensure_future(asyncio.to_thread(_take, rows, size))
+                    batch = await asyncio.shield(reading)
+                else:
+                    batch = _take(rows, size)
+                if not batch:
+                    break
                 yield batch
         finally:
+            if reading is not None and not reading.done():
+                # Cancelled while the thread reads: the generator closes once that step ends.
+                await asyncio.wait([reading])
             rows.close()
         return
     assert isinstance(rows, AsyncGenerator)
@@ -91,9 +104,13 @@ async def batches(
         await rows.aclose()
 
 
+def _take(rows: Generator[Row], size: int) -> list[Row]:
+    return list(islice(rows, size))
+
+
 async def count(db: Database, query: CompiledQuery, params: dict[str, Any]) -> int:
     """How many rows `query` gives (for a job's progress)."""
-    counter = db.query(("exports.count", query.sql), lambda: _count_of(query))
+    counter = db.query(("exports.count", query.sql), lambda: _count_of(query), scan=query.scan)
     return int(await db.reader.scalar(counter, params))
 
 
