@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.kit.db import CompiledQuery, Database, Reader, Row
@@ -103,10 +103,11 @@ def _matches(search: Search, sqlite: bool) -> ColumnElement[bool]:
     exact = or_(*(c.ilike(pattern, escape=LIKE_ESCAPE) for c in SEARCHED))
     if not sqlite:
         return exact
-    indexed = select(students_fts.c.rowid).where(
-        students_fts.c.students_fts.match(bindparam("q_phrase"))
-    )
-    return Student.id.in_(indexed) & exact
+    # Joined to the index's rows (one per student) rather than `id IN (...)`: SQLite then
+    # reads students in the index's rowid order, without first collecting the ids (a term
+    # every student matches: 63 ms instead of 108).
+    indexed = students_fts.c.students_fts.match(bindparam("q_phrase"))
+    return and_(Student.id == students_fts.c.rowid, indexed, exact)
 
 
 def _filtered(
