@@ -119,6 +119,19 @@ class TestKinds:
         assert job["file_name"].startswith("students-") and job["file_name"].endswith(".csv")
         assert job["media_type"] == "text/csv; charset=utf-8"
 
+    @pytest.mark.parametrize(("q", "names"), [("ARRI", ["Warrior"]), ("ga", ["Gagarin"])])
+    async def test_students_searched_as_the_list_searches(
+        self, client: AsyncClient, factory: Factory, district: District, q: str, names: list[str]
+    ) -> None:
+        headers, _ = await staff_of(factory, district.school)
+        job, content = await run_export(
+            client, headers, {"kind": "students", "format": "xlsx", "q": q}
+        )
+        listed = await client.get(f"/api/v1/students?q={q}", headers=headers)
+        assert [r["id"] for r in xlsx_rows(content)] == [s["id"] for s in listed.json()["items"]]
+        assert [r["last_name"] for r in xlsx_rows(content)] == names
+        assert job["result"]["rows"] == len(names)
+
     async def test_grades_xlsx_in_the_school_and_term(
         self, client: AsyncClient, factory: Factory, district: District
     ) -> None:

@@ -92,6 +92,9 @@ QUERIES = [
     "grade_level=10",
     "q=smith",
     "q=SMITH&sort=-last_name",
+    "q=MITH&archived=include",  # a search through the index, as q=smith
+    "q=th&sort=-student_number",  # too short for the index: every student is tested
+    "q=%22mith%22",  # quotes mean nothing to the search: no match
     "archived=include&sort=-student_number",
     "archived=only",
     "sort=grade_level",

@@ -5,6 +5,7 @@ from sqlalchemy.orm import selectinload
 
 from homeroom.kit.db import Database
 from homeroom.models import Base, Enrollment
+from homeroom.models.search import include_name
 from tests.factories import Factory
 
 
@@ -52,7 +53,9 @@ class TestSchema:
         from alembic.migration import MigrationContext
 
         def diff(sync_conn):  # type: ignore[no-untyped-def]
-            context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                sync_conn, opts={"compare_type": True, "include_name": include_name}
+            )
             return compare_metadata(context, Base.metadata)
 
         async with db.engine.connect() as conn:

@@ -78,7 +78,7 @@ async def batches(
 
 async def count(db: Database, query: CompiledQuery, params: dict[str, Any]) -> int:
     """How many rows `query` gives (for a job's progress)."""
-    counter = db.query(("exports.count", query.sql), lambda: _count_of(query))
+    counter = db.query(("exports.count", query.sql), lambda: _count_of(query), scan=query.scan)
     return int(await db.reader.scalar(counter, params))
 
 

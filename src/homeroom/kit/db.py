@@ -91,7 +91,7 @@ class CompiledQuery:
     columns: tuple[str, ...]
     # Indexes of columns whose raw SQLite value needs converting (0/1 -> bool).
     bool_columns: tuple[int, ...]
-    # A query that may scan many rows (a substring search): SQLite runs it in a worker thread.
+    # A query that may read many rows (a search, an aggregate): SQLite runs it in a worker thread.
     scan: bool = False
 
     def positional(self, params: dict[str, Any]) -> list[Any]:
@@ -144,10 +144,11 @@ class SqliteReader:
     hand-off costs on 2 cores (the GIL switch interval). WAL lets these reads run beside
     the writer without blocking.
 
-    A query compiled with `scan=True` (a substring search over a whole school: ~65 ms on 50,000
-    students) runs in a worker thread on that thread's own connection instead: inline, it held
-    the event loop for its whole duration and every other request of the worker waited
-    behind it (measured in the school-day mix: p99 8.5 s).
+    A query compiled with `scan=True` (one that may read a whole school: a search, which its
+    index makes cheap unless the term is in every student's email; the dashboard's
+    aggregates) runs in a worker thread on that thread's own connection instead: inline, a
+    65 ms search scan held the event loop for its whole duration and every other request of
+    the worker waited behind it (measured in the school-day mix: p99 8.5 s).
     """
 
     def __init__(self, path: str, busy_timeout_ms: int) -> None:
@@ -234,7 +235,7 @@ class SqliteReader:
         try:
             statement_counter.record(query.sql)
             cur = await asyncio.to_thread(conn.execute, query.sql, query.positional(params))
-            while batch := await asyncio.to_thread(cur.fetchmany, size):
+            while batch := await asyncio.to_thread(_fetch_batch, cur, size):
                 yield _fix_bools(batch, query.bool_columns)
         finally:
             conn.close()
@@ -246,6 +247,11 @@ class SqliteReader:
         for conn in self._scan_connections:
             conn.close()
         self._scan_connections.clear()
+
+
+def _fetch_batch(cursor: sqlite3.Cursor, size: int) -> list[Row]:
+    """The next rows of an export's cursor (run in a worker thread)."""
+    return cursor.fetchmany(size)
 
 
 async def _keep_session(connection: Any) -> None:

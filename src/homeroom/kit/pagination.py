@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, bindparam, func, tuple_
+from sqlalchemy import Select, bindparam, func, select, tuple_
 from sqlalchemy.types import Date, Integer
 
 from homeroom.kit.errors import ValidationFailed, field_error
@@ -206,6 +206,51 @@ def page_statement(base: Select[Any], sorting: Sorting, plan: PagePlan) -> Selec
     return stmt.limit(bindparam("page_limit", type_=Integer)).offset(
         bindparam("page_offset", type_=Integer)
     )
+
+
+def search_page_statement(
+    base: Select[Any], sorting: Sorting, plan: PagePlan, *, total: bool
+) -> Select[Any]:
+    """A page of `base` for a filter no index can walk in sort order (a search).
+
+    The matching rows' ids and sort values are found once (a MATERIALIZED CTE, so each
+    backend finds them its best way: from the search index), then ordered, positioned after
+    the cursor, limited, and only the page's rows are read whole. With `total`, the number of
+    matches rides in one more, last, column of every row: page and total come from that one
+    pass, where a page statement and a COUNT would each filter the rows again.
+    """
+    column = sorting.keys[plan.sort].column
+    id_column = sorting.id_column
+    hits = (
+        base.with_only_columns(
+            id_column.label("id"), column.label("sort_value"), maintain_column_froms=True
+        )
+        .order_by(None)
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
+    )
+    order = (hits.c.sort_value, hits.c.id)
+    page = select(*order)
+    if plan.keyset is not None:
+        after = tuple_(bindparam("after_value", type_=column.type), bindparam("after_id"))
+        page = page.where(tuple_(*order) < after if plan.desc else tuple_(*order) > after)
+    page_order = [c.desc() for c in order] if plan.desc else [c.asc() for c in order]
+    top = (
+        page.order_by(*page_order)
+        .limit(bindparam("page_limit", type_=Integer))
+        .offset(bindparam("page_offset", type_=Integer))
+        .subquery("page")
+    )
+    stmt = select(*base.selected_columns).join_from(top, id_column.table, id_column == top.c.id)
+    if total:
+        stmt = stmt.add_columns(
+            select(func.count()).select_from(hits).scalar_subquery().label("total")
+        )
+    top_order = [top.c.sort_value, top.c.id]
+    ordered: Select[Any] = stmt.order_by(
+        *([c.desc() for c in top_order] if plan.desc else [c.asc() for c in top_order])
+    )
+    return ordered
 
 
 def count_statement(base: Select[Any]) -> Select[Any]:

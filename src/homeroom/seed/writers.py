@@ -2,10 +2,11 @@
 
 SQLite: sqlite3 `executemany` with foreign-key checks and fsync off for the load, the secondary
 indexes of the big tables dropped first and rebuilt at the end (a sort instead of millions of
-random b-tree inserts). PostgreSQL: asyncpg binary COPY, the same indexes and the foreign keys
-dropped and recreated inside the same transaction (recreating a foreign key checks every row
-in one join), then the id sequences moved past the ids we assigned. Either the whole school is
-written or nothing is: a failed seed leaves the database as it found it.
+random b-tree inserts), the student search index built once from the loaded table.
+PostgreSQL: asyncpg binary COPY, the same indexes (the search's trigram indexes too) and the
+foreign keys dropped and recreated inside the same transaction (recreating a foreign key checks
+every row in one join), then the id sequences moved past the ids we assigned. Either the whole
+school is written or nothing is: a failed seed leaves the database as it found it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ BULK_TABLES = (
 )
 
 OnRows = Callable[[str, int], None]
+
+# SQLite's student search index (migration 0006) built from the table in one pass.
+SEARCH_INDEX_REBUILD = "INSERT INTO students_fts (students_fts) VALUES ('rebuild')"
 
 
 def _json(value: Any) -> str:
@@ -165,10 +169,12 @@ class SqliteTarget:
                 ).fetchall()
                 for name, _ in indexes:
                     conn.execute(f'DROP INDEX "{name}"')
-                # The summary triggers: off for the load, the summaries filled once after it.
+                # The summary and search-index triggers: off for the load; the summaries are
+                # filled and the search index built once after it.
                 triggers = conn.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
-                    " AND name LIKE 'analytics!_%' ESCAPE '!'"
+                    " AND (name LIKE 'analytics!_%' ESCAPE '!'"
+                    " OR name LIKE 'students!_fts!_%' ESCAPE '!')"
                 ).fetchall()
                 for name, _ in triggers:
                     conn.execute(f'DROP TRIGGER "{name}"')
@@ -182,6 +188,7 @@ class SqliteTarget:
                     conn.execute(create)
                 for statement in summaries.fill_statements(sqlite=True):
                     conn.execute(statement)
+                conn.execute(SEARCH_INDEX_REBUILD)
                 for _, create in triggers:
                     conn.execute(create)
                 conn.execute(NEW_EPOCH_SQL.format("?", "?"), (EPOCH, secrets.randbits(63)))

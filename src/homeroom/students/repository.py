@@ -1,8 +1,8 @@
 """Every student query. Reads compile once per shape and run on the raw read path."""
 
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.kit.db import CompiledQuery, Database, Reader, Row
@@ -14,9 +14,11 @@ from homeroom.kit.pagination import (
     count_statement,
     like_pattern,
     page_statement,
+    search_page_statement,
 )
 from homeroom.kit.scopes import ScopeKind, school_filter, student_filter
 from homeroom.models import Student
+from homeroom.models.search import students_fts
 from homeroom.students.schemas import StudentFilters
 
 COLUMNS = (
@@ -59,8 +61,62 @@ def _scoped(kind: ScopeKind) -> Select[Any]:
     )
 
 
+# --- search --------------------------------------------------------------------------------------
+#
+# `q` matches a student when first name, last name, email or student number contains it, case
+# folded (`like_pattern`): `lower(column) LIKE '%q%'` (SQLite folds ASCII letters; PostgreSQL
+# folds every letter its locale knows). That test is the answer; an index only narrows the rows
+# it runs on. A term of 3 characters or more goes through the search index (models/search.py),
+# which finds the rows holding every 3-character slice of it: on SQLite the FTS5 table, on
+# PostgreSQL the planner's trigram indexes under ILIKE. A shorter term has no 3-character slice
+# for an index to look up and is tested on every student of the caller's scope ("scan").
+
+Search = Literal["none", "scan", "index"]
+SEARCHED = (Student.first_name, Student.last_name, Student.email, Student.student_number)
+INDEXED_LENGTH = 3
+
+
+def _search_text(q: str) -> str:
+    return q.strip().lower()
+
+
+def search_kind(q: str | None) -> Search:
+    if q is None:
+        return "none"
+    return "index" if len(_search_text(q)) >= INDEXED_LENGTH else "scan"
+
+
+def fts_phrase(q: str) -> str:
+    """`q` as one FTS5 string (double quotes, inner ones doubled): inside it every character
+    is text, so quotes, `*`, `OR`, `NEAR(` or `:` in a search mean nothing to FTS5."""
+    return '"' + _search_text(q).replace('"', '""') + '"'
+
+
+def _matches(search: Search, sqlite: bool) -> ColumnElement[bool]:
+    pattern: Any = bindparam("q")
+    if search == "scan":
+        # lower() LIKE lower() is what ILIKE does on PostgreSQL (and what SQLAlchemy's ilike
+        # is on SQLite), written so that no trigram index matches it: a 1-2 character pattern
+        # has no trigram, and a plan sharing the index path with long terms read the whole
+        # index then every row (PostgreSQL's generic plan: 200 ms instead of 110).
+        return or_(*(func.lower(c).like(func.lower(pattern), escape=LIKE_ESCAPE) for c in SEARCHED))
+    exact = or_(*(c.ilike(pattern, escape=LIKE_ESCAPE) for c in SEARCHED))
+    if not sqlite:
+        return exact
+    # Joined to the index's rows (one per student) rather than `id IN (...)`: SQLite then
+    # reads students in the index's rowid order, without first collecting the ids (a term
+    # every student matches: 63 ms instead of 108).
+    indexed = students_fts.c.students_fts.match(bindparam("q_phrase"))
+    return and_(Student.id == students_fts.c.rowid, indexed, exact)
+
+
 def _filtered(
-    kind: ScopeKind, has_q: bool, has_status: bool, has_grade: bool, archived: str
+    kind: ScopeKind,
+    search: Search,
+    has_status: bool,
+    has_grade: bool,
+    archived: str,
+    sqlite: bool,
 ) -> Select[Any]:
     stmt = _scoped(kind)
     if archived == "exclude":
@@ -71,22 +127,14 @@ def _filtered(
         stmt = stmt.where(Student.status == bindparam("status"))
     if has_grade:
         stmt = stmt.where(Student.grade_level == bindparam("grade_level"))
-    if has_q:
-        pattern: Any = bindparam("q")
-        stmt = stmt.where(
-            or_(
-                Student.first_name.ilike(pattern, escape=LIKE_ESCAPE),
-                Student.last_name.ilike(pattern, escape=LIKE_ESCAPE),
-                Student.email.ilike(pattern, escape=LIKE_ESCAPE),
-                Student.student_number.ilike(pattern, escape=LIKE_ESCAPE),
-            )
-        )
+    if search != "none":
+        stmt = stmt.where(_matches(search, sqlite))
     return stmt
 
 
-def _filter_shape(filters: StudentFilters) -> tuple[bool, bool, bool, str]:
+def _filter_shape(filters: StudentFilters) -> tuple[Search, bool, bool, str]:
     return (
-        filters.q is not None,
+        search_kind(filters.q),
         filters.status is not None,
         filters.grade_level is not None,
         filters.archived,
@@ -97,6 +145,7 @@ def _filter_params(filters: StudentFilters) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if filters.q is not None:
         params["q"] = like_pattern(filters.q)
+        params["q_phrase"] = fts_phrase(filters.q)
     if filters.status is not None:
         params["status"] = filters.status
     if filters.grade_level is not None:
@@ -112,18 +161,18 @@ async def list_page(
     plan: PagePlan,
 ) -> tuple[list[Row], int]:
     shape = _filter_shape(filters)
-    searching = filters.q is not None  # a substring search scans the school's students
-    page_q = db.query(
-        ("students.page", kind, shape, plan.shape),
-        lambda: page_statement(_filtered(kind, *shape), SORTING, plan),
-        scan=searching,
-    )
+    params = {**scope, **_filter_params(filters)}
     count_q = db.query(
         ("students.count", kind, shape),
-        lambda: count_statement(_filtered(kind, *shape)),
-        scan=searching,
+        lambda: count_statement(_filtered(kind, *shape, db.is_sqlite)),
+        scan=shape[0] != "none",
     )
-    params = {**scope, **_filter_params(filters)}
+    if shape[0] != "none":
+        return await _search_page(db, kind, shape, plan, params, count_q)
+    page_q = db.query(
+        ("students.page", kind, shape, plan.shape),
+        lambda: page_statement(_filtered(kind, *shape, db.is_sqlite), SORTING, plan),
+    )
     rows = await db.reader.all(page_q, {**params, **plan.params()})
     total = plan.known_total(rows)
     if total is None:
@@ -131,17 +180,50 @@ async def list_page(
     return rows, total
 
 
+async def _search_page(
+    db: Database,
+    kind: ScopeKind,
+    shape: tuple[Search, bool, bool, str],
+    plan: PagePlan,
+    params: dict[str, Any],
+    count_q: CompiledQuery,
+) -> tuple[list[Row], int]:
+    """A search's page and total from one statement (the total in a last column), or the page
+    alone after a cursor, which carries the total. On SQLite it runs in a worker thread: the
+    index makes a search cheap, but a term every student matches (a part of every email)
+    still reads the whole school, and inline that would hold the event loop."""
+    counted = plan.keyset is None
+    query = db.query(
+        ("students.search", kind, shape, plan.shape),
+        lambda: search_page_statement(
+            _filtered(kind, *shape, db.is_sqlite), SORTING, plan, total=counted
+        ),
+        scan=True,
+    )
+    rows = await db.reader.all(query, {**params, **plan.params()})
+    if plan.keyset is not None:
+        return rows, plan.keyset.total
+    if rows:
+        return [row[:-1] for row in rows], int(rows[0][-1])
+    if plan.offset == 0:
+        return [], 0
+    # An offset past the last match: no row came back to carry the total.
+    return [], int(await db.reader.scalar(count_q, params))
+
+
 def export_query(
     db: Database, kind: ScopeKind, filters: StudentFilters, sort: str, desc: bool
 ) -> tuple[CompiledQuery, dict[str, Any]]:
     """The whole filtered list in `sort` order, unpaged (exports): list_page's scope and
-    filters. Returns the query and its filter parameters (add the scope's)."""
+    filters. Returns the query and its filter parameters (add the scope's). A search is a
+    `scan` query: SQLite reads its batches in a worker thread."""
     shape = _filter_shape(filters)
     column = SORTING.keys[sort].column
     order = (column.desc(), Student.id.desc()) if desc else (column.asc(), Student.id.asc())
     query = db.query(
         ("students.export", kind, shape, sort, desc),
-        lambda: _filtered(kind, *shape).order_by(*order),
+        lambda: _filtered(kind, *shape, db.is_sqlite).order_by(*order),
+        scan=shape[0] != "none",
     )
     return query, _filter_params(filters)
 
