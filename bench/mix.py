@@ -630,6 +630,56 @@ class Result:
     statuses: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=dict)  # wrk's socket errors and timeouts
+    # per "METHOD route", measured by the server: (requests, mean ms, p99 bucket ms)
+    routes: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+
+
+def route_histograms(base: str) -> dict[str, dict[str, float]]:
+    """Homeroom's own request-duration histograms (/metrics), per "METHOD route": count, sum
+    and cumulative bucket counts by upper bound. Empty for a server without them (ceiling)."""
+    try:
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as response:  # noqa: S310
+            text = response.read().decode()
+    except (urllib.error.URLError, OSError):
+        return {}
+    out: dict[str, dict[str, float]] = {}
+    name = "homeroom_http_request_duration_seconds"
+    for line in text.splitlines():
+        if not line.startswith(name):
+            continue
+        metric, _, value = line.rpartition(" ")
+        head, _, labels = metric.partition("{")
+        fields = dict(part.split("=", 1) for part in labels.rstrip("}").split(",") if "=" in part)
+        fields = {k: v.strip('"') for k, v in fields.items()}
+        key = f"{fields.get('method', '?')} {fields.get('route', '?')}"
+        entry = out.setdefault(key, {})
+        if head.endswith("_bucket"):
+            entry[fields["le"]] = entry.get(fields["le"], 0.0) + float(value)
+        elif head.endswith("_sum"):
+            entry["sum"] = entry.get("sum", 0.0) + float(value)
+        elif head.endswith("_count"):
+            entry["count"] = entry.get("count", 0.0) + float(value)
+    return out
+
+
+def route_table(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
+) -> dict[str, tuple[int, float, float]]:
+    """Per route during a run: (requests, mean ms, p99 ms as the histogram bucket that holds
+    it), measured by the server from its first byte in to its last byte out."""
+    table = {}
+    for key, now in after.items():
+        was = before.get(key, {})
+        count = now.get("count", 0.0) - was.get("count", 0.0)
+        if count <= 0:
+            continue
+        mean = (now.get("sum", 0.0) - was.get("sum", 0.0)) / count * 1000
+        bounds = sorted(
+            (float(le), now[le] - was.get(le, 0.0)) for le in now if le not in ("sum", "count")
+        )
+        p99 = next((le for le, n in bounds if n >= 0.99 * count), float("inf")) * 1000
+        table[key] = (int(count), mean, p99)
+    return table
 
 
 def measure(
@@ -637,6 +687,7 @@ def measure(
 ) -> Result:
     log(f"  {backend:10} {target:24} warm-up {args.warmup:g} s, run {args.duration:g} s")
     run_wrk(server.base, script, args.warmup, args.connections, args.threads)
+    histograms = route_histograms(server.base)
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     before_server = server.cpu_seconds()
     before_busy = machine_busy_seconds()
@@ -651,6 +702,7 @@ def measure(
     ) / wall
     seconds = out["duration_us"] / 1e6
     errors = reads.error_count(out)
+    routes = route_table(histograms, route_histograms(server.base)) if histograms else {}
     result = Result(
         backend,
         target,
@@ -667,6 +719,7 @@ def measure(
         statuses={str(k): int(v) for k, v in out["statuses"].items()},
         samples=out["samples"],
         kinds={k: int(out[k]) for k in reads.ERROR_KINDS},
+        routes=routes,
     )
     log(
         f"  {'':10} {'':24} -> {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
@@ -1013,6 +1066,24 @@ def type_table(results: list[Result]) -> list[str]:
     return lines
 
 
+def server_table(results: list[Result]) -> list[str]:
+    """Each route of the measured runs as the server timed it (its /metrics histograms):
+    where the time goes inside the mix, without the load generator's queueing."""
+    lines = []
+    for r in results:
+        if not r.routes or r.target in ("ceiling",) or ":" in r.target:
+            continue
+        lines += [
+            f"{r.backend} {r.target}, per route as the server timed it:",
+            "| route | requests | mean ms | p99 ms (bucket) |",
+            "|---|---:|---:|---:|",
+        ]
+        for key, (count, mean, p99) in sorted(r.routes.items(), key=lambda kv: -kv[1][0]):
+            lines.append(f"| {key} | {count:,} | {mean:.2f} | <= {p99:g} |")
+        lines.append("")
+    return lines
+
+
 def breakdown_table(results: list[Result]) -> list[str]:
     """Each request type alone: its throughput, and its estimated share of the mix's server
     time (its share of the mix's requests x its cost alone, 1 / req/s, normalized)."""
@@ -1086,6 +1157,8 @@ def record(results: list[Result], args: argparse.Namespace, started: datetime) -
         *table(results),
         "",
         *type_table(results),
+        "",
+        *server_table(results),
         "",
         *unloaded_table(),
         "",
@@ -1204,6 +1277,8 @@ def main() -> None:
     print("\n".join(table(results)))
     print()
     print("\n".join(type_table(results)))
+    print()
+    print("\n".join(server_table(results)))
     print()
     print("\n".join(unloaded_table()))
     print()

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.attendance.schemas import AttendanceFilters
-from homeroom.kit.bulk import RowSet, execute_core
+from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list
 from homeroom.kit.db import Database, Reader, Row, SessionReader
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
@@ -231,7 +231,7 @@ async def bulk_context(
                 Enrollment,
                 and_(
                     Enrollment.section_id == Section.id,
-                    Enrollment.student_id.in_(bindparam("student_ids", expanding=True)),
+                    any_id(Enrollment.student_id, "student_ids", db.is_sqlite),
                     Enrollment.status != "dropped",
                 ),
             )
@@ -246,7 +246,12 @@ async def bulk_context(
         )
 
     query = db.query(("attendance.bulk_context", kind), build)
-    params = {**scope, "section_id": section_id, "day": day, "student_ids": student_ids}
+    params = {
+        **scope,
+        "section_id": section_id,
+        "day": day,
+        "student_ids": id_list(student_ids, db.is_sqlite),
+    }
     return await SessionReader(session).all(query, params)
 
 

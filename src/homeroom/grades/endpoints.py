@@ -53,10 +53,10 @@ async def create_grade(
 
 @router.post("/bulk", response_model=BulkGradesResult)
 async def record_bulk(
-    request: Request, principal: GradesWrite, session: Session, data: BulkGrades
+    request: Request, principal: GradesWrite, db: DB, session: Session, data: BulkGrades
 ) -> Response:
     """Enter or re-enter up to 1000 scores of one assessment, all or nothing."""
-    return json_response(request, await grade_service.record_bulk(session, principal, data))
+    return json_response(request, await grade_service.record_bulk(db, session, principal, data))
 
 
 @router.get("/{grade_id}", response_model=GradeRead)

@@ -16,8 +16,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.grades.schemas import GradeFilters
-from homeroom.kit.bulk import RowSet, execute_core
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list
+from homeroom.kit.db import Database, Reader, Row, SessionReader
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
 from homeroom.models import (
@@ -139,22 +139,12 @@ async def get(
 # --- writes ------------------------------------------------------------------------------------
 
 
-async def grading_targets(
-    session: AsyncSession,
-    kind: ScopeKind,
-    scope: dict[str, Any],
-    assessment_id: int,
-    student_ids: Sequence[int],
-) -> list[Row]:
-    """For a visible assessment, one row per given student enrolled in its section (or one row
-    with NULL enrollment columns when none is):
-    (school_id, section_id, max_points, teacher_id, enrollment_id, student_id, enrollment_status,
-    grade_id, grade_comment). Empty when the assessment is out of the caller's scope."""
+def _grading_targets(kind: ScopeKind, sqlite: bool) -> Select[Any]:
     enrollment_join = and_(
         Enrollment.section_id == Assessment.section_id,
-        Enrollment.student_id.in_(bindparam("student_ids", expanding=True)),
+        any_id(Enrollment.student_id, "student_ids", sqlite),
     )
-    stmt = (
+    return (
         select(
             Assessment.school_id,
             Assessment.section_id,
@@ -176,9 +166,28 @@ async def grading_targets(
         .where(school_filter(kind, Assessment.school_id))
         .where(section_filter(kind, Assessment.section_id))
     )
-    params = {**scope, "assessment_id": assessment_id, "student_ids": list(student_ids)}
-    result = await session.execute(stmt, params)
-    return [tuple(r) for r in result.all()]
+
+
+async def grading_targets(
+    db: Database,
+    session: AsyncSession,
+    kind: ScopeKind,
+    scope: dict[str, Any],
+    assessment_id: int,
+    student_ids: Sequence[int],
+) -> list[Row]:
+    """For a visible assessment, one row per given student enrolled in its section (or one row
+    with NULL enrollment columns when none is):
+    (school_id, section_id, max_points, teacher_id, enrollment_id, student_id, enrollment_status,
+    grade_id, grade_comment). Empty when the assessment is out of the caller's scope. One
+    statement compiled once, whatever the number of students."""
+    query = db.query(("grades.targets", kind), lambda: _grading_targets(kind, db.is_sqlite))
+    params = {
+        **scope,
+        "assessment_id": assessment_id,
+        "student_ids": id_list(student_ids, db.is_sqlite),
+    }
+    return await SessionReader(session).all(query, params)
 
 
 def _grade_target(kind: ScopeKind) -> Select[Any]:

@@ -69,6 +69,7 @@ async def create_grade(
     db: Database, session: AsyncSession, principal: Principal, data: GradeCreate
 ) -> dict[str, Any]:
     targets = await repository.grading_targets(
+        db,
         session,
         scope_kind(principal),
         scope_params(principal),
@@ -169,14 +170,14 @@ async def delete_grade(
 
 
 async def record_bulk(
-    session: AsyncSession, principal: Principal, data: BulkGrades
+    db: Database, session: AsyncSession, principal: Principal, data: BulkGrades
 ) -> dict[str, Any]:
     """Upserts a whole gradebook column, all or nothing, in a constant number of statements:
     one read of the enrolments and existing grades, then one upsert of the rows that set a
     comment and one of those that keep theirs (each only when it has rows)."""
     student_ids = sorted({row.student_id for row in data.grades})
     targets = await repository.grading_targets(
-        session, scope_kind(principal), scope_params(principal), data.assessment_id, student_ids
+        db, session, scope_kind(principal), scope_params(principal), data.assessment_id, student_ids
     )
     if not targets:
         raise _no_assessment()
