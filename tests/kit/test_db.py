@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from homeroom.kit.db import Database, sqlite_path
-from homeroom.kit.sqlite_inline import Checkpointer, offloaded
+from homeroom.kit.sqlite_inline import Checkpointer, Turns, offloaded
 
 
 def _sqlite_only(db: Database) -> None:
@@ -64,7 +64,7 @@ class TestSqliteWriteLock:
         try:
             async with db.engine.connect() as conn:
                 inline = (await conn.get_raw_connection()).driver_connection._inline
-                monkeypatch.setattr(inline, "_busy_timeout", 0.05)
+                monkeypatch.setattr(inline, "busy_timeout", 0.05)
                 with pytest.raises(Exception, match="locked"):
                     await conn.execute(
                         text("INSERT INTO cache_versions (tag, version) VALUES ('t:x', 1)")
@@ -72,6 +72,45 @@ class TestSqliteWriteLock:
         finally:
             holder.rollback()
             holder.close()
+
+    async def test_writers_of_two_processes_take_turns(self, db: Database) -> None:
+        """Another worker process (here another engine: flocks of two open files conflict
+        like two processes') holds its turn: a write waits for it without holding the event
+        loop, and starts as soon as the other commits."""
+        _sqlite_only(db)
+        from homeroom.kit.db import create_engine
+
+        other = create_engine(db.settings)
+        started = asyncio.Event()
+        release = asyncio.Event()
+
+        async def hold() -> float:
+            async with other.begin() as conn:
+                await conn.execute(
+                    text("INSERT INTO cache_versions (tag, version) VALUES ('t:a', 1)")
+                )
+                started.set()
+                await release.wait()
+            return time.monotonic()
+
+        holder = asyncio.create_task(hold())
+        await started.wait()
+
+        async def write() -> float:
+            async with db.sessionmaker() as session:
+                await session.execute(
+                    text("INSERT INTO cache_versions (tag, version) VALUES ('t:b', 1)")
+                )
+                await session.commit()
+            return time.monotonic()
+
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.2)
+        assert not writing.done()  # it waits, and the loop runs this test meanwhile
+        release.set()
+        committed, written = await holder, await writing
+        await other.dispose()
+        assert 0 <= written - committed < 0.05
 
     async def test_offloaded_statements_run_in_a_worker_thread(self, db: Database) -> None:
         _sqlite_only(db)
@@ -92,6 +131,48 @@ class TestSqliteWriteLock:
         import threading
 
         assert threads[0] == threading.get_ident() and threads[1] != threading.get_ident()
+
+
+class TestTurns:
+    """Two `Turns` on one database stand for two worker processes (their flocks conflict
+    like two processes')."""
+
+    async def test_a_turn_passes_at_once_and_an_abandoned_wait_gives_it_back(
+        self, tmp_path: Path
+    ) -> None:
+        path = str(tmp_path / "turns.db")
+        one, other = Turns(path), Turns(path)
+        await one.take(1)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await other.take(0.05)  # gave up: its thread still waits for the flock
+        waiting = asyncio.create_task(other.take(2))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        let_go = time.monotonic()
+        one.release()
+        await waiting  # the abandoned thread took it and gave it back, then this one
+        assert time.monotonic() - let_go < 0.5
+        other.release()
+
+    async def test_a_process_writers_line_up_and_the_other_process_waits_its_turn(
+        self, tmp_path: Path
+    ) -> None:
+        path = str(tmp_path / "turns.db")
+        one, other = Turns(path), Turns(path)
+        await one.take(1)  # the first writer of one process
+        second = asyncio.create_task(one.take(1))  # its next writer lines up
+        await asyncio.sleep(0.05)
+        assert not second.done()
+        elsewhere = asyncio.create_task(other.take(2))  # the other process waits for the flock
+        await asyncio.sleep(0.05)
+        assert not elsewhere.done()
+        one.release()  # the flock goes (to the other process), the line moves on
+        await elsewhere
+        await asyncio.sleep(0.05)
+        assert not second.done()  # its flock waits for the other process
+        other.release()
+        await second
+        one.release()
 
 
 class TestCheckpoints:

@@ -39,7 +39,7 @@ from sqlalchemy.sql import Executable
 from homeroom.config import Settings
 from homeroom.kit.bulk import execute_core
 from homeroom.kit.cache import ResponseCache
-from homeroom.kit.sqlite_inline import Checkpointer, connect_inline
+from homeroom.kit.sqlite_inline import Checkpointer, Turns, connect_inline
 from homeroom.models.base import sqlite_timestamp
 
 Row = tuple[Any, ...]
@@ -546,6 +546,10 @@ class Database:
         return group
 
 
+# Write connections per process on SQLite (one writes at a time; the others wait their turn).
+SQLITE_WRITE_CONNECTIONS = 3
+
+
 def sqlite_path(url: str) -> str:
     path = url.split(":///", 1)[1]
     return path.split("?", 1)[0]
@@ -558,18 +562,19 @@ def create_engine(settings: Settings, *, lock_timeout: bool = True) -> AsyncEngi
     if url.startswith("sqlite"):
         path = Path(sqlite_path(url))
         path.parent.mkdir(parents=True, exist_ok=True)
-        # One write connection per process: SQLite has one write lock for the whole file, and
-        # writers waiting for it inside SQLite sleep in its busy handler (back-off up to
-        # 100 ms, no queue order), so under load the lock sat free while every waiter slept
-        # (bulk writes alone: 83-89 req/s, p99 2-2.5 s). With one connection, a process's
-        # writers queue in order for the pool instead, and only the worker processes contend
-        # for the file lock.
-        # Statements run inline on the event loop (kit/sqlite_inline.py): no thread hop per
-        # statement while the write lock is held.
+        # SQLite has one write lock for the whole file. Writers waiting for it inside SQLite
+        # sleep in its busy handler (back-off up to 100 ms, no queue order), so under load the
+        # lock sat free while every waiter slept (bulk writes alone: 83-89 req/s, p99 2-2.5
+        # s). Here a process's write connections line up in order and the processes take
+        # turns (kit/sqlite_inline.Turns); a few connections let the next writers of a process
+        # wait in that line, ready, while one writes. Statements run inline on the event loop:
+        # no thread hop per statement while the write lock is held.
         engine = create_async_engine(
             url,
-            async_creator=connect_inline(str(path), settings.sqlite_busy_timeout_ms / 1000),
-            pool_size=1,
+            async_creator=connect_inline(
+                str(path), settings.sqlite_busy_timeout_ms / 1000, Turns(str(path))
+            ),
+            pool_size=SQLITE_WRITE_CONNECTIONS,
             max_overflow=0,
             pool_timeout=settings.db_pool_timeout_seconds,
             json_serializer=_json_dumps,
@@ -630,9 +635,9 @@ def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
         # 0: a held write lock fails at once and kit/sqlite_inline waits for it without
         # blocking the event loop (HOMEROOM_SQLITE_BUSY_TIMEOUT_MS bounds that wait).
         cursor.execute("PRAGMA busy_timeout = 0")
-        # The writer reads index and summary pages too: keep them in memory, as the reader
-        # does, instead of a system call per page (bulk upserts: p95 9 -> 1 ms).
-        cursor.execute("PRAGMA cache_size = -65536")
+        # The writer reads index and summary pages too: keep them in memory (and the file
+        # mapped), as the reader does, instead of a system call per page.
+        cursor.execute("PRAGMA cache_size = -32768")
         cursor.execute("PRAGMA mmap_size = 268435456")
         # Checkpoints run in a worker thread (kit/sqlite_inline.Checkpointer), not inside a
         # COMMIT on the event loop.
