@@ -355,11 +355,19 @@ class Checkpointer:
 
     async def _run(self) -> None:
         conn = sqlite3.connect(self._path, timeout=0, check_same_thread=False)
+        checkpoint: asyncio.Future[Any] | None = None
         try:
             while True:
                 await asyncio.sleep(self._every)
+                checkpoint = asyncio.ensure_future(
+                    asyncio.to_thread(conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                )
                 # Busy (another process checkpoints) or no WAL yet: the next round.
                 with contextlib.suppress(sqlite3.Error):
-                    await asyncio.to_thread(conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                    await asyncio.shield(checkpoint)
         finally:
+            if checkpoint is not None and not checkpoint.done():
+                # Stopped mid-checkpoint: the thread still uses the connection; closing it
+                # under the thread crashed the process.
+                await asyncio.wait([checkpoint])
             conn.close()
