@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # Extra modules whose import registers job handlers (a site's own job kinds), comma-separated.
     job_modules: str = ""
 
+    # Idempotency-Key (kit/idempotency.py): how long a creating request's answer is kept and
+    # replayed to a retry with the same key.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+
     log_level: str = "info"
 
     @model_validator(mode="after")

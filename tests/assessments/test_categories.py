@@ -185,6 +185,23 @@ class TestReplaceCategories:
         for headers in (world.other_teacher, world.foreign_admin):
             assert (await client.put(url(world), headers=headers, json=body)).status_code == 404
 
+    async def test_if_match_guards_the_set(self, client: AsyncClient, world: World) -> None:
+        """The categories' ETag (GET) guards a PUT: a stale one is 412 and changes nothing;
+        the current one, in either form, is accepted and the answer's ETag is the new GET's."""
+        etag = (await client.get(url(world), headers=world.teacher)).headers["ETag"]
+        body = [{"name": "Everything", "weight": 100}]
+        r = await client.put(url(world), headers=world.teacher | {"If-Match": '"x"'}, json=body)
+        assert r.status_code == 412
+        assert (await client.get(url(world), headers=world.teacher)).headers["ETag"] == etag
+        r = await client.put(url(world), headers=world.teacher | {"If-Match": etag}, json=body)
+        assert r.status_code == 200, r.text
+        again = await client.get(url(world), headers=world.teacher)
+        assert r.headers["ETag"] == again.headers["ETag"] != etag
+        weak = world.teacher | {"If-Match": "W/" + r.headers["ETag"].removeprefix("W/")}
+        assert (await client.put(url(world), headers=weak, json=body)).status_code == 200
+        stale = world.teacher | {"If-Match": etag}
+        assert (await client.put(url(world), headers=stale, json=body)).status_code == 412
+
     async def test_constant_statements(
         self, client: AsyncClient, world: World, db: Database, count_queries
     ) -> None:

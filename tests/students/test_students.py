@@ -205,6 +205,33 @@ class TestQueryCounts:
         assert r.status_code == 200
         assert len(statements) == 1
 
+    async def test_writes_are_four_statements(
+        self,
+        client: AsyncClient,
+        school: School,
+        admin: dict[str, str],
+        count_queries,
+    ) -> None:
+        """POST: uniqueness check, INSERT ... RETURNING (the answer), cache bump, audit row.
+        PATCH and DELETE: the scoped read that locks the row (and checks If-Match), UPDATE ...
+        RETURNING, cache bump, audit row. (SQLite adds its BEGIN IMMEDIATE.)"""
+
+        def data(statements: list[str]) -> list[str]:
+            return [s for s in statements if not s.lstrip().upper().startswith("BEGIN")]
+
+        with count_queries() as statements:
+            r = await client.post("/api/v1/students", headers=admin, json=new_student())
+        assert r.status_code == 201 and len(data(statements)) == 4, statements
+        url = f"/api/v1/students/{r.json()['id']}"
+        with count_queries() as statements:
+            r = await client.patch(
+                url, headers=admin | {"If-Match": r.headers["ETag"]}, json={"grade_level": 10}
+            )
+        assert r.status_code == 200 and len(data(statements)) == 4, statements
+        with count_queries() as statements:
+            r = await client.delete(url, headers=admin | {"If-Match": r.headers["ETag"]})
+        assert r.status_code == 204 and len(data(statements)) == 4, statements
+
 
 class TestScopes:
     async def test_student_sees_only_themself(

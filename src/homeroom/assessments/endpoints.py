@@ -42,9 +42,9 @@ async def replace_categories(
     section_id: PathId,
     categories: Annotated[CategorySet, Body()],
 ) -> Response:
-    """Replace a section's categories; the weights must add up to 100."""
+    """Replace a section's categories (weights adding up to 100); If-Match avoids lost updates."""
     result = await assessment_service.replace_categories(
-        db, session, principal, section_id, categories
+        db, session, principal, section_id, categories, request.headers.get("if-match")
     )
     return json_response(request, result)
 

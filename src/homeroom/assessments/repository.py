@@ -20,7 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.assessments.schemas import AssessmentFilters
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit import writes
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row, SessionReader
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
 from homeroom.models import Assessment, AssessmentCategory, Grade, Section
@@ -70,6 +71,16 @@ async def section_categories(
         lambda: _section_categories(kind, with_usage),
     )
     return await reader.all(query, {**scope, "section_id": section_id})
+
+
+async def section_categories_for_write(
+    db: Database, session: AsyncSession, kind: ScopeKind, scope: dict[str, Any], section_id: int
+) -> list[Row]:
+    """`section_categories` with usage, read in the write transaction with the section locked
+    (a writer of its categories waits for the one before it)."""
+    query = db.query(("categories.of_section", kind, True), lambda: _section_categories(kind, True))
+    locked = writes.for_update(db, query, Section)
+    return await SessionReader(session).all(locked, {**scope, "section_id": section_id})
 
 
 async def delete_categories(session: AsyncSession, ids: list[int]) -> None:
@@ -191,14 +202,21 @@ async def list_page(
     return rows, total
 
 
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], assessment_id: int
-) -> Row | None:
-    query = db.query(
+def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """One assessment in the caller's scope, by the parameter `id` (GET /assessments/{id})."""
+    return db.query(
         ("assessments.get", kind),
         lambda: _scoped(kind).where(Assessment.id == bindparam("id")),
     )
-    return await reader.first(query, {**scope, "id": assessment_id})
+
+
+RESOURCE = writes.Resource("assessment", Assessment, get_query, FIELDS, to_item, COLUMNS)
+
+
+async def get(
+    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], assessment_id: int
+) -> Row | None:
+    return await reader.first(get_query(db, kind), {**scope, "id": assessment_id})
 
 
 def _section_target(kind: ScopeKind) -> Select[Any]:
@@ -253,47 +271,17 @@ def _assessment_target(kind: ScopeKind, with_category: bool) -> Select[Any]:
     )
 
 
-async def assessment_target(
-    db: Database,
-    reader: Reader,
-    kind: ScopeKind,
-    scope: dict[str, Any],
-    assessment_id: int,
-    category_id: int | None = None,
-) -> Row | None:
-    """The assessment's columns, then its section's teacher_id, its highest grade score and
-    (when `category_id` is given) that category's id if it belongs to the same section."""
-    with_category = category_id is not None
-    query = db.query(
+def target_query(db: Database, kind: ScopeKind, with_category: bool) -> CompiledQuery:
+    """The assessment's columns by the parameter `id`, then its section's teacher_id, its
+    highest grade score and (`with_category`) the id of the category named by the parameter
+    `category_id` if it belongs to the same section."""
+    return db.query(
         ("assessments.target", kind, with_category),
         lambda: _assessment_target(kind, with_category),
     )
-    params = {**scope, "id": assessment_id}
-    if with_category:
-        params["category_id"] = category_id
-    return await reader.first(query, params)
 
 
-async def insert_assessment(session: AsyncSession, values: dict[str, Any]) -> int:
-    assessment = Assessment(**values)
-    session.add(assessment)
-    await session.flush()
-    return assessment.id
-
-
-async def update_assessment(
-    session: AsyncSession, assessment_id: int, changes: dict[str, Any]
-) -> None:
-    await session.execute(
-        update(Assessment)
-        .where(Assessment.id == assessment_id)
-        .values(**changes)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def delete_assessment(session: AsyncSession, assessment_id: int) -> int:
-    """Deletes the assessment and its grades; returns how many grades went with it."""
+async def delete_grades(session: AsyncSession, assessment_id: int) -> int:
+    """Deletes an assessment's grades; returns how many there were."""
     result: Any = await session.execute(delete(Grade).where(Grade.assessment_id == assessment_id))
-    await session.execute(delete(Assessment).where(Assessment.id == assessment_id))
     return int(result.rowcount or 0)

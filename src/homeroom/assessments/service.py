@@ -14,15 +14,13 @@ from homeroom.assessments.schemas import (
     CategoryIn,
 )
 from homeroom.audit import service as audit
-from homeroom.kit import cache
+from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
-
-_N = len(repository.COLUMNS)
 
 
 def ensure_teaches(principal: Principal, teacher_id: int | None) -> None:
@@ -87,19 +85,17 @@ async def replace_categories(
     principal: Principal,
     section_id: int,
     items: list[CategoryIn],
+    if_match: str | None = None,
 ) -> list[dict[str, Any]]:
-    rows = await repository.section_categories(
-        db,
-        SessionReader(session),
-        scope_kind(principal),
-        scope_params(principal),
-        section_id,
-        with_usage=True,
+    rows = await repository.section_categories_for_write(
+        db, session, scope_kind(principal), scope_params(principal), section_id
     )
     if not rows:
         raise NotFound("section not found")
     _, school_id, teacher_id = rows[0][:3]
     ensure_teaches(principal, teacher_id)
+    if if_match is not None:
+        ensure_match(if_match, _category_items(rows))  # as GET /sections/{id}/categories
     existing = {r[3]: (r[4], r[5], bool(r[6])) for r in rows if r[3] is not None}
     _check_category_set(items, existing)
 
@@ -180,17 +176,6 @@ async def get_assessment(db: Database, principal: Principal, assessment_id: int)
     return repository.to_item(row)
 
 
-async def _reread(
-    db: Database, session: AsyncSession, principal: Principal, assessment_id: int
-) -> dict[str, Any]:
-    await session.flush()
-    row = await repository.get(
-        db, SessionReader(session), scope_kind(principal), scope_params(principal), assessment_id
-    )
-    assert row is not None
-    return repository.to_item(row)
-
-
 async def create_assessment(
     db: Database, session: AsyncSession, principal: Principal, data: AssessmentCreate
 ) -> dict[str, Any]:
@@ -215,18 +200,18 @@ async def create_assessment(
             errors=[field_error(["body", "category_id"], "not a category of this section")],
         )
     values = {**data.model_dump(), "school_id": school_id}
-    assessment_id = await repository.insert_assessment(session, values)
+    assessment = await writes.insert(db, session, principal, repository.RESOURCE, values)
     await _changed(session, school_id)
     audit.record(
         session,
         principal,
         "create",
         "assessment",
-        assessment_id,
+        assessment["id"],
         school_id,
         data.model_dump(mode="json"),
     )
-    return await _reread(db, session, principal, assessment_id)
+    return assessment
 
 
 async def _target(
@@ -234,20 +219,24 @@ async def _target(
     session: AsyncSession,
     principal: Principal,
     assessment_id: int,
+    if_match: str | None,
     category_id: int | None = None,
-) -> Row:
-    row = await repository.assessment_target(
+) -> writes.Loaded:
+    """The assessment for a write, locked; its `extra` columns are its section's teacher_id,
+    its highest grade score and, given `category_id`, that category's id if it belongs to the
+    assessment's section (else None)."""
+    with_category = category_id is not None
+    return await writes.load(
         db,
-        SessionReader(session),
-        scope_kind(principal),
-        scope_params(principal),
+        session,
+        principal,
+        repository.RESOURCE,
         assessment_id,
-        category_id,
+        if_match,
+        query=repository.target_query(db, scope_kind(principal), with_category),
+        params={"category_id": category_id} if with_category else None,
+        authorize=lambda loaded: ensure_teaches(principal, loaded.extra[0]),
     )
-    if row is None:
-        raise NotFound("assessment not found")
-    ensure_teaches(principal, row[_N])
-    return row
 
 
 async def update_assessment(
@@ -259,25 +248,25 @@ async def update_assessment(
     if_match: str | None = None,
 ) -> dict[str, Any]:
     changes = data.changes()
-    row = await _target(db, session, principal, assessment_id, changes.get("category_id"))
-    if if_match is not None:
-        ensure_match(if_match, await get_assessment(db, principal, assessment_id))
-    if "category_id" in changes and row[_N + 2] is None:
+    assessment = await _target(
+        db, session, principal, assessment_id, if_match, changes.get("category_id")
+    )
+    if "category_id" in changes and assessment.extra[2] is None:
         raise ValidationFailed(
             "the category does not belong to the assessment's section",
             errors=[field_error(["body", "category_id"], "not a category of this section")],
         )
-    highest = row[_N + 1]
+    highest = assessment.extra[1]
     if "max_points" in changes and highest is not None and changes["max_points"] < highest:
         raise Conflict(
             f"max_points may not drop below an existing grade's score (highest is {highest:g})"
         )
+    updated = await writes.update(db, session, principal, repository.RESOURCE, assessment, changes)
     if changes:
-        await repository.update_assessment(session, assessment_id, changes)
-        school_id = repository.to_item(row)["school_id"]
+        school_id = assessment.item["school_id"]
         audit.record(session, principal, "update", "assessment", assessment_id, school_id, changes)
         await _changed(session, school_id)
-    return await _reread(db, session, principal, assessment_id)
+    return updated
 
 
 async def delete_assessment(
@@ -287,11 +276,9 @@ async def delete_assessment(
     assessment_id: int,
     if_match: str | None = None,
 ) -> None:
-    row = await _target(db, session, principal, assessment_id)
-    if if_match is not None:
-        ensure_match(if_match, await get_assessment(db, principal, assessment_id))
-    item = repository.to_item(row)
-    grades = await repository.delete_assessment(session, assessment_id)
+    item = (await _target(db, session, principal, assessment_id, if_match)).item
+    grades = await repository.delete_grades(session, assessment_id)
+    await writes.delete(session, repository.RESOURCE, assessment_id)
     await _changed(session, item["school_id"])
     audit.record(
         session,

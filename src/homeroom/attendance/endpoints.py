@@ -20,6 +20,7 @@ from homeroom.kit.auth import AttendanceRead as CanReadAttendance
 from homeroom.kit.auth import AttendanceWrite as CanWriteAttendance
 from homeroom.kit.cache import cached_response
 from homeroom.kit.deps import DB, Session
+from homeroom.kit.idempotency import IDEMPOTENT
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
@@ -66,6 +67,7 @@ async def create_attendance(
     "sets the student's status and note (an omitted note clears it). All or nothing: any bad "
     "row (not enrolled, listed twice, bad status) answers 422 naming every bad row, and "
     "nothing is written.",
+    openapi_extra=IDEMPOTENT,
 )
 async def record_bulk_attendance(
     request: Request, principal: CanWriteAttendance, db: DB, session: Session, data: AttendanceBulk

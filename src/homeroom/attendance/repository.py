@@ -12,19 +12,18 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    delete,
     func,
     select,
     text,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.attendance.schemas import AttendanceFilters
 from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list
-from homeroom.kit.db import Database, Reader, Row, SessionReader
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row, SessionReader
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
+from homeroom.kit.writes import Resource
 from homeroom.models import (
     AttendanceRecord,
     AttendanceSession,
@@ -128,22 +127,35 @@ async def list_page(
     return rows, int(total)
 
 
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], record_id: int
-) -> Row | None:
-    query = db.query(
+def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """One record in the caller's scope, by the parameter `id` (GET /attendance/{id})."""
+    return db.query(
         ("attendance.get", kind),
         lambda: _records(kind).where(AttendanceRecord.id == bindparam("id")),
     )
-    return await reader.first(query, {**scope, "id": record_id})
 
 
-async def get_for_write(
-    db: Database, session: AsyncSession, kind: ScopeKind, scope: dict[str, Any], record_id: int
+# A record's section and date are its session's, which no write of the record changes.
+RESOURCE = Resource(
+    "attendance record",
+    AttendanceRecord,
+    get_query,
+    FIELDS,
+    to_item,
+    returning=tuple(c for c in COLUMNS if c.class_ is AttendanceRecord),
+)
+
+
+async def get(
+    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], record_id: int
 ) -> Row | None:
-    """The visible record (as `to_item` reads it) followed by its section's teacher_id and the
-    record's school_id."""
-    query = db.query(
+    return await reader.first(get_query(db, kind), {**scope, "id": record_id})
+
+
+def write_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """The record in the caller's scope by the parameter `id`, then its section's teacher_id
+    and the record's school_id."""
+    return db.query(
         ("attendance.get_for_write", kind),
         lambda: (
             _records(kind, Section.teacher_id, AttendanceRecord.school_id)
@@ -151,7 +163,6 @@ async def get_for_write(
             .where(AttendanceRecord.id == bindparam("id"))
         ),
     )
-    return await SessionReader(session).first(query, {**scope, "id": record_id})
 
 
 def _session_of_section() -> Any:
@@ -264,12 +275,6 @@ async def add_session(
     return meeting
 
 
-async def add_record(session: AsyncSession, record: AttendanceRecord) -> AttendanceRecord:
-    session.add(record)
-    await session.flush()
-    return record
-
-
 _RECORDS = RowSet(
     (
         ("school_id", "INTEGER"),
@@ -303,16 +308,6 @@ async def upsert_records(session: AsyncSession, rows: list[tuple[Any, ...]]) -> 
     that session."""
     sqlite = session.bind.dialect.name == "sqlite"
     await execute_core(session, _upsert_statement(sqlite), _RECORDS.params(sqlite, rows))
-
-
-async def update_record(session: AsyncSession, record_id: int, values: dict[str, Any]) -> None:
-    table: Any = AttendanceRecord.__table__
-    await session.execute(update(table).where(table.c.id == record_id).values(**values))
-
-
-async def delete_record(session: AsyncSession, record_id: int) -> None:
-    table: Any = AttendanceRecord.__table__
-    await session.execute(delete(table).where(table.c.id == record_id))
 
 
 # --- rates --------------------------------------------------------------------------------------

@@ -14,14 +14,13 @@ from homeroom.attendance.schemas import (
     AttendanceUpdate,
 )
 from homeroom.audit import service as audit
-from homeroom.kit import cache
+from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
-from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
-from homeroom.models import AttendanceRecord, utcnow
+from homeroom.models import utcnow
 
 STATUSES = ("present", "absent", "late", "excused")
 
@@ -93,37 +92,28 @@ async def create_record(
         session_id = (
             await repository.add_session(session, school_id, data.section_id, data.date)
         ).id
-    record = AttendanceRecord(
-        school_id=school_id,
-        session_id=session_id,
-        student_id=data.student_id,
-        status=data.status,
-        note=data.note,
-        recorded_by=principal.user_id,
-        recorded_at=utcnow(),
-    )
-    await repository.add_record(session, record)
+    values = {
+        "school_id": school_id,
+        "session_id": session_id,
+        "student_id": data.student_id,
+        "status": data.status,
+        "note": data.note,
+        "recorded_by": principal.user_id,
+        "recorded_at": utcnow(),
+    }
+    derived = {"section_id": data.section_id, "date": data.date}
+    record = await writes.insert(db, session, principal, repository.RESOURCE, values, derived)
     await cache.invalidate(session, *_tags(data.section_id, data.student_id))
     audit.record(
         session,
         principal,
         "create",
         "attendance",
-        record.id,
+        record["id"],
         school_id,
         data.model_dump(mode="json"),
     )
-    # Built from what was written rather than re-read: the audit row then flushes at commit.
-    return {
-        "id": record.id,
-        "section_id": data.section_id,
-        "date": data.date,
-        "student_id": record.student_id,
-        "status": record.status,
-        "note": record.note,
-        "recorded_by": record.recorded_by,
-        "recorded_at": record.recorded_at,
-    }
+    return record
 
 
 async def _writable(
@@ -132,20 +122,19 @@ async def _writable(
     principal: Principal,
     record_id: int,
     if_match: str | None,
-) -> tuple[dict[str, Any], int]:
-    """The record as GET shows it and its school, for a write by `principal`."""
-    row = await repository.get_for_write(
-        db, session, scope_kind(principal), scope_params(principal), record_id
+) -> tuple[writes.Loaded, int]:
+    """The record for a write by `principal`, locked, and its school."""
+    record = await writes.load(
+        db,
+        session,
+        principal,
+        repository.RESOURCE,
+        record_id,
+        if_match,
+        query=repository.write_query(db, scope_kind(principal)),
+        authorize=lambda loaded: _ensure_writer(principal, loaded.extra[0]),
     )
-    if row is None:
-        raise NotFound("attendance record not found")
-    item = repository.to_item(row)
-    teacher_id, school_id = row[len(repository.FIELDS) :]
-    _ensure_writer(principal, teacher_id)
-    if if_match is not None:
-        # Compared with the record exactly as GET encodes it (the raw read path's values).
-        ensure_match(if_match, await get_record(db, principal, record_id))
-    return item, school_id
+    return record, int(record.extra[1])
 
 
 async def update_record(
@@ -156,16 +145,15 @@ async def update_record(
     data: AttendanceUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
-    item, school_id = await _writable(db, session, principal, record_id, if_match)
+    record, school_id = await _writable(db, session, principal, record_id, if_match)
     changes = data.changes()
     if not changes:
-        return item
+        return record.item
     values = {**changes, "recorded_by": principal.user_id, "recorded_at": utcnow()}
-    await repository.update_record(session, record_id, values)
-    await cache.invalidate(session, *_tags(item["section_id"], item["student_id"]))
+    updated = await writes.update(db, session, principal, repository.RESOURCE, record, values)
+    await cache.invalidate(session, *_tags(updated["section_id"], updated["student_id"]))
     audit.record(session, principal, "update", "attendance", record_id, school_id, changes)
-    # Built from what was written rather than re-read: the update changed nothing else.
-    return {**item, **values}
+    return updated
 
 
 async def delete_record(
@@ -175,8 +163,9 @@ async def delete_record(
     record_id: int,
     if_match: str | None = None,
 ) -> None:
-    item, school_id = await _writable(db, session, principal, record_id, if_match)
-    await repository.delete_record(session, record_id)
+    record, school_id = await _writable(db, session, principal, record_id, if_match)
+    item = record.item
+    await writes.delete(session, repository.RESOURCE, record_id)
     await cache.invalidate(session, *_tags(item["section_id"], item["student_id"]))
     audit.record(
         session,

@@ -6,7 +6,7 @@ from sqlalchemy import Select, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.courses.schemas import CourseFilters
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row
 from homeroom.kit.pagination import (
     LIKE_ESCAPE,
     PagePlan,
@@ -17,6 +17,7 @@ from homeroom.kit.pagination import (
     page_statement,
 )
 from homeroom.kit.scopes import ScopeKind, school_filter
+from homeroom.kit.writes import Resource
 from homeroom.models import Course, Section, Term
 
 COLUMNS = (
@@ -116,21 +117,20 @@ async def list_page(
     return rows, int(await db.reader.scalar(count_q, params))
 
 
+def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """One course in the caller's scope, by the parameter `id` (GET /courses/{id})."""
+    return db.query(
+        ("courses.get", kind), lambda: _scoped(kind).where(Course.id == bindparam("id"))
+    )
+
+
+RESOURCE = Resource("course", Course, get_query, FIELDS, to_item, returning=COLUMNS)
+
+
 async def get(
     db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], course_id: int
 ) -> Row | None:
-    query = db.query(
-        ("courses.get", kind), lambda: _scoped(kind).where(Course.id == bindparam("id"))
-    )
-    return await reader.first(query, {**scope, "id": course_id})
-
-
-async def load_visible(
-    session: AsyncSession, kind: ScopeKind, scope: dict[str, Any], course_id: int
-) -> Course | None:
-    """The course as an ORM object for a write, or None outside the caller's school."""
-    stmt = select(Course).where(Course.id == course_id, school_filter(kind, Course.school_id))
-    return (await session.scalars(stmt, scope)).first()
+    return await reader.first(get_query(db, kind), {**scope, "id": course_id})
 
 
 async def term_school(

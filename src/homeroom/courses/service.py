@@ -8,14 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homeroom.audit import service as audit
 from homeroom.courses import repository
 from homeroom.courses.schemas import CourseCreate, CourseFilters, CourseUpdate
-from homeroom.kit import cache
+from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
-from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
-from homeroom.models import Course
 
 
 async def list_courses(
@@ -45,41 +43,10 @@ async def get_course_cached(db: Database, principal: Principal, course_id: int) 
     return await cache.cached(db, "course", key, (f"course:{course_id}",), build)
 
 
-async def _changed(session: AsyncSession, course: Course) -> None:
+async def _changed(session: AsyncSession, course_id: int, school_id: int) -> None:
     """Bumps what shows this course: its page, and the school's section pages and grade and
     attendance summaries (they show its code and title)."""
-    await cache.invalidate(
-        session, f"course:{course.id}", *cache.school_tags(course.school_id, "catalog")
-    )
-
-
-async def _reread(
-    db: Database, session: AsyncSession, principal: Principal, course_id: int
-) -> dict[str, Any]:
-    await session.flush()
-    row = await repository.get(
-        db, SessionReader(session), scope_kind(principal), scope_params(principal), course_id
-    )
-    assert row is not None
-    return repository.to_item(row)
-
-
-async def _visible(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    course_id: int,
-    if_match: str | None,
-) -> Course:
-    """The course for a write; 404 outside the caller's school, 412 on a stale If-Match."""
-    kind, scope = scope_kind(principal), scope_params(principal)
-    course = await repository.load_visible(session, kind, scope, course_id)
-    if course is None:
-        raise NotFound("course not found")
-    if if_match is not None:
-        # Compared with the record exactly as GET encodes it (the raw read path's values).
-        ensure_match(if_match, await get_course(db, principal, course_id))
-    return course
+    await cache.invalidate(session, f"course:{course_id}", *cache.school_tags(school_id, "catalog"))
 
 
 async def _term_school(session: AsyncSession, principal: Principal, term_id: int) -> int:
@@ -107,12 +74,12 @@ async def create_course(
     school_id = await _term_school(session, principal, data.term_id)
     values = data.model_dump()
     await _ensure_unique(session, data.term_id, data.code)
-    course = Course(school_id=school_id, **values)
-    session.add(course)
-    await session.flush()
-    audit.record(session, principal, "create", "course", course.id, school_id, values)
-    await _changed(session, course)
-    return await _reread(db, session, principal, course.id)
+    course = await writes.insert(
+        db, session, principal, repository.RESOURCE, {"school_id": school_id, **values}
+    )
+    audit.record(session, principal, "create", "course", course["id"], school_id, values)
+    await _changed(session, course["id"], school_id)
+    return course
 
 
 async def update_course(
@@ -123,24 +90,25 @@ async def update_course(
     data: CourseUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
-    course = await _visible(db, session, principal, course_id, if_match)
+    course = await writes.load(db, session, principal, repository.RESOURCE, course_id, if_match)
+    current = course.item
+    school_id = current["school_id"]
     changes = data.changes()
-    term_id = changes.get("term_id", course.term_id)
-    code = changes.get("code", course.code)
-    if term_id != course.term_id and (
-        await _term_school(session, principal, term_id) != course.school_id
+    term_id = changes.get("term_id", current["term_id"])
+    code = changes.get("code", current["code"])
+    if term_id != current["term_id"] and (
+        await _term_school(session, principal, term_id) != school_id
     ):
         raise ValidationFailed(
             "a course may only move to a term of its own school",
             errors=[field_error(["body", "term_id"], "term of another school")],
         )
-    if (term_id, code) != (course.term_id, course.code):
-        await _ensure_unique(session, term_id, code, exclude_id=course.id)
-    for name, value in changes.items():
-        setattr(course, name, value)
-    audit.record(session, principal, "update", "course", course.id, course.school_id, changes)
-    await _changed(session, course)
-    return await _reread(db, session, principal, course_id)
+    if (term_id, code) != (current["term_id"], current["code"]):
+        await _ensure_unique(session, term_id, code, exclude_id=course_id)
+    updated = await writes.update(db, session, principal, repository.RESOURCE, course, changes)
+    audit.record(session, principal, "update", "course", course_id, school_id, changes)
+    await _changed(session, course_id, school_id)
+    return updated
 
 
 async def delete_course(
@@ -150,11 +118,12 @@ async def delete_course(
     course_id: int,
     if_match: str | None = None,
 ) -> None:
-    course = await _visible(db, session, principal, course_id, if_match)
-    if await repository.has_sections(session, course.id):
+    course = await writes.load(db, session, principal, repository.RESOURCE, course_id, if_match)
+    if await repository.has_sections(session, course_id):
         raise Conflict("the course still has sections; delete them first")
+    school_id = course.item["school_id"]
     audit.record(
-        session, principal, "delete", "course", course.id, course.school_id, {"code": course.code}
+        session, principal, "delete", "course", course_id, school_id, {"code": course.item["code"]}
     )
-    await _changed(session, course)
-    await session.delete(course)
+    await writes.delete(session, repository.RESOURCE, course_id)
+    await _changed(session, course_id, school_id)

@@ -12,9 +12,10 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, insert, select, t
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.enrollments.schemas import EnrollmentFilters
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
+from homeroom.kit.writes import Resource
 from homeroom.models import Enrollment, Section, Student
 
 COLUMNS = (
@@ -92,24 +93,21 @@ async def list_page(
     return rows, int(await db.reader.scalar(count_q, params))
 
 
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], enrollment_id: int
-) -> Row | None:
-    query = db.query(
+def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """One enrollment in the caller's scope, by the parameter `id` (GET /enrollments/{id})."""
+    return db.query(
         ("enrollments.get", kind),
         lambda: _scoped(kind).where(Enrollment.id == bindparam("id")),
     )
-    return await reader.first(query, {**scope, "id": enrollment_id})
 
 
-async def load_visible(
-    session: AsyncSession, kind: ScopeKind, scope: dict[str, Any], enrollment_id: int
-) -> Enrollment | None:
-    """The enrollment as an ORM object for a write, or None outside the caller's school."""
-    stmt = select(Enrollment).where(
-        Enrollment.id == enrollment_id, school_filter(kind, Enrollment.school_id)
-    )
-    return (await session.scalars(stmt, scope)).first()
+RESOURCE = Resource("enrollment", Enrollment, get_query, FIELDS, to_item, returning=COLUMNS)
+
+
+async def get(
+    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], enrollment_id: int
+) -> Row | None:
+    return await reader.first(get_query(db, kind), {**scope, "id": enrollment_id})
 
 
 # --- batch validation: one statement per referenced table, whatever the batch size ----------

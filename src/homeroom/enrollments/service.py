@@ -18,14 +18,12 @@ from homeroom.enrollments.schemas import (
     EnrollmentFilters,
     EnrollmentUpdate,
 )
-from homeroom.kit import cache
+from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
-from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
-from homeroom.models import Enrollment
 
 
 async def list_enrollments(
@@ -128,35 +126,6 @@ def _raise_single(problems: list[Problem]) -> None:
 # --- writes -----------------------------------------------------------------------------------
 
 
-async def _reread(
-    db: Database, session: AsyncSession, principal: Principal, enrollment_id: int
-) -> dict[str, Any]:
-    await session.flush()
-    row = await repository.get(
-        db, SessionReader(session), scope_kind(principal), scope_params(principal), enrollment_id
-    )
-    assert row is not None
-    return repository.to_item(row)
-
-
-async def _visible(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    enrollment_id: int,
-    if_match: str | None,
-) -> Enrollment:
-    """The enrollment for a write; 404 outside the caller's school, 412 on a stale If-Match."""
-    kind, scope = scope_kind(principal), scope_params(principal)
-    enrollment = await repository.load_visible(session, kind, scope, enrollment_id)
-    if enrollment is None:
-        raise NotFound("enrollment not found")
-    if if_match is not None:
-        # Compared with the record exactly as GET encodes it (the raw read path's values).
-        ensure_match(if_match, await get_enrollment(db, principal, enrollment_id))
-    return enrollment
-
-
 async def _changed(session: AsyncSession, *pairs: tuple[int, int]) -> None:
     """An enrollment changes its student's pages (sections, grades, who may see them) and its
     section's page (enrolled count, who may see it)."""
@@ -171,14 +140,13 @@ async def create_enrollment(
     checked = await _check(session, principal, [data])
     _raise_single(checked.problems)
     school_id = checked.school_of_section[data.section_id]
-    enrollment = Enrollment(school_id=school_id, **data.model_dump())
-    session.add(enrollment)
-    await session.flush()
-    audit.record(
-        session, principal, "create", "enrollment", enrollment.id, school_id, data.model_dump()
+    values = data.model_dump()
+    enrollment = await writes.insert(
+        db, session, principal, repository.RESOURCE, {"school_id": school_id, **values}
     )
+    audit.record(session, principal, "create", "enrollment", enrollment["id"], school_id, values)
     await _changed(session, (data.student_id, data.section_id))
-    return await _reread(db, session, principal, enrollment.id)
+    return enrollment
 
 
 async def create_bulk(
@@ -223,23 +191,23 @@ async def update_enrollment(
     data: EnrollmentUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
-    enrollment = await _visible(db, session, principal, enrollment_id, if_match)
-    changes = data.changes()
-    if changes.get("status") == "enrolled" and enrollment.status != "enrolled":
-        kind, scope = scope_kind(principal), scope_params(principal)
-        sections = await repository.sections_by_id(session, kind, scope, [enrollment.section_id])
-        section = sections[enrollment.section_id]
-        if section.enrolled >= section.capacity:
-            raise Conflict(
-                f"section {enrollment.section_id} is full: all {section.capacity} seats are taken"
-            )
-    for name, value in changes.items():
-        setattr(enrollment, name, value)
-    audit.record(
-        session, principal, "update", "enrollment", enrollment.id, enrollment.school_id, changes
+    enrollment = await writes.load(
+        db, session, principal, repository.RESOURCE, enrollment_id, if_match
     )
-    await _changed(session, (enrollment.student_id, enrollment.section_id))
-    return await _reread(db, session, principal, enrollment_id)
+    current = enrollment.item
+    section_id = current["section_id"]
+    changes = data.changes()
+    if changes.get("status") == "enrolled" and current["status"] != "enrolled":
+        kind, scope = scope_kind(principal), scope_params(principal)
+        section = (await repository.sections_by_id(session, kind, scope, [section_id]))[section_id]
+        if section.enrolled >= section.capacity:
+            raise Conflict(f"section {section_id} is full: all {section.capacity} seats are taken")
+    updated = await writes.update(db, session, principal, repository.RESOURCE, enrollment, changes)
+    audit.record(
+        session, principal, "update", "enrollment", enrollment_id, current["school_id"], changes
+    )
+    await _changed(session, (current["student_id"], section_id))
+    return updated
 
 
 async def delete_enrollment(
@@ -249,15 +217,18 @@ async def delete_enrollment(
     enrollment_id: int,
     if_match: str | None = None,
 ) -> None:
-    enrollment = await _visible(db, session, principal, enrollment_id, if_match)
+    enrollment = await writes.load(
+        db, session, principal, repository.RESOURCE, enrollment_id, if_match
+    )
+    current = enrollment.item
     audit.record(
         session,
         principal,
         "delete",
         "enrollment",
-        enrollment.id,
-        enrollment.school_id,
-        {"student_id": enrollment.student_id, "section_id": enrollment.section_id},
+        enrollment_id,
+        current["school_id"],
+        {"student_id": current["student_id"], "section_id": current["section_id"]},
     )
-    await _changed(session, (enrollment.student_id, enrollment.section_id))
-    await session.delete(enrollment)
+    await writes.delete(session, repository.RESOURCE, enrollment_id)
+    await _changed(session, (current["student_id"], current["section_id"]))

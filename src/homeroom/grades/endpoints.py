@@ -17,6 +17,7 @@ from homeroom.grades.schemas import (
 from homeroom.kit.auth import GradesRead, GradesWrite
 from homeroom.kit.cache import cached_response
 from homeroom.kit.deps import DB, Session
+from homeroom.kit.idempotency import IDEMPOTENT
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
@@ -51,7 +52,7 @@ async def create_grade(
     return json_response(request, grade, status_code=201)
 
 
-@router.post("/bulk", response_model=BulkGradesResult)
+@router.post("/bulk", response_model=BulkGradesResult, openapi_extra=IDEMPOTENT)
 async def record_bulk(
     request: Request, principal: GradesWrite, db: DB, session: Session, data: BulkGrades
 ) -> Response:

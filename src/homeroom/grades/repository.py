@@ -8,18 +8,17 @@ from sqlalchemy import (
     TextClause,
     and_,
     bindparam,
-    delete,
     select,
     text,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.grades.schemas import GradeFilters
 from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list
-from homeroom.kit.db import Database, Reader, Row, SessionReader
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row, SessionReader
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
+from homeroom.kit.writes import Resource
 from homeroom.models import (
     Assessment,
     AssessmentCategory,
@@ -129,11 +128,26 @@ async def list_page(
     return rows, total
 
 
+def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """One grade in the caller's scope, by the parameter `id` (GET /grades/{id})."""
+    return db.query(("grades.get", kind), lambda: _scoped(kind).where(Grade.id == bindparam("id")))
+
+
+# A grade's section is its assessment's, which no write of the grade changes.
+RESOURCE = Resource(
+    "grade",
+    Grade,
+    get_query,
+    FIELDS,
+    to_item,
+    returning=tuple(c for c in COLUMNS if c is not Assessment.section_id),
+)
+
+
 async def get(
     db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], grade_id: int
 ) -> Row | None:
-    query = db.query(("grades.get", kind), lambda: _scoped(kind).where(Grade.id == bindparam("id")))
-    return await reader.first(query, {**scope, "id": grade_id})
+    return await reader.first(get_query(db, kind), {**scope, "id": grade_id})
 
 
 # --- writes ------------------------------------------------------------------------------------
@@ -197,32 +211,10 @@ def _grade_target(kind: ScopeKind) -> Select[Any]:
     return stmt.where(Grade.id == bindparam("id"))
 
 
-async def grade_target(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], grade_id: int
-) -> Row | None:
-    """The grade's columns, then its assessment's max_points and section's teacher_id."""
-    query = db.query(("grades.target", kind), lambda: _grade_target(kind))
-    return await reader.first(query, {**scope, "id": grade_id})
-
-
-async def insert_grade(session: AsyncSession, values: dict[str, Any]) -> int:
-    grade = Grade(**values)
-    session.add(grade)
-    await session.flush()
-    return grade.id
-
-
-async def update_grade(session: AsyncSession, grade_id: int, changes: dict[str, Any]) -> None:
-    await session.execute(
-        update(Grade)
-        .where(Grade.id == grade_id)
-        .values(**changes)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def delete_grade(session: AsyncSession, grade_id: int) -> None:
-    await session.execute(delete(Grade).where(Grade.id == grade_id))
+def target_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """The grade's columns by the parameter `id`, then its assessment's max_points and its
+    section's teacher_id."""
+    return db.query(("grades.target", kind), lambda: _grade_target(kind))
 
 
 _GRADES = RowSet(

@@ -9,17 +9,14 @@ from homeroom.assessments import service as assessment_service
 from homeroom.audit import service as audit
 from homeroom.grades import calculation, repository
 from homeroom.grades.schemas import BulkGrades, GradeCreate, GradeFilters, GradeUpdate
-from homeroom.kit import cache
+from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
-from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.models import utcnow
 from homeroom.students import service as student_service
-
-_N = len(repository.COLUMNS)
 
 
 def _no_assessment() -> ValidationFailed:
@@ -54,17 +51,6 @@ async def get_grade(db: Database, principal: Principal, grade_id: int) -> dict[s
     return repository.to_item(row)
 
 
-async def _reread(
-    db: Database, session: AsyncSession, principal: Principal, grade_id: int
-) -> dict[str, Any]:
-    await session.flush()
-    row = await repository.get(
-        db, SessionReader(session), scope_kind(principal), scope_params(principal), grade_id
-    )
-    assert row is not None
-    return repository.to_item(row)
-
-
 async def create_grade(
     db: Database, session: AsyncSession, principal: Principal, data: GradeCreate
 ) -> dict[str, Any]:
@@ -78,7 +64,8 @@ async def create_grade(
     )
     if not targets:
         raise _no_assessment()
-    school_id, _, max_points, teacher_id, enrollment_id, _, status, grade_id, _ = targets[0]
+    school_id, section_id, max_points, teacher_id, enrollment_id = targets[0][:5]
+    status, grade_id = targets[0][6:8]
     assessment_service.ensure_teaches(principal, teacher_id)
     errors = []
     if enrollment_id is None or status == "dropped":
@@ -102,24 +89,31 @@ async def create_grade(
         "graded_by": principal.user_id,
         "graded_at": utcnow(),
     }
-    new_id = await repository.insert_grade(session, values)
+    grade = await writes.insert(
+        db, session, principal, repository.RESOURCE, values, derived={"section_id": section_id}
+    )
     await cache.invalidate(session, f"student:{data.student_id}")
     audit.record(
-        session, principal, "create", "grade", new_id, school_id, data.model_dump(mode="json")
+        session, principal, "create", "grade", grade["id"], school_id, data.model_dump(mode="json")
     )
-    return await _reread(db, session, principal, new_id)
+    return grade
 
 
 async def _target(
-    db: Database, session: AsyncSession, principal: Principal, grade_id: int
-) -> tuple[dict[str, Any], float]:
-    row = await repository.grade_target(
-        db, SessionReader(session), scope_kind(principal), scope_params(principal), grade_id
+    db: Database, session: AsyncSession, principal: Principal, grade_id: int, if_match: str | None
+) -> tuple[writes.Loaded, float]:
+    """The grade for a write, locked, and its assessment's max_points."""
+    grade = await writes.load(
+        db,
+        session,
+        principal,
+        repository.RESOURCE,
+        grade_id,
+        if_match,
+        query=repository.target_query(db, scope_kind(principal)),
+        authorize=lambda loaded: assessment_service.ensure_teaches(principal, loaded.extra[1]),
     )
-    if row is None:
-        raise NotFound("grade not found")
-    assessment_service.ensure_teaches(principal, row[_N + 1])
-    return repository.to_item(row[:_N]), float(row[_N])
+    return grade, float(grade.extra[0])
 
 
 async def update_grade(
@@ -130,20 +124,20 @@ async def update_grade(
     data: GradeUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
-    grade, max_points = await _target(db, session, principal, grade_id)
-    if if_match is not None:
-        ensure_match(if_match, await get_grade(db, principal, grade_id))
+    grade, max_points = await _target(db, session, principal, grade_id, if_match)
     changes = data.changes()
     if "score" in changes and changes["score"] > max_points:
         raise ValidationFailed(
             "score out of range", errors=[_score_error(["body", "score"], max_points)]
         )
-    if changes:
-        audit.record(session, principal, "update", "grade", grade_id, grade["school_id"], changes)
-        changes |= {"graded_by": principal.user_id, "graded_at": utcnow()}
-        await repository.update_grade(session, grade_id, changes)
-        await cache.invalidate(session, f"student:{grade['student_id']}")
-    return await _reread(db, session, principal, grade_id)
+    if not changes:
+        return grade.item
+    school_id, student_id = grade.item["school_id"], grade.item["student_id"]
+    audit.record(session, principal, "update", "grade", grade_id, school_id, changes)
+    changes |= {"graded_by": principal.user_id, "graded_at": utcnow()}
+    updated = await writes.update(db, session, principal, repository.RESOURCE, grade, changes)
+    await cache.invalidate(session, f"student:{student_id}")
+    return updated
 
 
 async def delete_grade(
@@ -153,19 +147,18 @@ async def delete_grade(
     grade_id: int,
     if_match: str | None = None,
 ) -> None:
-    grade, _ = await _target(db, session, principal, grade_id)
-    if if_match is not None:
-        ensure_match(if_match, await get_grade(db, principal, grade_id))
-    await repository.delete_grade(session, grade_id)
-    await cache.invalidate(session, f"student:{grade['student_id']}")
+    grade, _ = await _target(db, session, principal, grade_id, if_match)
+    item = grade.item
+    await writes.delete(session, repository.RESOURCE, grade_id)
+    await cache.invalidate(session, f"student:{item['student_id']}")
     audit.record(
         session,
         principal,
         "delete",
         "grade",
         grade_id,
-        grade["school_id"],
-        {"assessment_id": grade["assessment_id"], "student_id": grade["student_id"]},
+        item["school_id"],
+        {"assessment_id": item["assessment_id"], "student_id": item["student_id"]},
     )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from homeroom.guardians.schemas import GuardianFilters
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row
 from homeroom.kit.pagination import (
     LIKE_ESCAPE,
     PagePlan,
@@ -19,6 +19,7 @@ from homeroom.kit.pagination import (
     page_statement,
 )
 from homeroom.kit.scopes import ScopeKind, school_filter, student_filter
+from homeroom.kit.writes import Resource
 from homeroom.models import Guardian, Student, StudentGuardian
 
 COLUMNS = (
@@ -149,28 +150,23 @@ async def list_page(
     return rows, total
 
 
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], guardian_id: int
-) -> Row | None:
+def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """One guardian in the caller's scope, by the parameter `id` (GET /guardians/{id})."""
     sqlite = db.is_sqlite
-    query = db.query(
+    return db.query(
         ("guardians.get", kind),
         lambda: _scoped(kind, sqlite).where(Guardian.id == bindparam("id")),
     )
-    return await reader.first(query, {**scope, "id": guardian_id})
 
 
-async def load_visible(
-    session: AsyncSession, kind: ScopeKind, scope: dict[str, Any], guardian_id: int
-) -> Guardian | None:
-    """The guardian as an ORM object for a write, or None when outside the caller's scope."""
-    stmt = (
-        select(Guardian)
-        .where(Guardian.id == guardian_id)
-        .where(school_filter(kind, Guardian.school_id))
-        .where(guardian_filter(kind, Guardian.id))
-    )
-    return (await session.execute(stmt, scope)).scalar_one_or_none()
+# A write of the guardians table never changes their children (links are rows of their own).
+RESOURCE = Resource("guardian", Guardian, get_query, FIELDS, to_item, returning=COLUMNS)
+
+
+async def get(
+    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], guardian_id: int
+) -> Row | None:
+    return await reader.first(get_query(db, kind), {**scope, "id": guardian_id})
 
 
 async def email_taken(session: AsyncSession, email: str, exclude_id: int | None = None) -> bool:
@@ -217,8 +213,3 @@ async def remove_link(session: AsyncSession, guardian_id: int, student_id: int) 
         )
     )
     return bool(result.rowcount)
-
-
-async def delete_guardian(session: AsyncSession, guardian: Guardian) -> None:
-    await session.execute(delete(StudentGuardian).where(StudentGuardian.guardian_id == guardian.id))
-    await session.delete(guardian)

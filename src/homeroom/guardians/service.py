@@ -7,14 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homeroom.audit import service as audit
 from homeroom.guardians import repository
 from homeroom.guardians.schemas import GuardianCreate, GuardianFilters, GuardianLink, GuardianUpdate
-from homeroom.kit import cache
+from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal, school_of
-from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
-from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
-from homeroom.models import Guardian
 
 
 async def list_guardians(
@@ -34,34 +32,6 @@ async def get_guardian(db: Database, principal: Principal, guardian_id: int) -> 
     return repository.to_item(row)
 
 
-async def _reread(
-    db: Database, session: AsyncSession, principal: Principal, guardian_id: int
-) -> dict[str, Any]:
-    await session.flush()
-    row = await repository.get(
-        db, SessionReader(session), scope_kind(principal), scope_params(principal), guardian_id
-    )
-    assert row is not None
-    return repository.to_item(row)
-
-
-async def _visible(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    guardian_id: int,
-    if_match: str | None = None,
-) -> Guardian:
-    guardian = await repository.load_visible(
-        session, scope_kind(principal), scope_params(principal), guardian_id
-    )
-    if guardian is None:
-        raise NotFound("guardian not found")
-    if if_match is not None:
-        ensure_match(if_match, await get_guardian(db, principal, guardian_id))
-    return guardian
-
-
 async def _ensure_unique_email(
     session: AsyncSession, email: str, exclude_id: int | None = None
 ) -> None:
@@ -79,11 +49,16 @@ async def create_guardian(
     values = data.model_dump(exclude={"school_id"})
     values["email"] = values["email"].lower()
     await _ensure_unique_email(session, values["email"])
-    guardian = Guardian(school_id=school_id, **values)
-    session.add(guardian)
-    await session.flush()
-    audit.record(session, principal, "create", "guardian", guardian.id, school_id, values)
-    return await _reread(db, session, principal, guardian.id)
+    guardian = await writes.insert(
+        db,
+        session,
+        principal,
+        repository.RESOURCE,
+        {"school_id": school_id, **values},
+        derived={"student_ids": []},
+    )
+    audit.record(session, principal, "create", "guardian", guardian["id"], school_id, values)
+    return guardian
 
 
 async def update_guardian(
@@ -94,15 +69,15 @@ async def update_guardian(
     data: GuardianUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
-    guardian = await _visible(db, session, principal, guardian_id, if_match)
+    guardian = await writes.load(db, session, principal, repository.RESOURCE, guardian_id, if_match)
     changes = data.changes()
     if "email" in changes:
         changes["email"] = changes["email"].lower()
-        await _ensure_unique_email(session, changes["email"], exclude_id=guardian.id)
-    for name, value in changes.items():
-        setattr(guardian, name, value)
-    audit.record(session, principal, "update", "guardian", guardian.id, guardian.school_id, changes)
-    return await _reread(db, session, principal, guardian_id)
+        await _ensure_unique_email(session, changes["email"], exclude_id=guardian_id)
+    updated = await writes.update(db, session, principal, repository.RESOURCE, guardian, changes)
+    school_id = guardian.item["school_id"]
+    audit.record(session, principal, "update", "guardian", guardian_id, school_id, changes)
+    return updated
 
 
 async def delete_guardian(
@@ -112,18 +87,18 @@ async def delete_guardian(
     guardian_id: int,
     if_match: str | None = None,
 ) -> None:
-    guardian = await _visible(db, session, principal, guardian_id, if_match)
+    guardian = await writes.load(db, session, principal, repository.RESOURCE, guardian_id, if_match)
     audit.record(
         session,
         principal,
         "delete",
         "guardian",
-        guardian.id,
-        guardian.school_id,
-        {"email": guardian.email},
+        guardian_id,
+        guardian.item["school_id"],
+        {"email": guardian.item["email"]},
     )
-    await cache.invalidate(session, f"guardian:{guardian.id}")
-    await repository.delete_guardian(session, guardian)
+    await writes.delete(session, repository.RESOURCE, guardian_id)  # its links cascade
+    await cache.invalidate(session, f"guardian:{guardian_id}")
 
 
 async def link_student(
@@ -133,45 +108,46 @@ async def link_student(
     guardian_id: int,
     data: GuardianLink,
 ) -> dict[str, Any]:
-    guardian = await _visible(db, session, principal, guardian_id)
+    guardian = await writes.load(db, session, principal, repository.RESOURCE, guardian_id)
+    school_id = guardian.item["school_id"]
     found = await repository.student_for_link(
-        session, scope_kind(principal), scope_params(principal), data.student_id, guardian.id
+        session, scope_kind(principal), scope_params(principal), data.student_id, guardian_id
     )
-    if found is None or found[0] != guardian.school_id:
+    if found is None or found[0] != school_id:
         raise ValidationFailed(
             "the student does not exist in the guardian's school",
             errors=[field_error(["body", "student_id"], "unknown student for this school")],
         )
     if found[1]:
         raise Conflict("the student is already linked to this guardian")
-    repository.add_link(session, guardian.id, data.student_id, data.relationship)
+    repository.add_link(session, guardian_id, data.student_id, data.relationship)
     # What a guardian may see is their children: the guardian tag is in their cache keys.
-    await cache.invalidate(session, f"guardian:{guardian.id}")
+    await cache.invalidate(session, f"guardian:{guardian_id}")
     audit.record(
         session,
         principal,
         "link",
         "guardian",
-        guardian.id,
-        guardian.school_id,
+        guardian_id,
+        school_id,
         {"student_id": data.student_id, "relationship": data.relationship},
     )
-    return await _reread(db, session, principal, guardian.id)
+    return await writes.reread(db, session, principal, repository.RESOURCE, guardian_id)
 
 
 async def unlink_student(
     db: Database, session: AsyncSession, principal: Principal, guardian_id: int, student_id: int
 ) -> None:
-    guardian = await _visible(db, session, principal, guardian_id)
-    if not await repository.remove_link(session, guardian.id, student_id):
+    guardian = await writes.load(db, session, principal, repository.RESOURCE, guardian_id)
+    if not await repository.remove_link(session, guardian_id, student_id):
         raise NotFound("the student is not linked to this guardian")
-    await cache.invalidate(session, f"guardian:{guardian.id}")
+    await cache.invalidate(session, f"guardian:{guardian_id}")
     audit.record(
         session,
         principal,
         "unlink",
         "guardian",
-        guardian.id,
-        guardian.school_id,
+        guardian_id,
+        guardian.item["school_id"],
         {"student_id": student_id},
     )

@@ -16,6 +16,7 @@ from homeroom.imports.uploads import read_upload
 from homeroom.kit.auth import CurrentPrincipal, Principal, require
 from homeroom.kit.deps import DB, HeavySession
 from homeroom.kit.errors import PROBLEM_JSON
+from homeroom.kit.idempotency import IDEMPOTENT
 from homeroom.kit.responses import PRIVATE, etag_of, json_response
 from homeroom.kit.schemas import Id
 
@@ -120,7 +121,7 @@ for _kind in cols.KINDS.values():
             415: {**_PROBLEM, "description": "Not a CSV or XLSX file"},
             422: {**_PROBLEM, "description": "Invalid rows (errors lists each); nothing written"},
         },
-        openapi_extra=_UPLOAD_BODY,
+        openapi_extra={**_UPLOAD_BODY, **IDEMPOTENT},
     )
     router.add_api_route(
         f"/{_kind.name}/template",

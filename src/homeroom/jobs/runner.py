@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from homeroom.config import Settings
 from homeroom.jobs.registry import HANDLER_MODULES, HANDLERS, JobContext, JobFailed
+from homeroom.kit import idempotency
 from homeroom.kit.db import Database
 from homeroom.kit.security import AccessClaims
 from homeroom.kit.sqlite_inline import offloaded
@@ -204,7 +205,8 @@ async def run_job(db: Database, settings: Settings, job_id: int) -> str | None:
 async def recover(db: Database, settings: Settings) -> list[int]:
     """Jobs to (re)send: abandoned running jobs go back to the queue (or fail after
     job_max_attempts runs), expired result files are deleted, and the ids of every queued job
-    are returned."""
+    are returned. Expired idempotency keys are deleted too (the periodic sweep of the
+    installation: kit/idempotency.py)."""
     now = utcnow()
     stale = now - timedelta(seconds=settings.job_stale_seconds)
     async with db.sessionmaker() as session:
@@ -228,6 +230,7 @@ async def recover(db: Database, settings: Settings) -> list[int]:
         # The input of a job that failed (an import's rows) is of no further use.
         failed = select(Job.id).where(Job.state == "failed").scalar_subquery()
         await session.execute(delete(JobFile).where(JobFile.seq < 0, JobFile.job_id.in_(failed)))
+        await idempotency.delete_expired(session, now)
         queued = await session.execute(select(Job.id).where(Job.state == "queued").order_by(Job.id))
         ids = list(queued.scalars())
         await session.commit()

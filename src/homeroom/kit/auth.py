@@ -103,23 +103,44 @@ class Authenticated(HTTPBearer):
         self.permission = permission
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        header = request.headers.get("authorization")
-        if not header:
-            raise Unauthorized("a bearer access token is required")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("a bearer access token is required")
-        decoder: TokenDecoder = request.app.state.token_decoder
-        try:
-            principal = decoder.decode(token.strip())
-        except InvalidToken:
-            raise Unauthorized("the access token is invalid or expired") from None
+        principal = _bearer(request)
         if self.permission is not None and not can(principal, self.permission):
             raise Forbidden(f"your role may not use {self.permission}")
         return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(Authenticated())]
+
+_CALLER = "homeroom.caller"
+
+
+def _bearer(request: Request) -> Principal:
+    """The caller from the bearer access token (decoded once per request), else 401."""
+    cached: Principal | None = request.scope.get(_CALLER)
+    if cached is not None:
+        return cached
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthorized("a bearer access token is required")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("a bearer access token is required")
+    decoder: TokenDecoder = request.app.state.token_decoder
+    try:
+        principal = decoder.decode(token.strip())
+    except InvalidToken:
+        raise Unauthorized("the access token is invalid or expired") from None
+    request.scope[_CALLER] = principal
+    return principal
+
+
+def caller(request: Request) -> Principal | None:
+    """Who is calling, for mechanisms beside the endpoint's own dependencies (idempotency
+    keys are per user); None without a valid token (the endpoint's dependency answers 401)."""
+    try:
+        return _bearer(request)
+    except Unauthorized:
+        return None
 
 
 def require(permission: str) -> Any:

@@ -364,6 +364,12 @@ class SessionReader:
     async def scalar(self, query: CompiledQuery, params: dict[str, Any]) -> Any:
         return (await self._execute(query, params)).scalar()
 
+    async def returned(self, statement: Executable, params: dict[str, Any]) -> Row | None:
+        """The first row `statement` returns (an INSERT or UPDATE ... RETURNING), in the form
+        the read path gives it."""
+        row = (await execute_core(self._session, statement, params)).first()
+        return None if row is None else self._row(row)
+
 
 # --- after commit -------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.config import Settings
+from homeroom.kit import idempotency
 from homeroom.kit.db import Database, discard_after_commit, run_after_commit
 from homeroom.kit.sqlite_inline import offloaded
 
@@ -28,10 +29,12 @@ async def get_settings_dep(request: Request) -> Settings:
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the endpoint returns, rolled back if it
     raises. scope="function" below makes the commit happen before the response is sent, so
-    a client never sees a success that was not committed."""
+    a client never sees a success that was not committed. A creating request's
+    Idempotency-Key is taken first thing in the same transaction (kit/idempotency.py)."""
     db: Database = request.app.state.db
     async with db.sessionmaker() as session:
         try:
+            await idempotency.claim(request, session)
             yield session
             await session.commit()
         except BaseException:

@@ -87,6 +87,15 @@ class TooManyRequests(HomeroomError):
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
 
 
+class Answered(Exception):
+    """Ends a request with a response made before its endpoint ran (an Idempotency-Key's
+    stored answer, kit/idempotency.py): raised from a dependency, sent as it is."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def field_error(loc: list[str | int], message: str, kind: str = "value_error") -> dict[str, Any]:
     return {"loc": loc, "msg": message, "type": kind}
 
@@ -232,6 +241,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HomeroomError)
     async def _domain(_: Request, exc: HomeroomError) -> Response:
         return problem(exc.status, exc.title, exc.detail, errors=exc.errors, headers=exc.headers)
+
+    @app.exception_handler(Answered)
+    async def _answered(_: Request, exc: Answered) -> Response:
+        return exc.response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:

@@ -18,6 +18,9 @@ from pydantic import BaseModel
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from homeroom.kit import idempotency
+from homeroom.kit.errors import PROBLEM_JSON
+from homeroom.kit.idempotency import IdempotentRoute, is_idempotent
 from homeroom.kit.params import QUERY_MODEL, openapi_parameters
 
 
@@ -31,14 +34,34 @@ def _query_models(dependant: Dependant) -> list[type[BaseModel]]:
     return found
 
 
-def _openapi_extra(route: APIRoute) -> dict[str, Any] | None:
-    """The route's own openapi_extra plus the query parameters its query models parse."""
-    parameters = [p for m in _query_models(route.dependant) for p in openapi_parameters(m)]
-    if not parameters:
-        return route.openapi_extra
+_IF_MATCH: dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag you read (GET): if the record changed since, nothing is written "
+    "and the answer is 412. Compared inside the write's transaction, with the row locked.",
+    "schema": {"type": "string"},
+}
+_PRECONDITION_FAILED: dict[str, Any] = {
+    "description": "Precondition failed: the If-Match ETag is not the record's current one",
+    "content": {PROBLEM_JSON: {}},
+}
+_CONDITIONAL = {"PATCH", "PUT", "DELETE"}
+
+
+def _openapi_extra(route: APIRoute, conditional: bool) -> dict[str, Any] | None:
+    """The route's own openapi_extra plus the query parameters its query models parse, the
+    Idempotency-Key of a creating POST and the If-Match of a write to a readable record."""
     extra = dict(route.openapi_extra or {})
-    extra["parameters"] = list(extra.get("parameters", [])) + parameters
-    return extra
+    parameters = [p for m in _query_models(route.dependant) for p in openapi_parameters(m)]
+    if is_idempotent(route):
+        extra.update(idempotency.IDEMPOTENT)
+        parameters.append(idempotency.OPENAPI_PARAMETER)
+    if conditional:
+        parameters.append(_IF_MATCH)
+    if parameters:
+        extra["parameters"] = list(extra.get("parameters", [])) + parameters
+    return extra or None
 
 
 _TOO_LARGE: dict[str, Any] = {
@@ -51,14 +74,22 @@ def _responses(route: APIRoute) -> dict[int | str, dict[str, Any]]:
     """The route's documented responses, with the 413 of kit/guards.LimitBody for a route
     that reads a body."""
     if route.body_field is None or 413 in route.responses:
-        return route.responses
+        return dict(route.responses)
     return {**route.responses, 413: _TOO_LARGE}
 
 
 def add_routes(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
+    """Registers the router's routes on the application. Creating POSTs become
+    IdempotentRoutes (kit/idempotency.py); a PATCH, PUT or DELETE of a path the router can
+    also GET is documented with If-Match and its 412."""
+    readable = {r.path for r in router.routes if isinstance(r, APIRoute) and "GET" in r.methods}
     for route in router.routes:
         if not isinstance(route, APIRoute):
             raise TypeError(f"only API routes can be added flat, not {route!r}")
+        conditional = bool(route.methods & _CONDITIONAL) and route.path in readable
+        responses = _responses(route)
+        if conditional:
+            responses.setdefault(412, _PRECONDITION_FAILED)
         app.router.add_api_route(
             prefix + route.path,
             route.endpoint,
@@ -69,7 +100,7 @@ def add_routes(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
             summary=route.summary,
             description=route.description,
             response_description=route.response_description,
-            responses=_responses(route),
+            responses=responses,
             deprecated=route.deprecated,
             methods=route.methods,
             operation_id=route.operation_id,
@@ -83,7 +114,8 @@ def add_routes(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
             response_class=route.response_class,
             name=route.name,
             callbacks=route.callbacks,
-            openapi_extra=_openapi_extra(route),
+            openapi_extra=_openapi_extra(route, conditional),
+            route_class_override=IdempotentRoute if is_idempotent(route) else None,
         )
 
 

@@ -14,6 +14,7 @@ from homeroom.models.base import Base, UTCDateTime, utcnow
 from homeroom.models.cache import CacheVersion
 from homeroom.models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Section, Term
 from homeroom.models.grading import Assessment, AssessmentCategory, Grade
+from homeroom.models.idempotency import IdempotencyKey
 from homeroom.models.jobs import JOB_STATES, Job, JobFile, Notification
 from homeroom.models.people import STUDENT_STATUSES, Guardian, Student, StudentGuardian, Teacher
 from homeroom.models.school import School
@@ -43,6 +44,7 @@ __all__ = [
     "Enrollment",
     "Grade",
     "Guardian",
+    "IdempotencyKey",
     "Job",
     "JobFile",
     "LoginEvent",

@@ -5,7 +5,9 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.kit.db import Database, Row
+from homeroom.kit.db import CompiledQuery, Database, Row
+from homeroom.kit.scopes import ScopeKind
+from homeroom.kit.writes import Resource
 from homeroom.models import Notification, utcnow
 
 COLUMNS = (
@@ -57,14 +59,21 @@ async def list_page(
     return rows, (unread if unread_only else total), unread
 
 
-async def get(db: Database, reader: Any, user_id: int, notification_id: int) -> Row | None:
-    query = db.query(
+def get_query(db: Database, _kind: ScopeKind | None = None) -> CompiledQuery:
+    """One notification by the parameters `id` and `user` (its owner's only)."""
+    return db.query(
         "notifications.get",
         lambda: select(*COLUMNS).where(
             Notification.id == bindparam("id"), Notification.user_id == bindparam("user")
         ),
     )
-    row: Row | None = await reader.first(query, {"id": notification_id, "user": user_id})
+
+
+RESOURCE = Resource("notification", Notification, get_query, FIELDS, to_item, COLUMNS)
+
+
+async def get(db: Database, reader: Any, user_id: int, notification_id: int) -> Row | None:
+    row: Row | None = await reader.first(get_query(db), {"id": notification_id, "user": user_id})
     return row
 
 

@@ -4,9 +4,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from homeroom.kit import writes
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, SessionReader
-from homeroom.kit.errors import NotFound
+from homeroom.kit.db import Database
+from homeroom.models import utcnow
 from homeroom.notifications import repository
 from homeroom.notifications.schemas import NotificationFilters
 
@@ -29,13 +30,18 @@ async def list_notifications(
 async def mark_read(
     db: Database, session: AsyncSession, principal: Principal, notification_id: int
 ) -> dict[str, Any]:
-    reader = SessionReader(session)
-    if await repository.get(db, reader, principal.user_id, notification_id) is None:
-        raise NotFound("notification not found")
-    await repository.mark_read(session, principal.user_id, notification_id)
-    row = await repository.get(db, reader, principal.user_id, notification_id)
-    assert row is not None
-    return repository.to_item(row)
+    notification = await writes.load(
+        db,
+        session,
+        principal,
+        repository.RESOURCE,
+        notification_id,
+        params={"user": principal.user_id},
+    )
+    if notification.item["read_at"] is not None:
+        return notification.item
+    read = {"read_at": utcnow()}
+    return await writes.update(db, session, principal, repository.RESOURCE, notification, read)
 
 
 async def mark_all_read(session: AsyncSession, principal: Principal) -> dict[str, Any]:

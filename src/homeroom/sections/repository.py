@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import Select, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
+from homeroom.kit.writes import Resource
 from homeroom.models import AnalyticsSection, Course, Enrollment, Section, Student, Teacher
 from homeroom.sections.schemas import RosterFilters, SectionFilters
 
@@ -120,13 +121,21 @@ async def list_page(
     return rows, int(await db.reader.scalar(count_q, params))
 
 
+def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """One section in the caller's scope, by the parameter `id` (GET /sections/{id})."""
+    return db.query(
+        ("sections.get", kind), lambda: _scoped(kind).where(Section.id == bindparam("id"))
+    )
+
+
+# A write can change a joined field (a new teacher, a new name): the row is read again.
+RESOURCE = Resource("section", Section, get_query, FIELDS, to_item)
+
+
 async def get(
     db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], section_id: int
 ) -> Row | None:
-    query = db.query(
-        ("sections.get", kind), lambda: _scoped(kind).where(Section.id == bindparam("id"))
-    )
-    return await reader.first(query, {**scope, "id": section_id})
+    return await reader.first(get_query(db, kind), {**scope, "id": section_id})
 
 
 async def is_visible(db: Database, kind: ScopeKind, scope: dict[str, Any], section_id: int) -> bool:
@@ -212,14 +221,6 @@ async def roster_page(
 
 
 # --- writes -------------------------------------------------------------------------------------
-
-
-async def load_visible(
-    session: AsyncSession, kind: ScopeKind, scope: dict[str, Any], section_id: int
-) -> Section | None:
-    """The section as an ORM object for a write, or None outside the caller's school."""
-    stmt = select(Section).where(Section.id == section_id, school_filter(kind, Section.school_id))
-    return (await session.scalars(stmt, scope)).first()
 
 
 async def course_school(

@@ -6,14 +6,12 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
-from homeroom.kit import cache
+from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
-from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
-from homeroom.models import Section
 from homeroom.sections import repository
 from homeroom.sections.schemas import RosterFilters, SectionCreate, SectionFilters, SectionUpdate
 
@@ -55,14 +53,16 @@ async def get_section_cached(db: Database, principal: Principal, section_id: int
     return await cache.cached(db, "section", key, tags, build)
 
 
-async def _changed(session: AsyncSession, section: Section, *teacher_ids: int | None) -> None:
+async def _changed(
+    session: AsyncSession, section: dict[str, Any], *teacher_ids: int | None
+) -> None:
     """Bumps the section, its school's catalog (grade and attendance summaries show sections)
     and the teachers who gain or lose it (what a teacher may see)."""
-    teachers = {f"teacher:{t}" for t in (section.teacher_id, *teacher_ids) if t is not None}
+    teachers = {f"teacher:{t}" for t in (section["teacher_id"], *teacher_ids) if t is not None}
     await cache.invalidate(
         session,
-        f"section:{section.id}",
-        *cache.school_tags(section.school_id, "catalog"),
+        f"section:{section['id']}",
+        *cache.school_tags(section["school_id"], "catalog"),
         *teachers,
     )
 
@@ -80,35 +80,6 @@ async def list_roster(
     if kind not in _ROSTER_KINDS:
         raise Forbidden("only the section's teacher and the school office may list its roster")
     return await repository.roster_page(db, section_id, filters, plan)
-
-
-async def _reread(
-    db: Database, session: AsyncSession, principal: Principal, section_id: int
-) -> dict[str, Any]:
-    await session.flush()
-    row = await repository.get(
-        db, SessionReader(session), scope_kind(principal), scope_params(principal), section_id
-    )
-    assert row is not None
-    return repository.to_item(row)
-
-
-async def _visible(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    section_id: int,
-    if_match: str | None,
-) -> Section:
-    """The section for a write; 404 outside the caller's school, 412 on a stale If-Match."""
-    kind, scope = scope_kind(principal), scope_params(principal)
-    section = await repository.load_visible(session, kind, scope, section_id)
-    if section is None:
-        raise NotFound("section not found")
-    if if_match is not None:
-        # Compared with the record exactly as GET encodes it (the raw read path's values).
-        ensure_match(if_match, await get_section(db, principal, section_id))
-    return section
 
 
 async def _course_school(session: AsyncSession, principal: Principal, course_id: int) -> int:
@@ -147,12 +118,12 @@ async def create_section(
     await _check_teacher(session, school_id, data.teacher_id)
     await _ensure_unique(session, data.course_id, data.name)
     values = data.model_dump()
-    section = Section(school_id=school_id, **values)
-    session.add(section)
-    await session.flush()
-    audit.record(session, principal, "create", "section", section.id, school_id, values)
+    section = await writes.insert(
+        db, session, principal, repository.RESOURCE, {"school_id": school_id, **values}
+    )
+    audit.record(session, principal, "create", "section", section["id"], school_id, values)
     await _changed(session, section)
-    return await _reread(db, session, principal, section.id)
+    return section
 
 
 async def update_section(
@@ -163,24 +134,25 @@ async def update_section(
     data: SectionUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
-    section = await _visible(db, session, principal, section_id, if_match)
+    section = await writes.load(db, session, principal, repository.RESOURCE, section_id, if_match)
+    current = section.item
     changes = data.changes()
-    if changes.get("teacher_id") not in (None, section.teacher_id):
-        await _check_teacher(session, section.school_id, changes["teacher_id"])
-    if "name" in changes and changes["name"] != section.name:
-        await _ensure_unique(session, section.course_id, changes["name"], exclude_id=section.id)
-    if "capacity" in changes and changes["capacity"] < section.capacity:
-        enrolled = await repository.enrolled_count(session, section.id)
+    if changes.get("teacher_id") not in (None, current["teacher_id"]):
+        await _check_teacher(session, current["school_id"], changes["teacher_id"])
+    if "name" in changes and changes["name"] != current["name"]:
+        await _ensure_unique(session, current["course_id"], changes["name"], exclude_id=section_id)
+    if "capacity" in changes and changes["capacity"] < current["capacity"]:
+        # Counted now, with the section locked (enrollments lock it too): on PostgreSQL the
+        # locked read's count is as of its start, before any wait for the lock.
+        enrolled = await repository.enrolled_count(session, section_id)
         if changes["capacity"] < enrolled:
             raise Conflict(
                 f"capacity {changes['capacity']} is below the {enrolled} students enrolled"
             )
-    old_teacher = section.teacher_id
-    for name, value in changes.items():
-        setattr(section, name, value)
-    audit.record(session, principal, "update", "section", section.id, section.school_id, changes)
-    await _changed(session, section, old_teacher)
-    return await _reread(db, session, principal, section_id)
+    updated = await writes.update(db, session, principal, repository.RESOURCE, section, changes)
+    audit.record(session, principal, "update", "section", section_id, current["school_id"], changes)
+    await _changed(session, updated, current["teacher_id"])
+    return updated
 
 
 async def delete_section(
@@ -190,17 +162,18 @@ async def delete_section(
     section_id: int,
     if_match: str | None = None,
 ) -> None:
-    section = await _visible(db, session, principal, section_id, if_match)
-    if await repository.has_enrollments(session, section.id):
+    section = await writes.load(db, session, principal, repository.RESOURCE, section_id, if_match)
+    current = section.item
+    if await repository.has_enrollments(session, section_id):
         raise Conflict("the section still has enrollments; remove them first")
     audit.record(
         session,
         principal,
         "delete",
         "section",
-        section.id,
-        section.school_id,
-        {"course_id": section.course_id, "name": section.name},
+        section_id,
+        current["school_id"],
+        {"course_id": current["course_id"], "name": current["name"]},
     )
-    await _changed(session, section)
-    await session.delete(section)
+    await writes.delete(session, repository.RESOURCE, section_id)
+    await _changed(session, current)

@@ -17,6 +17,7 @@ from homeroom.kit.pagination import (
     search_page_statement,
 )
 from homeroom.kit.scopes import ScopeKind, school_filter, student_filter
+from homeroom.kit.writes import Resource
 from homeroom.models import Student
 from homeroom.models.search import students_fts
 from homeroom.students.schemas import StudentFilters
@@ -228,15 +229,20 @@ def export_query(
     return query, _filter_params(filters)
 
 
-def _by_id(kind: ScopeKind) -> Select[Any]:
-    return _scoped(kind).where(Student.id == bindparam("id"))
+def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """One student in the caller's scope, by the parameter `id` (GET /students/{id})."""
+    return db.query(
+        ("students.get", kind), lambda: _scoped(kind).where(Student.id == bindparam("id"))
+    )
+
+
+RESOURCE = Resource("student", Student, get_query, FIELDS, to_item, returning=COLUMNS)
 
 
 async def get(
     db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], student_id: int
 ) -> Row | None:
-    query = db.query(("students.get", kind), lambda: _by_id(kind))
-    return await reader.first(query, {**scope, "id": student_id})
+    return await reader.first(get_query(db, kind), {**scope, "id": student_id})
 
 
 async def find_conflict(
@@ -265,7 +271,3 @@ async def find_conflict(
     if email is not None and row.email == email:
         return "email"
     return "student_number"
-
-
-async def load(session: AsyncSession, student_id: int) -> Student | None:
-    return await session.get(Student, student_id)

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row
 from homeroom.kit.pagination import (
     LIKE_ESCAPE,
     PagePlan,
@@ -16,6 +16,7 @@ from homeroom.kit.pagination import (
     page_statement,
 )
 from homeroom.kit.scopes import ScopeKind, school_filter
+from homeroom.kit.writes import Resource
 from homeroom.models import Section, Teacher
 from homeroom.teachers.schemas import TeacherFilters
 
@@ -92,25 +93,20 @@ async def list_page(
     return rows, total
 
 
+def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """One teacher in the caller's scope, by the parameter `id` (GET /teachers/{id})."""
+    return db.query(
+        ("teachers.get", kind), lambda: _scoped(kind).where(Teacher.id == bindparam("id"))
+    )
+
+
+RESOURCE = Resource("teacher", Teacher, get_query, FIELDS, to_item, returning=COLUMNS)
+
+
 async def get(
     db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], teacher_id: int
 ) -> Row | None:
-    query = db.query(
-        ("teachers.get", kind), lambda: _scoped(kind).where(Teacher.id == bindparam("id"))
-    )
-    return await reader.first(query, {**scope, "id": teacher_id})
-
-
-async def load_visible(
-    session: AsyncSession, kind: ScopeKind, scope: dict[str, Any], teacher_id: int
-) -> Teacher | None:
-    """The teacher as an ORM object for a write, or None when outside the caller's scope."""
-    stmt = (
-        select(Teacher)
-        .where(Teacher.id == teacher_id)
-        .where(school_filter(kind, Teacher.school_id))
-    )
-    return (await session.execute(stmt, scope)).scalar_one_or_none()
+    return await reader.first(get_query(db, kind), {**scope, "id": teacher_id})
 
 
 async def email_taken(session: AsyncSession, email: str, exclude_id: int | None = None) -> bool:
@@ -123,7 +119,3 @@ async def email_taken(session: AsyncSession, email: str, exclude_id: int | None 
 async def has_sections(session: AsyncSession, teacher_id: int) -> bool:
     stmt = select(Section.id).where(Section.teacher_id == teacher_id).limit(1)
     return (await session.execute(stmt)).first() is not None
-
-
-async def delete(session: AsyncSession, teacher: Teacher) -> None:
-    await session.delete(teacher)

@@ -5,14 +5,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
-from homeroom.kit import cache
+from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal, school_of
-from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, NotFound, field_error
 from homeroom.kit.pagination import PagePlan
-from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
-from homeroom.models import Teacher
 from homeroom.teachers import repository
 from homeroom.teachers.schemas import TeacherCreate, TeacherFilters, TeacherUpdate
 
@@ -34,34 +32,6 @@ async def get_teacher(db: Database, principal: Principal, teacher_id: int) -> di
     return repository.to_item(row)
 
 
-async def _reread(
-    db: Database, session: AsyncSession, principal: Principal, teacher_id: int
-) -> dict[str, Any]:
-    await session.flush()
-    row = await repository.get(
-        db, SessionReader(session), scope_kind(principal), scope_params(principal), teacher_id
-    )
-    assert row is not None
-    return repository.to_item(row)
-
-
-async def _visible(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    teacher_id: int,
-    if_match: str | None,
-) -> Teacher:
-    teacher = await repository.load_visible(
-        session, scope_kind(principal), scope_params(principal), teacher_id
-    )
-    if teacher is None:
-        raise NotFound("teacher not found")
-    if if_match is not None:
-        ensure_match(if_match, await get_teacher(db, principal, teacher_id))
-    return teacher
-
-
 async def _ensure_unique_email(
     session: AsyncSession, email: str, exclude_id: int | None = None
 ) -> None:
@@ -72,11 +42,11 @@ async def _ensure_unique_email(
         )
 
 
-async def _changed(session: AsyncSession, teacher: Teacher) -> None:
+async def _changed(session: AsyncSession, teacher_id: int, school_id: int) -> None:
     """A teacher's name shows on the school's section pages ("catalog"); the teacher tag
     covers what the teacher may see."""
     await cache.invalidate(
-        session, f"teacher:{teacher.id}", *cache.school_tags(teacher.school_id, "catalog")
+        session, f"teacher:{teacher_id}", *cache.school_tags(school_id, "catalog")
     )
 
 
@@ -87,12 +57,12 @@ async def create_teacher(
     values = data.model_dump(exclude={"school_id"})
     values["email"] = values["email"].lower()
     await _ensure_unique_email(session, values["email"])
-    teacher = Teacher(school_id=school_id, **values)
-    session.add(teacher)
-    await session.flush()
-    audit.record(session, principal, "create", "teacher", teacher.id, school_id, values)
-    await _changed(session, teacher)
-    return await _reread(db, session, principal, teacher.id)
+    teacher = await writes.insert(
+        db, session, principal, repository.RESOURCE, {"school_id": school_id, **values}
+    )
+    audit.record(session, principal, "create", "teacher", teacher["id"], school_id, values)
+    await _changed(session, teacher["id"], school_id)
+    return teacher
 
 
 async def update_teacher(
@@ -103,16 +73,16 @@ async def update_teacher(
     data: TeacherUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
-    teacher = await _visible(db, session, principal, teacher_id, if_match)
+    teacher = await writes.load(db, session, principal, repository.RESOURCE, teacher_id, if_match)
     changes = data.changes()
     if "email" in changes:
         changes["email"] = changes["email"].lower()
-        await _ensure_unique_email(session, changes["email"], exclude_id=teacher.id)
-    for name, value in changes.items():
-        setattr(teacher, name, value)
-    audit.record(session, principal, "update", "teacher", teacher.id, teacher.school_id, changes)
-    await _changed(session, teacher)
-    return await _reread(db, session, principal, teacher_id)
+        await _ensure_unique_email(session, changes["email"], exclude_id=teacher_id)
+    updated = await writes.update(db, session, principal, repository.RESOURCE, teacher, changes)
+    school_id = teacher.item["school_id"]
+    audit.record(session, principal, "update", "teacher", teacher_id, school_id, changes)
+    await _changed(session, teacher_id, school_id)
+    return updated
 
 
 async def delete_teacher(
@@ -122,17 +92,18 @@ async def delete_teacher(
     teacher_id: int,
     if_match: str | None = None,
 ) -> None:
-    teacher = await _visible(db, session, principal, teacher_id, if_match)
-    if await repository.has_sections(session, teacher.id):
+    teacher = await writes.load(db, session, principal, repository.RESOURCE, teacher_id, if_match)
+    if await repository.has_sections(session, teacher_id):
         raise Conflict("the teacher still teaches sections; reassign or delete them first")
+    school_id = teacher.item["school_id"]
     audit.record(
         session,
         principal,
         "delete",
         "teacher",
-        teacher.id,
-        teacher.school_id,
-        {"email": teacher.email},
+        teacher_id,
+        school_id,
+        {"email": teacher.item["email"]},
     )
-    await _changed(session, teacher)
-    await repository.delete(session, teacher)
+    await writes.delete(session, repository.RESOURCE, teacher_id)
+    await _changed(session, teacher_id, school_id)

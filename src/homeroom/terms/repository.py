@@ -5,9 +5,10 @@ from typing import Any
 from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter
+from homeroom.kit.writes import Resource
 from homeroom.models import Course, Term
 
 COLUMNS = (
@@ -51,19 +52,18 @@ async def list_page(
     return rows, int(await db.reader.scalar(count_q, scope))
 
 
+def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """One term in the caller's scope, by the parameter `id` (GET /terms/{id})."""
+    return db.query(("terms.get", kind), lambda: _scoped(kind).where(Term.id == bindparam("id")))
+
+
+RESOURCE = Resource("term", Term, get_query, FIELDS, to_item, returning=COLUMNS)
+
+
 async def get(
     db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], term_id: int
 ) -> Row | None:
-    query = db.query(("terms.get", kind), lambda: _scoped(kind).where(Term.id == bindparam("id")))
-    return await reader.first(query, {**scope, "id": term_id})
-
-
-async def load_visible(
-    session: AsyncSession, kind: ScopeKind, scope: dict[str, Any], term_id: int
-) -> Term | None:
-    """The term as an ORM object for a write, or None outside the caller's scope."""
-    stmt = select(Term).where(Term.id == term_id, school_filter(kind, Term.school_id))
-    return (await session.scalars(stmt, scope)).first()
+    return await reader.first(get_query(db, kind), {**scope, "id": term_id})
 
 
 async def name_taken(

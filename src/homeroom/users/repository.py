@@ -6,7 +6,7 @@ from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.auth.repository import PROFILE_TABLES
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row
 from homeroom.kit.pagination import (
     LIKE_ESCAPE,
     PagePlan,
@@ -17,6 +17,7 @@ from homeroom.kit.pagination import (
     page_statement,
 )
 from homeroom.kit.scopes import ScopeKind, school_filter
+from homeroom.kit.writes import Resource
 from homeroom.models import Guardian, School, Student, Teacher, User
 from homeroom.users.schemas import UserFilters
 
@@ -120,19 +121,20 @@ async def count(db: Database, kind: ScopeKind, scope: dict[str, Any], filters: U
     return int(await db.reader.scalar(query, _params(scope, filters)))
 
 
+def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+    """One login in the caller's scope, by the parameter `id` (GET /users/{id})."""
+    return db.query(("users.get", kind), lambda: _scoped(kind).where(User.id == bindparam("id")))
+
+
+# A write of the users table never changes the profile a login belongs to (a profile row
+# points at its login; the role of a login with a profile cannot change).
+RESOURCE = Resource("user", User, get_query, FIELDS, to_item, returning=COLUMNS)
+
+
 async def get(
     db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], user_id: int
 ) -> Row | None:
-    query = db.query(("users.get", kind), lambda: _scoped(kind).where(User.id == bindparam("id")))
-    return await reader.first(query, {**scope, "id": user_id})
-
-
-async def load_visible(
-    session: AsyncSession, kind: ScopeKind, scope: dict[str, Any], user_id: int
-) -> User | None:
-    """The user as an ORM object for a write, or None when outside the caller's scope."""
-    stmt = select(User).where(User.id == user_id).where(school_filter(kind, User.school_id))
-    return (await session.execute(stmt, scope)).scalar_one_or_none()
+    return await reader.first(get_query(db, kind), {**scope, "id": user_id})
 
 
 async def email_taken(session: AsyncSession, email: str) -> bool:
@@ -154,8 +156,3 @@ async def load_profile(
     found: Any = (await session.execute(stmt)).scalar_one_or_none()
     profile: Profile | None = found
     return profile
-
-
-async def has_profile(session: AsyncSession, user_id: int) -> bool:
-    stmt = select(_profile_id()).select_from(User).where(User.id == user_id)
-    return (await session.execute(stmt)).scalar() is not None

@@ -6,15 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
 from homeroom.auth import repository as auth_repository
-from homeroom.kit import cache
+from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal, school_of
-from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
-from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.kit.security import hash_password_async
-from homeroom.models import User, utcnow
+from homeroom.models import utcnow
 from homeroom.users import repository
 from homeroom.users.schemas import UserCreate, UserFilters, UserUpdate
 
@@ -69,30 +68,6 @@ async def get_user(db: Database, principal: Principal, user_id: int) -> dict[str
     return repository.to_item(row)
 
 
-async def _reread(
-    db: Database, session: AsyncSession, principal: Principal, user_id: int
-) -> dict[str, Any]:
-    await session.flush()
-    row = await repository.get(
-        db, SessionReader(session), scope_kind(principal), scope_params(principal), user_id
-    )
-    assert row is not None
-    return repository.to_item(row)
-
-
-async def _visible(
-    db: Database, session: AsyncSession, principal: Principal, user_id: int, if_match: str | None
-) -> User:
-    user = await repository.load_visible(
-        session, scope_kind(principal), scope_params(principal), user_id
-    )
-    if user is None:
-        raise NotFound("user not found")
-    if if_match is not None:
-        ensure_match(if_match, await get_user(db, principal, user_id))
-    return user
-
-
 async def _target_school(
     session: AsyncSession, principal: Principal, data: UserCreate
 ) -> int | None:
@@ -123,21 +98,23 @@ async def create_user(
             raise _invalid("profile_id", f"no {data.role} with this id in the school")
         if profile.user_id is not None:
             raise Conflict(f"this {data.role} already has a login")
-    user = User(
-        email=email,
-        password_hash=await hash_password_async(data.password),
-        role=data.role,
-        full_name=data.full_name,
-        school_id=school_id,
+    values = {
+        "email": email,
+        "password_hash": await hash_password_async(data.password),
+        "role": data.role,
+        "full_name": data.full_name,
+        "school_id": school_id,
+    }
+    profile_id = None if profile is None else profile.id
+    user = await writes.insert(
+        db, session, principal, repository.RESOURCE, values, derived={"profile_id": profile_id}
     )
-    session.add(user)
-    await session.flush()
     if profile is not None:
-        profile.user_id = user.id
+        profile.user_id = user["id"]
     details = {"email": email, "role": data.role, "profile_id": data.profile_id}
-    audit.record(session, principal, "create", "user", user.id, school_id, details)
+    audit.record(session, principal, "create", "user", user["id"], school_id, details)
     await users_changed(session, school_id)
-    return await _reread(db, session, principal, user.id)
+    return user
 
 
 async def update_user(
@@ -148,29 +125,29 @@ async def update_user(
     data: UserUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
-    user = await _visible(db, session, principal, user_id, if_match)
+    user = await writes.load(db, session, principal, repository.RESOURCE, user_id, if_match)
+    current = user.item
     changes = data.changes()
-    is_self = user.id == principal.user_id
-    role = changes.get("role", user.role)
+    is_self = user_id == principal.user_id
+    role = changes.get("role", current["role"])
     if is_self and changes.get("is_active") is False:
         raise _invalid("is_active", "you cannot deactivate yourself")
-    if is_self and role != user.role:
+    if is_self and role != current["role"]:
         raise _invalid("role", "you cannot change your own role")
-    if role != user.role and await repository.has_profile(session, user.id):
+    if role != current["role"] and current["profile_id"] is not None:
         raise _invalid("role", "this login is linked to a profile of its current role")
     password = changes.pop("password", None)
     details: dict[str, Any] = dict(changes)
     if password is not None:
-        user.password_hash = await hash_password_async(password)
+        changes["password_hash"] = await hash_password_async(password)
         details["password_changed"] = True
-    for name, value in changes.items():
-        setattr(user, name, value)
+    updated = await writes.update(db, session, principal, repository.RESOURCE, user, changes)
     if password is not None or changes.get("is_active") is False:
         # A new password or a deactivation ends every session the user had.
-        await auth_repository.revoke_user(session, user.id, utcnow())
-    audit.record(session, principal, "update", "user", user.id, user.school_id, details)
-    await users_changed(session, user.school_id)
-    return await _reread(db, session, principal, user_id)
+        await auth_repository.revoke_user(session, user_id, utcnow())
+    audit.record(session, principal, "update", "user", user_id, current["school_id"], details)
+    await users_changed(session, current["school_id"])
+    return updated
 
 
 async def deactivate_user(
@@ -180,10 +157,10 @@ async def deactivate_user(
     user_id: int,
     if_match: str | None = None,
 ) -> None:
-    user = await _visible(db, session, principal, user_id, if_match)
-    if user.id == principal.user_id:
+    user = await writes.load(db, session, principal, repository.RESOURCE, user_id, if_match)
+    if user_id == principal.user_id:
         raise ValidationFailed("you cannot deactivate yourself")
-    user.is_active = False
-    await auth_repository.revoke_user(session, user.id, utcnow())
-    audit.record(session, principal, "deactivate", "user", user.id, user.school_id)
-    await users_changed(session, user.school_id)
+    await writes.update(db, session, principal, repository.RESOURCE, user, {"is_active": False})
+    await auth_repository.revoke_user(session, user_id, utcnow())
+    audit.record(session, principal, "deactivate", "user", user_id, user.item["school_id"])
+    await users_changed(session, user.item["school_id"])
