@@ -99,20 +99,22 @@ class Settings(BaseSettings):
         return self.workers or os.cpu_count() or 1
 
     def pool_sizes(self) -> tuple[int, int, int]:
-        """(reader pool, writer pool, writer overflow) for ONE worker process.
+        """(reader pool, writer pool, export pool) for ONE worker process, all kept open.
 
         Each process gets an equal share of db_max_connections: share = max(3, M // workers).
         Reads dominate, so the raw reader pool takes half the share, capped at 10 (beyond ~10
         connections per process on 2 cores throughput stops rising and latency grows); the
-        ORM writer pool a quarter, capped at 5, plus overflow up to the rest of the share,
-        capped at 5. An explicit db_pool_size sets the reader pool.
-        2 workers, M=80: 10 + 5 + 5 per process = 40 in all; 8 workers: 5 + 2 + 3 = 80.
+        exports' pool export_concurrency; the ORM writer pool the rest, capped at 8. No
+        overflow: a connection opened for a burst and closed after it cost PostgreSQL a new
+        backend and asyncpg its type introspection each time (seen under the school-day mix).
+        An explicit db_pool_size sets the reader pool.
+        2 workers, M=80: 10 + 8 + 2 per process = 40 in all; 8 workers: 5 + 3 + 2 = 80.
         """
         share = max(3, self.db_max_connections // self.effective_workers)
         reader = self.db_pool_size or min(10, max(1, share // 2))
-        writer = min(5, max(1, share // 4))
-        overflow = max(0, min(5, share - reader - writer))
-        return reader, writer, overflow
+        heavy = min(self.export_concurrency, max(1, share - reader - 1))
+        writer = max(1, min(8, share - reader - heavy))
+        return reader, writer, heavy
 
     @property
     def effective_database_url(self) -> str:

@@ -21,7 +21,7 @@ class TestPoolSizes:
 
     @pytest.mark.parametrize(
         ("workers", "expected"),
-        [(1, (10, 5, 5)), (2, (10, 5, 5)), (4, (10, 5, 5)), (8, (5, 2, 3)), (16, (2, 1, 2))],
+        [(1, (10, 8, 2)), (2, (10, 8, 2)), (4, (10, 8, 2)), (8, (5, 3, 2)), (16, (2, 1, 2))],
     )
     def test_sizes_follow_workers(self, workers: int, expected: tuple[int, int, int]) -> None:
         settings = Settings(workers=workers)
@@ -30,7 +30,7 @@ class TestPoolSizes:
         assert sum(settings.pool_sizes()) * workers <= settings.db_max_connections
 
     def test_budget_and_explicit_reader_pool(self) -> None:
-        assert Settings(workers=2, db_max_connections=20).pool_sizes() == (5, 2, 3)
+        assert Settings(workers=2, db_max_connections=20).pool_sizes() == (5, 3, 2)
         assert Settings(workers=2, db_pool_size=20).pool_sizes()[0] == 20
 
 

@@ -504,7 +504,7 @@ class Database:
                 dsn,
                 self.settings.db_pool_size,
                 self.settings.db_statement_timeout_ms,
-                self.settings.export_concurrency,
+                self.settings.pool_sizes()[2],
             )
 
     @property
@@ -588,7 +588,7 @@ def create_engine(settings: Settings, *, lock_timeout: bool = True) -> AsyncEngi
         )
         _configure_sqlite(engine, settings)
     else:
-        _, pool_size, overflow = settings.pool_sizes()
+        _, pool_size, _ = settings.pool_sizes()
         server_settings = {
             "statement_timeout": str(settings.db_statement_timeout_ms),
             # Short statements: LLVM compilation (80-190 ms when a plan's estimated cost
@@ -601,7 +601,7 @@ def create_engine(settings: Settings, *, lock_timeout: bool = True) -> AsyncEngi
         engine = create_async_engine(
             url,
             pool_size=pool_size,
-            max_overflow=overflow,
+            max_overflow=0,
             pool_timeout=settings.db_pool_timeout_seconds,
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
