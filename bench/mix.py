@@ -6,7 +6,7 @@ One command, one run, per backend (SQLite and/or PostgreSQL):
                                   [--duration S] [--connections C] [--record]
 
 `--workload mix` (the default) is the school day below; `--workload journeys` the competing
-LMS's own journeys (shared/BENCHMARKS.md): 80% students (their dashboard `GET
+LMS's own journeys (bench/README.md): 80% students (their dashboard `GET
 /analytics/me`, their courses `GET /sections`), 15% teachers (their sections of the current
 term), 5% admins (the first page of `GET /users`), with the same logins, wrk script, report
 and ceiling, and its own targets (>= 3,400 req/s, p99 <= 70 ms, 0 errors).

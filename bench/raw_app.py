@@ -1,4 +1,4 @@
-"""The two references bench/reads.py runs beside Homeroom (see shared/BENCHMARKS.md).
+"""The two references bench/reads.py runs beside Homeroom (see bench/README.md).
 
 `app` (raw): a bare ASGI app, no framework, that answers the same two reads as Homeroom's
 `GET /api/v1/students/{id}` and `GET /api/v1/students?limit=&cursor=` with THE SAME SQL,

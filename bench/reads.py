@@ -18,7 +18,7 @@ One command, one run, per backend (SQLite and/or PostgreSQL):
    Homeroom/raw per endpoint and Homeroom/ceiling, per backend. --record appends them to
    bench/RESULTS.md with the machine and the date.
 
-See bench/README.md for what each figure means, and shared/BENCHMARKS.md for the method.
+See bench/README.md for what each figure means, including the method.
 """
 
 from __future__ import annotations
@@ -879,7 +879,7 @@ def record(results: list[Result], args: argparse.Namespace, started: datetime) -
     if not RESULTS.exists():
         RESULTS.write_text(
             "# Benchmark results\n\nAppended by `bench/*.py --record`; newest last. Compare "
-            "ratios, not absolute figures: the machine is shared (see shared/BENCHMARKS.md).\n",
+            "ratios, not absolute figures: the machine is shared (see bench/README.md).\n",
             encoding="utf-8",
         )
     with RESULTS.open("a", encoding="utf-8") as f:

@@ -3,7 +3,7 @@
 Writes go through the SQLAlchemy async ORM session, one unit of work per request.
 Reads that dominate a school day (lists, detail pages) go through `Reader`: a SQLAlchemy Core
 statement compiled ONCE per shape, executed on the raw driver (sqlite3 inline, asyncpg pool)
-and returned as plain tuples. shared/BENCHMARKS.md measured the layers on this machine: the
+and returned as plain tuples. The layers were measured on this machine (bench/README.md): the
 async ORM over aiosqlite runs at about a quarter of raw sqlite3, and the SQLAlchemy layers over
 asyncpg at about half; the raw path keeps the endpoint near the driver's own speed.
 

@@ -1,4 +1,4 @@
-"""The school-day journeys of shared/BENCHMARKS.md (`mix`) as locust users, and the competing
+"""The school-day journeys (`mix`, bench/README.md) as locust users, and the competing
 LMS's own journeys (`journeys`, the scenario of that name): one set of user classes runs,
 chosen by the scenario's workload.
 

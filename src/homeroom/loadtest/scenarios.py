@@ -26,7 +26,7 @@ class ScenarioDefaults:
     max_duration: float
     summary: str
     think_time: float = 1.0  # mean seconds between a user's requests; 0 = closed loop
-    # The requests each user makes: the school-day mix of shared/BENCHMARKS.md, or the
+    # The requests each user makes: the school-day mix of bench/README.md, or the
     # competing LMS's own journeys (students: dashboard, courses; teachers: course list;
     # admins: user list).
     workload: Literal["mix", "journeys"] = "mix"
