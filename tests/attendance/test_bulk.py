@@ -174,3 +174,64 @@ class TestBulkAttendance:
             counts[("update", 1)] == counts[("update", 200)] <= 5
         )  # + the cache version bump (kit/cache.py)
         assert len(await stored(factory)) == 200
+
+
+class TestChangedWhileSaving:
+    """The batch is checked on the read path, then written with a guard: a change that lands
+    in between (a student dropped, the section given to another teacher) writes nothing, and
+    the answer is what a check now finds."""
+
+    @staticmethod
+    def change_after_the_check(monkeypatch: Any, factory: Factory, statement: Any) -> None:
+        from homeroom.attendance import repository
+
+        check = repository.bulk_context
+        calls = []
+
+        async def checked_then_changed(*args: Any) -> Any:
+            rows = await check(*args)
+            if not calls:  # after the first check only: the second runs in the transaction
+                calls.append(1)
+                async with factory.db.sessionmaker() as session:
+                    await session.execute(statement)
+                    await session.commit()
+            return rows
+
+        monkeypatch.setattr(repository, "bulk_context", checked_then_changed)
+
+    async def test_a_student_dropped_meanwhile_is_a_422_and_nothing_is_written(
+        self, client: AsyncClient, factory: Factory, world: World, monkeypatch: Any
+    ) -> None:
+        from sqlalchemy import update
+
+        from homeroom.models import Enrollment
+
+        a, b = world.students[0].id, world.students[1].id
+        drop = (
+            update(Enrollment)
+            .where(Enrollment.student_id == b, Enrollment.section_id == world.section.id)
+            .values(status="dropped")
+        )
+        self.change_after_the_check(monkeypatch, factory, drop)
+        body = bulk_body(world.section, DAY, [(a, "present"), (b, "absent")])
+        r = await client.post(URL, headers=world.teacher_h, json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"] == ["body", "records", 1, "student_id"]
+        assert await stored(factory) == {}
+
+    async def test_a_section_given_to_another_teacher_meanwhile_is_out_of_scope(
+        self, client: AsyncClient, factory: Factory, world: World, monkeypatch: Any
+    ) -> None:
+        from sqlalchemy import update
+
+        from homeroom.models import Section
+
+        other = await factory.teacher(world.school)
+        hand_over = (
+            update(Section).where(Section.id == world.section.id).values(teacher_id=other.id)
+        )
+        self.change_after_the_check(monkeypatch, factory, hand_over)
+        body = bulk_body(world.section, DAY, [(world.students[0].id, "present")])
+        r = await client.post(URL, headers=world.teacher_h, json=body)
+        assert r.status_code == 404, r.text  # no longer theirs: as if it did not exist
+        assert await stored(factory) == {}

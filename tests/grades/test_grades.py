@@ -311,3 +311,75 @@ class TestBulkGrades:
         assert (one, mixed, updates) == (2 + ending, 2 + ending, 3 + ending)
         stored = await grades_of(db, quiz.id)
         assert len(stored) == 200 and {v[0] for v in stored.values()} == {3}
+
+
+class TestColumnChangedWhileSaving:
+    """A gradebook column is checked on the read path, then written with a guard: a change
+    that lands in between (an enrollment dropped, the assessment's points lowered) writes
+    nothing, and the answer is what a check now finds."""
+
+    @staticmethod
+    def change_after_the_check(monkeypatch: Any, db: Database, statement: Any) -> None:
+        from homeroom.grades import repository
+
+        check = repository.grading_targets
+        calls = []
+
+        async def checked_then_changed(*args: Any) -> Any:
+            rows = await check(*args)
+            if not calls:  # after the first check only: the second runs in the transaction
+                calls.append(1)
+                async with db.sessionmaker() as session:
+                    await session.execute(statement)
+                    await session.commit()
+            return rows
+
+        monkeypatch.setattr(repository, "grading_targets", checked_then_changed)
+
+    async def test_an_enrollment_dropped_meanwhile(
+        self,
+        client: AsyncClient,
+        db: Database,
+        world: World,
+        quiz: Assessment,
+        monkeypatch: Any,
+    ) -> None:
+        from sqlalchemy import update
+
+        from homeroom.models import Enrollment
+
+        drop = (
+            update(Enrollment)
+            .where(Enrollment.id == world.classmate_enrollment.id)
+            .values(status="dropped")
+        )
+        self.change_after_the_check(monkeypatch, db, drop)
+        body = {
+            "assessment_id": quiz.id,
+            "grades": [
+                {"student_id": world.student.id, "score": 4},
+                {"student_id": world.classmate.id, "score": 5},
+            ],
+        }
+        r = await client.post(f"{URL}/bulk", headers=world.teacher, json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"] == ["body", "grades", 1, "student_id"]
+        assert await count(db, Grade, assessment_id=quiz.id) == 0
+
+    async def test_points_lowered_meanwhile(
+        self,
+        client: AsyncClient,
+        db: Database,
+        world: World,
+        quiz: Assessment,
+        monkeypatch: Any,
+    ) -> None:
+        from sqlalchemy import update
+
+        lower = update(Assessment).where(Assessment.id == quiz.id).values(max_points=3)
+        self.change_after_the_check(monkeypatch, db, lower)
+        body = {"assessment_id": quiz.id, "grades": [{"student_id": world.student.id, "score": 4}]}
+        r = await client.post(f"{URL}/bulk", headers=world.teacher, json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"] == ["body", "grades", 0, "score"]
+        assert await count(db, Grade, assessment_id=quiz.id) == 0

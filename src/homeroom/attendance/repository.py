@@ -16,10 +16,12 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.attendance.schemas import AttendanceFilters
-from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list
+from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list, typed
 from homeroom.kit.db import CompiledQuery, Database, Reader, Row, SessionReader
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
@@ -31,6 +33,7 @@ from homeroom.models import (
     Enrollment,
     Section,
     Student,
+    utcnow,
 )
 
 COLUMNS = (
@@ -216,7 +219,7 @@ async def create_context(
 
 async def bulk_context(
     db: Database,
-    session: AsyncSession,
+    reader: Reader,
     kind: ScopeKind,
     scope: dict[str, Any],
     section_id: int,
@@ -263,7 +266,7 @@ async def bulk_context(
         "day": day,
         "student_ids": id_list(student_ids, db.is_sqlite),
     }
-    return await SessionReader(session).all(query, params)
+    return await reader.all(query, params)
 
 
 async def add_session(
@@ -273,6 +276,24 @@ async def add_session(
     session.add(meeting)
     await session.flush()
     return meeting
+
+
+async def day_session(session: AsyncSession, school_id: int, section_id: int, day: dt.date) -> int:
+    """The id of the section's attendance session of `day`, created if it has none (also
+    when another request created it since it was read)."""
+    table: Any = AttendanceSession.__table__
+    insert: Any = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+    statement = (
+        insert(table)
+        .values(school_id=school_id, section_id=section_id, date=day, created_at=utcnow())
+        .on_conflict_do_update(
+            index_elements=[table.c.section_id, table.c.date], set_={"section_id": section_id}
+        )
+        .returning(table.c.id)
+    )
+    result = await execute_core(session, statement, {})
+    session_id: int = result.scalar_one()
+    return session_id
 
 
 _RECORDS = RowSet(
@@ -286,15 +307,26 @@ _RECORDS = RowSet(
         ("recorded_at", "TIMESTAMPTZ"),
     )
 )
-_UPSERT: dict[bool, TextClause] = {}
+_UPSERT: dict[tuple[bool, bool], TextClause] = {}
 
 
-def _upsert_statement(sqlite: bool) -> TextClause:
-    statement = _UPSERT.get(sqlite)
+def _upsert_statement(sqlite: bool, guarded: bool) -> TextClause:
+    statement = _UPSERT.get((sqlite, guarded))
     if statement is None:
         columns = ", ".join(name for name, _ in _RECORDS.columns)
-        statement = _UPSERT[sqlite] = text(
-            f"INSERT INTO attendance_records ({columns}) {_RECORDS.select(sqlite)} "
+        guard = ""
+        if guarded:
+            section = typed("section_id", "INTEGER", sqlite)
+            teacher = typed("teacher_id", "INTEGER", sqlite)
+            guard = (
+                f" AND EXISTS (SELECT 1 FROM enrollments e WHERE e.section_id = {section} "
+                "AND e.student_id = r.student_id AND e.status != 'dropped') "
+                f"AND ({teacher} IS NULL OR EXISTS (SELECT 1 FROM sections s "
+                f"WHERE s.id = {section} AND s.teacher_id = {teacher}))"
+            )
+        statement = _UPSERT[sqlite, guarded] = text(
+            f"INSERT INTO attendance_records ({columns}) SELECT {columns} FROM "
+            f"({_RECORDS.select(sqlite)}) r WHERE true{guard} "
             "ON CONFLICT (session_id, student_id) DO UPDATE SET status = excluded.status, "
             "note = excluded.note, recorded_by = excluded.recorded_by, "
             "recorded_at = excluded.recorded_at"
@@ -302,12 +334,23 @@ def _upsert_statement(sqlite: bool) -> TextClause:
     return statement
 
 
-async def upsert_records(session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
+async def upsert_records(
+    session: AsyncSession,
+    rows: list[tuple[Any, ...]],
+    guard: tuple[int, int | None] | None = None,
+) -> int:
     """One statement whatever the number of rows: each (school_id, session_id, student_id,
     status, note, recorded_by, recorded_at) is inserted, or updates the student's record of
-    that session."""
+    that session. With a `guard` (section_id, teacher_id or None), only the rows of students
+    still enrolled in that section (and, with a teacher, of a section still theirs) are
+    written. Returns the number of rows written."""
     sqlite = session.bind.dialect.name == "sqlite"
-    await execute_core(session, _upsert_statement(sqlite), _RECORDS.params(sqlite, rows))
+    params = _RECORDS.params(sqlite, rows)
+    if guard is not None:
+        params |= {"section_id": guard[0], "teacher_id": guard[1]}
+    result = await execute_core(session, _upsert_statement(sqlite, guard is not None), params)
+    written: int = result.rowcount
+    return written
 
 
 # --- rates --------------------------------------------------------------------------------------

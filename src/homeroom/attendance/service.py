@@ -16,7 +16,7 @@ from homeroom.attendance.schemas import (
 from homeroom.audit import service as audit
 from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row
+from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
@@ -194,49 +194,58 @@ def _bulk_errors(data: AttendanceBulk, enrolled: set[int]) -> list[dict[str, Any
     return errors
 
 
-async def record_bulk(
-    db: Database, session: AsyncSession, principal: Principal, data: AttendanceBulk
-) -> dict[str, Any]:
-    """Takes a whole section's attendance for one day: every row or none.
-
-    Statements whatever the batch size: one to read the section, its session for the day,
-    the students' enrollments and their existing records; one to create the session when
-    it is the day's first; one upsert of every row; one audit row.
-    """
-    student_ids = sorted({row.student_id for row in data.records})
-    rows = await repository.bulk_context(
-        db,
-        session,
-        scope_kind(principal),
-        scope_params(principal),
-        data.section_id,
-        data.date,
-        student_ids,
-    )
+def _checked(
+    principal: Principal, data: AttendanceBulk, rows: list[Row]
+) -> tuple[int, int | None, set[int]]:
+    """(school_id, the day's session id or None, students with a record already) of a bulk
+    write that may go ahead; else the 404, 403 or 422 it gets."""
     if not rows:
         raise NotFound("section not found")
     teacher_id, school_id, session_id = rows[0][:3]
     _ensure_writer(principal, teacher_id)
-    enrolled = {r[3] for r in rows if r[3] is not None}
-    existing = {r[3] for r in rows if r[4] is not None}
-    errors = _bulk_errors(data, enrolled)
+    errors = _bulk_errors(data, {r[3] for r in rows if r[3] is not None})
     if errors:
         raise ValidationFailed(
             f"{len(errors)} of {len(data.records)} rows are invalid; nothing was written",
             errors=errors,
         )
+    return school_id, session_id, {r[3] for r in rows if r[4] is not None}
+
+
+async def record_bulk(
+    db: Database, session: AsyncSession, principal: Principal, data: AttendanceBulk
+) -> dict[str, Any]:
+    """Takes a whole section's attendance for one day: every row or none.
+
+    Checked first on the read path, before the write begins (on SQLite the write lock is held
+    only for the writing, ~1 ms); then one upsert of every row, guarded: it writes only the
+    rows of students still enrolled, in a section still the teacher's. Had anything changed
+    in between, fewer rows are written: the section is checked again inside the transaction
+    and the request answers what it finds (422, 403, 404, or 409 to send it again), nothing
+    written. Statements whatever the batch size: the read, the day's session when it is the
+    first of the day, the upsert, and the transaction's cache tags and audit row.
+    """
+    kind, scope = scope_kind(principal), scope_params(principal)
+    student_ids = sorted({row.student_id for row in data.records})
+    context = (data.section_id, data.date, student_ids)
+    rows = await repository.bulk_context(db, db.reader, kind, scope, *context)
+    school_id, session_id, existing = _checked(principal, data, rows)
     if session_id is None:
-        session_id = (
-            await repository.add_session(session, school_id, data.section_id, data.date)
-        ).id
+        session_id = await repository.day_session(session, school_id, data.section_id, data.date)
     now = utcnow()
-    await repository.upsert_records(
+    teacher = principal.profile_id if principal.role == "teacher" else None
+    written = await repository.upsert_records(
         session,
         [
             (school_id, session_id, row.student_id, row.status, row.note, principal.user_id, now)
             for row in data.records
         ],
+        guard=(data.section_id, teacher),
     )
+    if written != len(data.records):
+        rows = await repository.bulk_context(db, SessionReader(session), kind, scope, *context)
+        _checked(principal, data, rows)
+        raise Conflict("the section changed while its attendance was saved; send it again")
     await cache.invalidate(session, *_tags(data.section_id, *student_ids))
     created = len(data.records) - len(existing)
     result = {

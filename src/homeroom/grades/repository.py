@@ -14,8 +14,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.grades.schemas import GradeFilters
-from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list
-from homeroom.kit.db import CompiledQuery, Database, Reader, Row, SessionReader
+from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list, typed
+from homeroom.kit.db import CompiledQuery, Database, Reader, Row
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
 from homeroom.kit.writes import Resource
@@ -184,7 +184,7 @@ def _grading_targets(kind: ScopeKind, sqlite: bool) -> Select[Any]:
 
 async def grading_targets(
     db: Database,
-    session: AsyncSession,
+    reader: Reader,
     kind: ScopeKind,
     scope: dict[str, Any],
     assessment_id: int,
@@ -201,7 +201,7 @@ async def grading_targets(
         "assessment_id": assessment_id,
         "student_ids": id_list(student_ids, db.is_sqlite),
     }
-    return await SessionReader(session).all(query, params)
+    return await reader.all(query, params)
 
 
 def _grade_target(kind: ScopeKind) -> Select[Any]:
@@ -229,16 +229,29 @@ _GRADES = RowSet(
         ("graded_at", "TIMESTAMPTZ"),
     )
 )
-_UPSERT: dict[tuple[bool, bool], TextClause] = {}
+_UPSERT: dict[tuple[bool, bool, bool], TextClause] = {}
 
 
-def _upsert_statement(sqlite: bool, set_comment: bool) -> TextClause:
-    statement = _UPSERT.get((sqlite, set_comment))
+def _upsert_statement(sqlite: bool, set_comment: bool, guarded: bool) -> TextClause:
+    statement = _UPSERT.get((sqlite, set_comment, guarded))
     if statement is None:
         columns = ", ".join(name for name, _ in _GRADES.columns)
         comment = "comment = excluded.comment, " if set_comment else ""
-        statement = _UPSERT[sqlite, set_comment] = text(
-            f"INSERT INTO grades ({columns}) {_GRADES.select(sqlite)} "
+        guard = ""
+        if guarded:
+            assessment = typed("guard_assessment", "INTEGER", sqlite)
+            teacher = typed("guard_teacher", "INTEGER", sqlite)
+            guard = (
+                " AND EXISTS (SELECT 1 FROM enrollments e JOIN assessments a "
+                "ON a.section_id = e.section_id WHERE e.id = r.enrollment_id "
+                f"AND a.id = {assessment} AND e.status != 'dropped' AND r.score <= a.max_points) "
+                f"AND ({teacher} IS NULL OR EXISTS (SELECT 1 FROM assessments a "
+                f"JOIN sections s ON s.id = a.section_id WHERE a.id = {assessment} "
+                f"AND s.teacher_id = {teacher}))"
+            )
+        statement = _UPSERT[sqlite, set_comment, guarded] = text(
+            f"INSERT INTO grades ({columns}) SELECT {columns} FROM ({_GRADES.select(sqlite)}) r "
+            f"WHERE true{guard} "
             "ON CONFLICT (enrollment_id, assessment_id) DO UPDATE SET score = excluded.score, "
             f"{comment}graded_by = excluded.graded_by, graded_at = excluded.graded_at"
         )
@@ -246,16 +259,27 @@ def _upsert_statement(sqlite: bool, set_comment: bool) -> TextClause:
 
 
 async def upsert_grades(
-    session: AsyncSession, rows: list[tuple[Any, ...]], *, set_comment: bool
-) -> None:
+    session: AsyncSession,
+    rows: list[tuple[Any, ...]],
+    *,
+    set_comment: bool,
+    guard: tuple[int, int | None] | None = None,
+) -> int:
     """One statement whatever the number of rows: each (school_id, enrollment_id,
     assessment_id, student_id, score, comment, graded_by, graded_at) inserts the grade or
     updates the existing one's score, and its comment when `set_comment` (else a new grade
-    gets the row's comment and an existing one keeps its own)."""
+    gets the row's comment and an existing one keeps its own). With a `guard` (assessment_id,
+    teacher_id or None), only rows whose enrollment is still in the assessment's section and
+    not dropped, with a score within its points (and, with a teacher, of a section still
+    theirs) are written. Returns the number of rows written."""
     sqlite = session.bind.dialect.name == "sqlite"
-    await execute_core(
-        session, _upsert_statement(sqlite, set_comment), _GRADES.params(sqlite, rows)
-    )
+    params = _GRADES.params(sqlite, rows)
+    if guard is not None:
+        params |= {"guard_assessment": guard[0], "guard_teacher": guard[1]}
+    statement = _upsert_statement(sqlite, set_comment, guard is not None)
+    result = await execute_core(session, statement, params)
+    written: int = result.rowcount
+    return written
 
 
 # --- a student's grades by section -------------------------------------------------------------

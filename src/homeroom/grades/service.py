@@ -11,7 +11,7 @@ from homeroom.grades import calculation, repository
 from homeroom.grades.schemas import BulkGrades, GradeCreate, GradeFilters, GradeUpdate
 from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row
+from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
@@ -56,7 +56,7 @@ async def create_grade(
 ) -> dict[str, Any]:
     targets = await repository.grading_targets(
         db,
-        session,
+        SessionReader(session),
         scope_kind(principal),
         scope_params(principal),
         data.assessment_id,
@@ -162,23 +162,16 @@ async def delete_grade(
     )
 
 
-async def record_bulk(
-    db: Database, session: AsyncSession, principal: Principal, data: BulkGrades
-) -> dict[str, Any]:
-    """Upserts a whole gradebook column, all or nothing, in a constant number of statements:
-    one read of the enrolments and existing grades, then one upsert of the rows that set a
-    comment and one of those that keep theirs (each only when it has rows)."""
-    student_ids = sorted({row.student_id for row in data.grades})
-    targets = await repository.grading_targets(
-        db, session, scope_kind(principal), scope_params(principal), data.assessment_id, student_ids
-    )
+def _checked_column(
+    principal: Principal, data: BulkGrades, targets: list[Row]
+) -> tuple[int, dict[int, tuple[int, int | None, str | None]]]:
+    """(school_id, student_id -> (enrollment_id, grade id or None, comment)) of a gradebook
+    column that may be written; else the 422 or 403 it gets."""
     if not targets:
         raise _no_assessment()
     school_id, _, max_points, teacher_id = targets[0][:4]
     assessment_service.ensure_teaches(principal, teacher_id)
-    # student_id -> (enrollment_id, existing grade id, existing comment)
     enrolled = {t[5]: (t[4], t[7], t[8]) for t in targets if t[4] is not None and t[6] != "dropped"}
-
     errors: list[dict[str, Any]] = []
     seen: set[int] = set()
     for i, row in enumerate(data.grades):
@@ -193,7 +186,26 @@ async def record_bulk(
     if errors:
         bad = len({e["loc"][2] for e in errors})
         raise ValidationFailed(f"{bad} of the rows are invalid; nothing was saved", errors=errors)
+    return school_id, enrolled
 
+
+async def record_bulk(
+    db: Database, session: AsyncSession, principal: Principal, data: BulkGrades
+) -> dict[str, Any]:
+    """Upserts a whole gradebook column, all or nothing, in a constant number of statements.
+
+    Checked first on the read path, before the write begins (on SQLite the write lock is held
+    only for the writing); then one upsert of the rows that set a comment and one of those
+    that keep theirs (each only when it has rows), guarded: they write only rows whose
+    enrollment is still in the section and not dropped, with a score within the assessment's
+    points, in a section still the teacher's. Had anything changed in between, fewer rows are
+    written: the column is checked again inside the transaction and the request answers what
+    it finds (422, 403, or 409 to send it again), nothing written."""
+    kind, scope = scope_kind(principal), scope_params(principal)
+    student_ids = sorted({row.student_id for row in data.grades})
+    context = (data.assessment_id, student_ids)
+    targets = await repository.grading_targets(db, db.reader, kind, scope, *context)
+    school_id, enrolled = _checked_column(principal, data, targets)
     # The rows that set a comment, and those that keep the stored one (a new grade's is empty).
     commented: list[tuple[Any, ...]] = []
     uncommented: list[tuple[Any, ...]] = []
@@ -215,10 +227,19 @@ async def record_bulk(
                 now,
             )
         )
-    if commented:
-        await repository.upsert_grades(session, commented, set_comment=True)
-    if uncommented:
-        await repository.upsert_grades(session, uncommented, set_comment=False)
+    guard = (data.assessment_id, principal.profile_id if principal.role == "teacher" else None)
+    written = 0
+    for rows, set_comment in ((commented, True), (uncommented, False)):
+        if rows:
+            written += await repository.upsert_grades(
+                session, rows, set_comment=set_comment, guard=guard
+            )
+    if written != len(data.grades):
+        targets = await repository.grading_targets(
+            db, SessionReader(session), kind, scope, *context
+        )
+        _checked_column(principal, data, targets)
+        raise Conflict("the gradebook changed while these grades were saved; send them again")
     await cache.invalidate(session, *(f"student:{s}" for s in student_ids))
     audit.record(
         session,

@@ -630,8 +630,11 @@ async def check_grades(ctx: Context) -> Plan:
         )
         plan.tags.add(f"student:{student[0]}")
 
+    async def write(session: AsyncSession) -> None:
+        await grades_repository.upsert_grades(session, upserts, set_comment=True)
+
     if upserts:
-        plan.writes.append(lambda s: grades_repository.upsert_grades(s, upserts, set_comment=True))
+        plan.writes.append(write)
     plan.details = {
         "created": plan.created,
         "updated": plan.updated,
