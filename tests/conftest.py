@@ -107,5 +107,12 @@ def factory(db: Database, settings: Settings) -> Factory:
 
 
 @pytest.fixture
+def ending(db: Database) -> int:
+    """Statements a write's end costs: its audit row and its cache versions, one statement each
+    on SQLite, one together on PostgreSQL (kit/epilogue.py)."""
+    return 2 if db.is_sqlite else 1
+
+
+@pytest.fixture
 def count_queries() -> Iterator[Any]:
     return statement_counter.counting  # type: ignore[return-value]
