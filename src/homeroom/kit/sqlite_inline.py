@@ -46,6 +46,15 @@ _FIRST_WAIT = 0.00025
 _LONGEST_WAIT = 0.004
 
 
+_commits = 0  # write transactions this process committed (see commits())
+
+
+def commits() -> int:
+    """How many write transactions this process has committed: a read that remembers what it
+    saw of the database knows from it that one of its own processes' writes came since."""
+    return _commits
+
+
 @contextmanager
 def offloaded() -> Iterator[None]:
     """Statements issued inside run in a worker thread (long imports, jobs)."""
@@ -292,8 +301,10 @@ class InlineConnection:
         return await cursor.execute(sql, parameters)
 
     async def commit(self) -> None:
+        global _commits
         try:
             await self._inline.run(self._conn.commit)
+            _commits += 1
         finally:
             self._inline.end_turn()
 
