@@ -200,16 +200,28 @@ class RawApp:
 
         else:
             dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
-            reader = AsyncpgReader(dsn, settings.db_pool_size, settings.db_statement_timeout_ms)
-            await reader.start()
-            pool = reader._pool
+            reader, export_pool = AsyncpgReader, settings.pool_sizes()[2]
+            started = reader(
+                dsn, settings.db_pool_size, settings.db_statement_timeout_ms, export_pool
+            )
+            await started.start()
+            pool = started._pool
+            assert pool is not None
 
             async def fetch(query: CompiledQuery, args: list[Any]) -> list[Any]:
-                rows: list[Any] = await pool.fetch(query.sql, *args)
+                conn = await pool.take()
+                try:
+                    rows: list[Any] = await conn.fetch(query.sql, *args)
+                finally:
+                    pool.give(conn)
                 return rows
 
             async def fetchval(query: CompiledQuery, args: list[Any]) -> Any:
-                return await pool.fetchval(query.sql, *args)
+                conn = await pool.take()
+                try:
+                    return await conn.fetchval(query.sql, *args)
+                finally:
+                    pool.give(conn)
 
         self.fetch = fetch
         self.fetchval = fetchval

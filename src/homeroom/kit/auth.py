@@ -119,7 +119,11 @@ def _bearer(request: Request) -> Principal:
     cached: Principal | None = request.scope.get(_CALLER)
     if cached is not None:
         return cached
-    header = request.headers.get("authorization")
+    header = None
+    for name, value in request.scope["headers"]:  # not request.headers: no Headers object
+        if name == b"authorization":
+            header = value.decode("latin-1")
+            break
     if not header:
         raise Unauthorized("a bearer access token is required")
     scheme, _, token = header.partition(" ")

@@ -55,7 +55,7 @@ from starlette.responses import Response
 from homeroom.config import Settings
 from homeroom.kit import epilogue
 from homeroom.kit.bulk import RowSet
-from homeroom.kit.responses import JSON, PRIVATE, etag_of
+from homeroom.kit.responses import PRIVATE, etag_of, prepared_json
 from homeroom.models.cache import CacheVersion
 
 if TYPE_CHECKING:
@@ -393,16 +393,7 @@ class LargeBodies:
 def cached_response(request: Request, entry: Entry, cache_control: str = PRIVATE) -> Response:
     """A cached body as a JSON response with its ETag; 304 when the client has it."""
     etag, body = entry
-    headers = {"ETag": etag, "Cache-Control": cache_control}
-    if request.method == "GET":
-        header = request.headers.get("if-none-match")
-        if header and (header.strip() == "*" or etag in _tags(header)):
-            return Response(status_code=304, headers=headers)
-    return Response(body, 200, headers=headers, media_type=JSON)
-
-
-def _tags(header: str) -> list[str]:
-    return [t.strip().removeprefix("W/") for t in header.split(",")]
+    return prepared_json(request, body, etag, cache_control=cache_control)
 
 
 async def cached(

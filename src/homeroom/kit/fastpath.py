@@ -36,7 +36,6 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from homeroom.kit.routing import IndexedRouter
@@ -189,15 +188,31 @@ class FastReads:
             await self.app(scope, receive, send)
             return
         plans = self._plans if self._plans is not None else self._plans_by_route()
-        for route in router._candidates(scope["path"]):
-            match, child_scope = route.matches(scope)
-            if match == Match.NONE:
-                continue
-            found = plans.get(id(route)) if match == Match.FULL else None
-            if found is None:
+        path = scope["path"]
+        for route in router._candidates(path):
+            # As the router: the first route matching the path and the method decides (one
+            # that matches the path only is passed over); if it is planned it runs here,
+            # else the framework runs it.
+            regex = getattr(route, "path_regex", None)
+            if regex is None:
                 break
+            matched = regex.match(path)
+            if matched is None:
+                continue
+            found = plans.get(id(route))
+            if found is None:
+                methods = getattr(route, "methods", None)
+                if methods and "GET" not in methods:
+                    continue
+                break
+            convertors = route.param_convertors  # type: ignore[attr-defined]
+            path_params = dict(scope.get("path_params", {}))
+            for name, value in matched.groupdict().items():
+                path_params[name] = convertors[name].convert(value)
             scope["router"] = router
-            scope.update(child_scope)
+            scope["endpoint"] = route.endpoint  # type: ignore[attr-defined]
+            scope["path_params"] = path_params
+            scope["route"] = route
             try:
                 response = await found.run(scope, receive, send)
             except Exception:

@@ -27,6 +27,42 @@ def _matches(header: str | None, etag: str) -> bool:
     return etag in tags
 
 
+class Prepared(Response):
+    """A Response built from headers already encoded, in the order Starlette's own would have:
+    Starlette encodes a dict of headers on every response (~6 us of a ~50 us read)."""
+
+    def __init__(self, body: bytes, status_code: int, raw_headers: list[tuple[bytes, bytes]]):
+        self.body = body
+        self.status_code = status_code
+        self.background = None
+        self.raw_headers = raw_headers
+
+
+def prepared_json(
+    request: Request,
+    body: bytes,
+    etag: str,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    cache_control: str = PRIVATE,
+) -> Response:
+    """`body` (JSON) with its ETag and Cache-Control; 304 when a GET's If-None-Match has it."""
+    raw = [(b"etag", etag.encode()), (b"cache-control", cache_control.encode())]
+    if headers:
+        raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    if request.method == "GET":
+        for name, value in request.scope["headers"]:
+            if name == b"if-none-match":
+                if _matches(value.decode("latin-1"), etag):
+                    return Prepared(b"", 304, raw)
+                break
+    raw += [(b"content-length", str(len(body)).encode()), _CONTENT_TYPE]
+    return Prepared(body, status_code, raw)
+
+
+_CONTENT_TYPE = (b"content-type", JSON.encode())
+
+
 def json_response(
     request: Request,
     content: Any,
@@ -37,13 +73,7 @@ def json_response(
 ) -> Response:
     """Encodes `content`, tags it with an ETag, and answers 304 when the client has it."""
     body = orjson.dumps(content)
-    etag = etag_of(body)
-    out = {"ETag": etag, "Cache-Control": cache_control}
-    if headers:
-        out.update(headers)
-    if request.method == "GET" and _matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=out)
-    return Response(body, status_code, headers=out, media_type=JSON)
+    return prepared_json(request, body, etag_of(body), status_code, headers, cache_control)
 
 
 def ensure_match(if_match: str | None, current: Any) -> None:
