@@ -585,10 +585,16 @@ def write_mix_lua(users: list[User], seed: int, only: int | None = None) -> Path
             )
             entries.append(f"    {{{_lua_str('Bearer ' + user.token)}, {{{reqs}}}}}")
         roles.append("  {\n" + ",\n".join(entries) + "\n  }")
-    cumulative, acc = [], 0
-    for _, share in WORKLOAD.shares:
-        acc += share
-        cumulative.append(str(acc))
+    # A role left with no requests (--without) gets no share; the others keep their
+    # proportions (the Lua draws 1..100).
+    present = {u.role for u in users if u.requests}
+    kept = {role: share for role, share in WORKLOAD.shares if role in present}
+    total = sum(kept.values()) or 1
+    cumulative, acc = [], 0.0
+    for role, _ in WORKLOAD.shares:
+        acc += kept.get(role, 0) * 100 / total
+        cumulative.append(f"{acc:.6f}")
+    cumulative[-1] = "100"
     name = WORKLOAD.name
     script = OUT / (f"wrk-{name}.lua" if only is None else f"wrk-{name}-type{only}.lua")
     script.write_text(

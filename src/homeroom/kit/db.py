@@ -18,7 +18,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -477,6 +477,25 @@ class SessionReader:
         return None if row is None else self._row(row)
 
 
+# --- sessions -----------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def open_session(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session of `maker`, closed where this context ends.
+
+    `async with maker() as session` closes the session in a task of its own, under
+    `asyncio.shield`: the request waits a whole turn of the event loop for it, behind every
+    request queued meanwhile (~10 ms under the school-day mix: one of the three waits of a
+    bulk write). Closing here costs no turn (on SQLite no await suspends; on PostgreSQL a
+    committed or rolled-back connection goes back to the pool without a round trip)."""
+    session = maker()
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
 # --- after commit -------------------------------------------------------------------------------
 
 AFTER_COMMIT = "homeroom.after_commit"
@@ -544,7 +563,7 @@ class GroupCommit:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
                 try:
-                    async with self._db.sessionmaker() as session, session.begin():
+                    async with open_session(self._db.sessionmaker) as session, session.begin():
                         await self._write(session, [item for item, _ in batch])
                 except BaseException as exc:
                     for _, done in batch:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.config import Settings
 from homeroom.kit import idempotency
-from homeroom.kit.db import Database, discard_after_commit, run_after_commit
+from homeroom.kit.db import Database, discard_after_commit, open_session, run_after_commit
 from homeroom.kit.sqlite_inline import offloaded
 
 
@@ -32,7 +32,7 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     a client never sees a success that was not committed. A creating request's
     Idempotency-Key is taken first thing in the same transaction (kit/idempotency.py)."""
     db: Database = request.app.state.db
-    async with db.sessionmaker() as session:
+    async with open_session(db.sessionmaker) as session:
         try:
             await idempotency.claim(request, session)
             yield session
