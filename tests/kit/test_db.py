@@ -154,25 +154,59 @@ class TestTurns:
         assert time.monotonic() - let_go < 0.5
         other.release()
 
-    async def test_a_process_writers_line_up_and_the_other_process_waits_its_turn(
-        self, tmp_path: Path
-    ) -> None:
+    async def test_one_writer_at_a_time_across_processes(self, tmp_path: Path) -> None:
         path = str(tmp_path / "turns.db")
         one, other = Turns(path), Turns(path)
         await one.take(1)  # the first writer of one process
-        second = asyncio.create_task(one.take(1))  # its next writer lines up
+        second = asyncio.create_task(one.take(1))  # its next writer waits
         await asyncio.sleep(0.05)
         assert not second.done()
         elsewhere = asyncio.create_task(other.take(2))  # the other process waits for the flock
         await asyncio.sleep(0.05)
         assert not elsewhere.done()
-        one.release()  # the flock goes (to the other process), the line moves on
-        await elsewhere
+        one.release()  # both may go now, one after the other, never together
+        done, pending = await asyncio.wait({second, elsewhere}, return_when="FIRST_COMPLETED")
         await asyncio.sleep(0.05)
-        assert not second.done()  # its flock waits for the other process
+        assert len(done) == 1 and not pending.pop().done()
+        (one if second in done else other).release()
+        await asyncio.gather(second, elsewhere)
+        (other if second in done else one).release()
+
+    async def test_a_turn_let_go_is_not_kept_for_a_sleeping_writer(self, tmp_path: Path) -> None:
+        """Writer A lets go while B sleeps in line; C, running before B wakes, takes the turn
+        at once (held for B, it would sit idle until the loop came back to B, and C would
+        line up behind: a convoy). B is next."""
+        turns = Turns(str(tmp_path / "turns.db"))
+        await turns.take(1)  # A
+        b = asyncio.create_task(turns.take(1))
+        await asyncio.sleep(0.01)
+        assert not b.done()
+        turns.release()
+        c = asyncio.create_task(turns.take(1))
+        await asyncio.sleep(0)  # C runs first (created after B was woken, scheduled before it)
+        assert c.done() and not b.done()
+        await asyncio.sleep(0.01)
+        assert not b.done()  # woken, found the turn taken, waits at the head of the line
+        turns.release()
+        await asyncio.wait_for(b, 1)
+        turns.release()
+
+    async def test_a_timed_out_wait_leaves_no_flock_behind(self, tmp_path: Path) -> None:
+        """The thread of an abandoned wait takes the flock on a file of its own and lets it go
+        at once: it never takes it from under a later writer of its process."""
+        path = str(tmp_path / "turns.db")
+        one, other = Turns(path), Turns(path)
+        await other.take(1)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await one.take(0.02)  # its thread still waits for the flock
         other.release()
-        await second
+        await one.take(1)  # a later writer of the same process has it
+        await asyncio.sleep(0.05)  # the abandoned thread took it, on its own file, and let go
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await other.take(0.05)  # still held by `one`'s writer
         one.release()
+        await other.take(1)
+        other.release()
 
 
 class TestCheckpoints:

@@ -9,8 +9,9 @@ runs to completion where it is awaited (a bulk upsert of a class takes well unde
 millisecond), so the lock is held only for the transaction's own work.
 
 Waiting for the lock: the worker processes take turns through an flock on a file beside the
-database (`_Turn`): a writer that finds another process's turn waits for it in a worker
-thread, and the kernel wakes it the moment the other lets go. Against anything else that
+database (`Turns`): a writer that finds another process's turn waits a few milliseconds for it
+without giving the loop a turn, then in a worker thread that the kernel wakes the moment the
+other lets go. Against anything else that
 writes, the connection's busy timeout is 0, so `BEGIN IMMEDIATE` fails at once when the lock
 is held; it is retried after an `asyncio.sleep` (0.25 ms, growing to 4 ms). Either way the
 event loop serves other requests meanwhile, and past `busy_timeout` `database is locked`
@@ -78,17 +79,21 @@ class Turns:
     slept and retried, and missed the moment it was let go (under the school-day mix, bulk
     writes waited ~50 ms for a lock held 2-3 ms at a time). Here:
 
-    - Within a process, writers line up first, first come first served, each on a connection
-      of its pool.
-    - Between processes, the writer at the head of the line takes an flock on a file beside
-      the database before `BEGIN IMMEDIATE`, and lets go after the COMMIT or ROLLBACK. A
+    - Within a process, one writer at a time has the turn; the others wait to be woken when it
+      is let go. The turn is not handed to the sleeping waiter: it would sit idle until the
+      event loop came back to that waiter, after every request queued meanwhile, and the
+      writers arriving in between would line up behind it, each hand-off costing a turn of
+      the loop (measured: a convoy that, once formed, kept bulk writes waiting 20-40 ms, p99
+      of the mix 200-300 ms). Whoever runs first takes it; a woken waiter that finds it taken
+      again waits at the head of the line.
+    - Between processes, the writer with the turn takes an flock on a file beside the
+      database before `BEGIN IMMEDIATE`, and lets go after the COMMIT or ROLLBACK. A
       transaction runs inline from BEGIN to COMMIT without giving the event loop a turn, so
       the flock is never held idle; and the writer that finds it taken waits for it without
-      giving the loop a turn either, for up to `SYNC_WAIT` (a few other writes): otherwise
-      it would own the lock only once the loop came back to it, after every request queued
-      meanwhile, and the lock would sit idle that long (measured: bulk writes waiting 200+
-      ms under the mix for a lock used 30% of the time). Past that (a long import holds it),
-      it waits in a worker thread, and the kernel wakes it when the holder lets go.
+      giving the loop a turn either, for up to `SYNC_WAIT` (a few other writes). Past that (a
+      long import holds it), a worker thread waits until the flock is free, on a file
+      description of its own, and lets it go at once: the writer tries again when the loop
+      comes back to it (a flock taken by the thread would sit idle until then).
 
     Only Homeroom's own write connections take turns; anything else that writes (a migration,
     the sqlite3 shell) is still met by the polling in `_Inline.run`."""
@@ -97,14 +102,14 @@ class Turns:
     _POLL = 0.0001
 
     def __init__(self, path: str) -> None:
-        self._path = path
+        self._path = f"{path}-writers.lock"
         self._fd: int | None = None
         self._busy = False
         self._line: deque[asyncio.Future[None]] = deque()
 
     def _file(self) -> int:
         if self._fd is None:
-            self._fd = os.open(f"{self._path}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
             weakref.finalize(self, os.close, self._fd)
         return self._fd
 
@@ -112,43 +117,56 @@ class Turns:
         """This process's next writer's turn; OperationalError("database is locked") when it
         has not come after `patience` seconds."""
         deadline = time.monotonic() + patience
-        await self._line_up(patience)
+        await self._line_up(deadline)
         try:
-            if not self._flock_soon():
-                await self._flock_later(max(0.0, deadline - time.monotonic()))
+            while not self._flock_soon():
+                await self._until_free(deadline)
         except BaseException:
-            self._pass_on()
+            self._let_go()
             raise
 
     def release(self) -> None:
-        """After a COMMIT or ROLLBACK: the other process, and this one's next writer."""
+        """After a COMMIT or ROLLBACK: the other processes, and this one's next writer."""
         fcntl.flock(self._file(), fcntl.LOCK_UN)
-        self._pass_on()
+        self._let_go()
 
-    async def _line_up(self, patience: float) -> None:
-        if not self._busy and not self._line:
+    async def _line_up(self, deadline: float) -> None:
+        if not self._busy:
             self._busy = True
             return
-        place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._line.append(place)
-        try:
-            await asyncio.wait_for(asyncio.shield(place), patience)
-        except BaseException:
-            if place.done() and not place.cancelled():
-                self._pass_on()  # it was our turn already: hand it on
+        loop = asyncio.get_running_loop()
+        head = False
+        while True:
+            place: asyncio.Future[None] = loop.create_future()
+            if head:
+                self._line.appendleft(place)
             else:
-                place.cancel()
-            if isinstance(sys.exc_info()[1], TimeoutError):
-                raise sqlite3.OperationalError("database is locked") from None
-            raise
+                self._line.append(place)
+            try:
+                await asyncio.wait_for(asyncio.shield(place), max(0.0, deadline - time.monotonic()))
+            except BaseException as exc:
+                if place.done() and not place.cancelled():
+                    self._wake()  # it was woken meanwhile: wake the next one instead
+                else:
+                    place.cancel()
+                if isinstance(exc, TimeoutError):
+                    raise sqlite3.OperationalError("database is locked") from None
+                raise
+            if not self._busy:
+                self._busy = True
+                return
+            head = True  # another writer ran first: this one is next
 
-    def _pass_on(self) -> None:
+    def _let_go(self) -> None:
+        self._busy = False
+        self._wake()
+
+    def _wake(self) -> None:
         while self._line:
             place = self._line.popleft()
             if not place.done():
                 place.set_result(None)
                 return
-        self._busy = False
 
     def _flock_soon(self) -> bool:
         """The flock within SYNC_WAIT, waited for on this thread; False if not by then."""
@@ -163,22 +181,29 @@ class Turns:
                     return False
                 time.sleep(self._POLL)
 
-    async def _flock_later(self, patience: float) -> None:
-        fd = self._file()
-        waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
+    async def _until_free(self, deadline: float) -> None:
+        """Returns once no process holds the flock (or raises past `deadline`)."""
+        patience = deadline - time.monotonic()
+        if patience <= 0:
+            raise sqlite3.OperationalError("database is locked")
+        waiting = asyncio.get_running_loop().run_in_executor(None, _wait_until_free, self._path)
         try:
             await asyncio.wait_for(asyncio.shield(waiting), patience)
         except TimeoutError:
-            # The thread cannot be interrupted: when it gets the turn, it gives it back.
-            waiting.add_done_callback(self._give_back)
+            # The thread cannot be interrupted: it lets the flock go as soon as it has it.
             raise sqlite3.OperationalError("database is locked") from None
-        except BaseException:  # the request was cancelled while it waited
-            waiting.add_done_callback(self._give_back)
-            raise
 
-    def _give_back(self, waiting: asyncio.Future[None]) -> None:
-        if not waiting.cancelled() and waiting.exception() is None:
-            fcntl.flock(self._file(), fcntl.LOCK_UN)
+
+def _wait_until_free(path: str) -> None:
+    """Takes the flock of `path` on a file description of its own and lets it go at once: this
+    process's own description may hold it meanwhile (another of its writers), and letting go
+    there would take it from under that writer."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 class _Inline:
