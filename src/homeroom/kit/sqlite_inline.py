@@ -32,7 +32,6 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-import sys
 import time
 import weakref
 from collections import deque
