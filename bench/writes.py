@@ -8,7 +8,7 @@ datasets), logs in as teachers, picks sections of the current term with at least
 enrolled students and one of their assessments, then sends --requests bulk attendance
 (`POST /attendance/bulk`, today) and as many bulk grade entries (`POST /grades/bulk`), one at a
 time over one keep-alive connection, each with fresh statuses and scores so every row really
-changes. Beside them, in the same run, the floor: the same upsert statement alone
+changes. Beside them, in the same run, the floor: the same guarded upsert statement alone
 (attendance/grades repository SQL) in a transaction on the raw driver, with the summary
 triggers it fires. Prints median, p95 and max per kind, then LAST the target check:
 median < 5 ms per bulk write (issue 8).
@@ -158,12 +158,19 @@ def floor(
 
     sqlite = backend == "sqlite"
     statements = {
-        "attendance": (attendance._upsert_statement(sqlite).text, attendance._RECORDS),
-        "grades": (grades._upsert_statement(sqlite, False).text, grades._GRADES),
+        "attendance": (attendance._upsert_statement(sqlite, True).text, attendance._RECORDS),
+        "grades": (grades._upsert_statement(sqlite, False, True).text, grades._GRADES),
     }
+
+    def guard(kind: str, teacher: int) -> dict[str, Any]:
+        """The guard's parameters, as the API binds them for the section's teacher."""
+        if kind == "attendance":
+            return {"section_id": cls["section"], "teacher_id": teacher}
+        return {"guard_assessment": cls["assessment"]["id"], "guard_teacher": teacher}
+
     ids_sql = (
         "SELECT s.school_id, a.id, "
-        "(SELECT u.id FROM users u WHERE u.email = 'teacher1@example.edu') "
+        "(SELECT u.id FROM users u WHERE u.email = 'teacher1@example.edu'), s.teacher_id "
         "FROM sections s JOIN attendance_sessions a ON a.section_id = s.id "
         "AND a.date = {today} WHERE s.id = {section}"
     )
@@ -187,7 +194,7 @@ def floor(
         conn.execute("PRAGMA cache_size = -65536")
         conn.execute("PRAGMA synchronous = NORMAL")  # as the server's writer
         today = f"'{date.today().isoformat()}'"
-        school, session, user = conn.execute(
+        school, session, user, teacher = conn.execute(
             ids_sql.format(today=today, section=cls["section"])
         ).fetchone()
         enrolled = dict(conn.execute(enrollments_sql.format(section=cls["section"])).fetchall())
@@ -197,6 +204,7 @@ def floor(
             samples = []
             for _ in range(requests):
                 params = rowset.params(True, _floor_rows(cls, rnd, kind, ids))
+                params |= guard(kind, teacher)
                 t0 = time.perf_counter()
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(sql, [params[n] for n in names])
@@ -213,7 +221,7 @@ def floor(
         try:
             await conn.execute("SET jit = off")
             today = "CURRENT_DATE"
-            school, session, user = await conn.fetchrow(
+            school, session, user, teacher = await conn.fetchrow(
                 ids_sql.format(today=today, section=cls["section"])
             )
             enrolled = dict(await conn.fetch(enrollments_sql.format(section=cls["section"])))
@@ -224,6 +232,7 @@ def floor(
                 samples = []
                 for _ in range(requests):
                     params = rowset.params(False, _floor_rows(cls, rnd, kind, ids))
+                    params |= guard(kind, teacher)
                     t0 = time.perf_counter()
                     async with conn.transaction():
                         await statement.fetch(*[params[n] for n in names])
