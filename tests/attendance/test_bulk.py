@@ -238,7 +238,7 @@ class TestChangedWhileSaving:
         assert await stored(factory) == {}
 
 
-class _Turns:
+class _LoopTurns:
     """An ASGI app around `app` that counts the times a request's coroutine gave the event
     loop a turn (each yield of a future to the loop). Under load each turn costs the request
     a round of every other request ready meanwhile (~10 ms at 32 connections per worker)."""
@@ -252,7 +252,7 @@ class _Turns:
 
 
 class _Counted:
-    def __init__(self, coro: Any, turns: _Turns) -> None:
+    def __init__(self, coro: Any, turns: _LoopTurns) -> None:
         self.coro, self.turns = coro, turns
 
     def __await__(self) -> Any:
@@ -280,7 +280,7 @@ class TestNoTurnOfTheLoop:
         A session closed by `async with sessionmaker()` closed in a task of its own: one turn."""
         if not db.is_sqlite:
             pytest.skip("PostgreSQL's round trips give the loop a turn each, by nature")
-        turns = _Turns(app)
+        turns = _LoopTurns(app)
         a, b = world.students[0].id, world.students[1].id
         async with AsyncClient(transport=ASGITransport(app=turns), base_url="http://t") as c:
             body = bulk_body(world.section, DAY, [(a, "present"), (b, "absent")])

@@ -11,11 +11,10 @@ millisecond), so the lock is held only for the transaction's own work.
 Waiting for the lock: the worker processes take turns through an flock on a file beside the
 database (`Turns`): a writer that finds another process's turn waits a few milliseconds for it
 without giving the loop a turn, then in a worker thread that the kernel wakes the moment the
-other lets go. Against anything else that
-writes, the connection's busy timeout is 0, so `BEGIN IMMEDIATE` fails at once when the lock
-is held; it is retried after an `asyncio.sleep` (0.25 ms, growing to 4 ms). Either way the
-event loop serves other requests meanwhile, and past `busy_timeout` `database is locked`
-surfaces as usual (503 + Retry-After).
+other lets go. Against anything else that writes, the connection's busy timeout is 0, so
+`BEGIN IMMEDIATE` fails at once when the lock is held; it is retried after an `asyncio.sleep`
+(0.25 ms, growing to 4 ms). Either way the event loop serves other requests meanwhile, and
+past `busy_timeout` `database is locked` surfaces as usual (503 + Retry-After).
 
 Heavy work (a 10,000-row import, a job): inside `offloaded()` every statement runs in a worker
 thread instead (sqlite3 releases the GIL while it steps), so a long statement never holds the
@@ -108,7 +107,7 @@ class Turns:
 
     def _file(self) -> int:
         if self._fd is None:
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd = _open_lock_file(self._path)
             weakref.finalize(self, os.close, self._fd)
         return self._fd
 
@@ -193,11 +192,15 @@ class Turns:
             raise sqlite3.OperationalError("database is locked") from None
 
 
+def _open_lock_file(path: str) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+
 def _wait_until_free(path: str) -> None:
     """Takes the flock of `path` on a file description of its own and lets it go at once: this
     process's own description may hold it meanwhile (another of its writers), and letting go
     there would take it from under that writer."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _open_lock_file(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         fcntl.flock(fd, fcntl.LOCK_UN)
