@@ -36,7 +36,7 @@ from homeroom.kit.fastpath import FastReads
 from homeroom.kit.guards import LimitBody, RefuseNul
 from homeroom.kit.logging import configure_logging
 from homeroom.kit.metrics import RequestMetrics
-from homeroom.kit.routing import add_routes, index_routes
+from homeroom.kit.routing import document_conditional_writes, index_routes
 from homeroom.kit.security import TokenDecoder
 from homeroom.notifications.endpoints import router as notifications
 from homeroom.ops.endpoints import router as ops
@@ -123,7 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Compress)  # outermost: also compresses error bodies
 
     for router in API_ROUTERS:
-        add_routes(app, router, prefix="/api/v1")
-    add_routes(app, ops)
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(ops)
+    document_conditional_writes(app)
     index_routes(app)
     return app

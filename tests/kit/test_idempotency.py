@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from homeroom.config import Settings
 from homeroom.jobs import runner
 from homeroom.kit.db import Database
-from homeroom.kit.idempotency import IdempotentRoute
+from homeroom.kit.routing import Route
 from homeroom.models import IdempotencyKey, Job, School, Student, utcnow
 from homeroom.students import service as student_service
 from tests.factories import Factory
@@ -332,7 +332,7 @@ class TestEveryCreatingPost:
 
     def test_every_post_answering_201_or_202_takes_a_key(self, app: FastAPI) -> None:
         posts = [r for r in app.routes if isinstance(r, APIRoute) and "POST" in r.methods]
-        idempotent = {r.path for r in posts if isinstance(r, IdempotentRoute)}
+        idempotent = {r.path for r in posts if isinstance(r, Route) and r.idempotent}
         creating = {r.path for r in posts if r.status_code in (201, 202)}
         assert creating <= idempotent
         assert idempotent >= self.MARKED

@@ -1,25 +1,94 @@
 from typing import Any
 
+import fastapi
+import starlette
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
+from starlette.routing import BaseRoute, Match
 
 from homeroom.imports.columns import KINDS
-from homeroom.kit.routing import IndexedRouter, _request_key, _route_key, find_route, is_json_read
+from homeroom.kit.fastpath import plan
+from homeroom.kit.routing import (
+    IndexedMatching,
+    Route,
+    RouteIndex,
+    _request_key,
+    _route_key,
+    find_route,
+    is_json_read,
+    route_index,
+)
 
 
-class TestIndexedRouter:
-    def test_the_app_router_is_indexed(self, app: FastAPI) -> None:
-        assert isinstance(app.router, IndexedRouter)
-        assert app.router.middleware_stack == app.router.app
+def _samples(app: FastAPI) -> list[str]:
+    """A path each route answers (its parameters filled in), and near misses."""
+    paths = []
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            path = route.path_format
+            for name in route.param_convertors:
+                path = path.replace("{" + name + "}", "7" if "id" in name else "students")
+            paths += [path, path + "/", path + "/extra", path.rstrip("/") + "x"]
+    return [*paths, "/", "/api", "/api/v1", "/api/v1/", "/nothing"]
 
-    def test_every_route_is_a_candidate_for_its_own_paths(self, app: FastAPI) -> None:
-        router = app.router
-        assert isinstance(router, IndexedRouter)
-        for route in router.routes:
-            if isinstance(route, APIRoute):
-                sample = route.path_format.replace("{", "").replace("}", "")
-                assert route in router._candidates(sample), route.path
+
+def _linear(app: FastAPI, scope: dict[str, Any]) -> BaseRoute | None:
+    """The route Starlette's own matching picks: the first full match of all routes."""
+    for route in app.router.routes:
+        if route.matches(scope)[0] == Match.FULL:
+            return route
+    return None
+
+
+class TestIndexedMatching:
+    def test_the_app_router_matches_through_the_index(self, app: FastAPI) -> None:
+        stack = app.router.middleware_stack
+        assert isinstance(stack, IndexedMatching)
+        assert stack.app == app.router.app
+        assert route_index(app) is stack.index
+
+    async def test_the_framework_calls_it(self, app: FastAPI) -> None:
+        """Starlette's Router.__call__ goes through `middleware_stack`: if a release stops
+        doing so, requests skip the index (correct, but slow again) and this fails."""
+        index = route_index(app)
+        assert isinstance(index, RouteIndex)
+        asked: list[str] = []
+        candidates = index.candidates
+
+        def spy(path: str) -> list[BaseRoute]:
+            asked.append(path)
+            return candidates(path)
+
+        index.candidates = spy  # type: ignore[method-assign]
+        try:
+            transport = ASGITransport(app=app)
+            async with AsyncClient(transport=transport, base_url="http://t") as client:
+                assert (await client.get("/healthz")).status_code == 200
+        finally:
+            del index.candidates
+        assert "/healthz" in asked
+
+    def test_it_picks_the_route_starlette_would(self, app: FastAPI) -> None:
+        index = route_index(app)
+        assert index is not None
+        methods = ("GET", "POST", "PATCH", "PUT", "DELETE")
+        for path in _samples(app):
+            for method in methods:
+                scope = {**_get(path), "method": method}
+                expected = _linear(app, scope)
+                found = next(
+                    (r for r in index.candidates(path) if r.matches(scope)[0] == Match.FULL),
+                    None,
+                )
+                assert found is expected, (method, path)
+                assert find_route(app, scope) is expected, (method, path)
+
+    def test_every_api_route_is_a_homeroom_route(self, app: FastAPI) -> None:
+        """Routers are declared with route_class=Route and included with include_router,
+        which keeps each route's class."""
+        others = [r.path for r in app.routes if isinstance(r, APIRoute) and type(r) is not Route]
+        assert others == []
 
     def test_keys(self) -> None:
         assert _route_key("/api/v1/students/{student_id}") == ("api", "v1", "students")
@@ -63,3 +132,51 @@ class TestJsonReads:
 
 def _get(path: str) -> dict[str, Any]:
     return {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": []}
+
+
+class TestFrameworkInternals:
+    """kit/routing and kit/fastpath use parts of FastAPI and Starlette that are not public
+    API (the router's middleware slot, a route's regex and convertors, the Dependant's
+    fields, ModelField.validate). FastAPI is pinned (pyproject.toml) because newer releases
+    cost more CPU per request (bench/README.md, "FastAPI releases"); before the pin moves,
+    these tests say what changed."""
+
+    def test_the_pinned_releases(self) -> None:
+        assert (fastapi.__version__, starlette.__version__) == ("0.128.0", "0.50.0"), (
+            "FastAPI or Starlette moved: measure bench/raw_app.py and bench/reads.py against "
+            "the pinned release and check kit/fastpath.py and kit/routing.py before changing "
+            "the pin"
+        )
+
+    def test_the_hot_reads_are_planned(self, app: FastAPI) -> None:
+        """Each of these GETs runs without FastAPI's per-request machinery; if a Dependant
+        field kit/fastpath reads is renamed or changes meaning, plans are refused (or fail)
+        and this lists the routes that fell back."""
+        hot = {
+            "/api/v1/students/{student_id}",
+            "/api/v1/students",
+            "/api/v1/students/{student_id}/grades",
+            "/api/v1/auth/me",
+            "/api/v1/analytics/me",
+            "/healthz",
+        }
+        routes = {
+            r.path: r
+            for r in app.routes
+            if isinstance(r, APIRoute) and r.path in hot and "GET" in r.methods
+        }
+        assert set(routes) == hot
+        assert [path for path, route in routes.items() if plan(route) is None] == []
+
+    def test_route_internals(self, app: FastAPI) -> None:
+        route = next(
+            r for r in app.routes if getattr(r, "path", "") == "/api/v1/students/{student_id}"
+        )
+        assert isinstance(route, APIRoute)
+        matched = route.path_regex.match("/api/v1/students/42")
+        assert matched is not None
+        assert route.param_convertors["student_id"].convert(matched["student_id"]) == "42"
+        field = route.dependant.path_params[0]
+        assert field.validate("42", {}, loc=("path", "student_id")) == (42, None)
+        _checked, errors = field.validate("x", {}, loc=("path", "student_id"))
+        assert errors

@@ -17,9 +17,10 @@ from homeroom.kit.cache import cached_response
 from homeroom.kit.deps import DB
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import PathId
 
-router = APIRouter(prefix="/analytics", tags=["analytics"])
+router = APIRouter(prefix="/analytics", tags=["analytics"], route_class=Route)
 
 # The section's teacher ("analytics:section") and the school's staff ("analytics:school"):
 # the service checks for either, then the row scope.

@@ -184,7 +184,7 @@ class Dashboard(BaseModel):
 # --- section -----------------------------------------------------------------------------------
 
 
-class RosterEntry(BaseModel):
+class SectionRosterEntry(BaseModel):
     student_id: int
     student_number: str
     first_name: str
@@ -227,7 +227,7 @@ class SectionAnalytics(BaseModel):
     )
     letters: LetterCounts
     attendance: StatusCounts
-    roster: list[RosterEntry]
+    roster: list[SectionRosterEntry]
     assessments: list[AssessmentStatistics]
     attendance_by_session: list[SessionAttendance]
 

@@ -17,11 +17,12 @@ from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import Page, PathId
 
-router = APIRouter(prefix="/assessments", tags=["assessments"])
+router = APIRouter(prefix="/assessments", tags=["assessments"], route_class=Route)
 # A section's assessment categories and their weights: /sections/{id}/categories
-categories_router = APIRouter(prefix="/sections", tags=["assessments"])
+categories_router = APIRouter(prefix="/sections", tags=["assessments"], route_class=Route)
 
 
 @categories_router.get("/{section_id}/categories", response_model=list[CategoryRead])

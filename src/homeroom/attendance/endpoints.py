@@ -24,12 +24,13 @@ from homeroom.kit.idempotency import IDEMPOTENT
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import Page, PathId
 
-router = APIRouter(prefix="/attendance", tags=["attendance"])
+router = APIRouter(prefix="/attendance", tags=["attendance"], route_class=Route)
 # Attendance summaries that hang off a student or a section.
-student_router = APIRouter(prefix="/students", tags=["attendance"])
-section_router = APIRouter(prefix="/sections", tags=["attendance"])
+student_router = APIRouter(prefix="/students", tags=["attendance"], route_class=Route)
+section_router = APIRouter(prefix="/sections", tags=["attendance"], route_class=Route)
 
 
 @router.get("", response_model=Page[AttendanceRead])

@@ -10,9 +10,10 @@ from homeroom.kit.deps import DB
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import Page, PathId
 
-router = APIRouter(prefix="/audit-logs", tags=["audit"])
+router = APIRouter(prefix="/audit-logs", tags=["audit"], route_class=Route)
 
 
 @router.get("", response_model=Page[AuditLogRead])

@@ -8,8 +8,9 @@ from homeroom.kit.auth import CurrentPrincipal
 from homeroom.kit.deps import DB, AppSettings, Session
 from homeroom.kit.errors import problem
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=Route)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 

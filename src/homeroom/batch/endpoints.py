@@ -4,8 +4,9 @@ from fastapi import APIRouter, Request, Response
 from homeroom.batch import service as batch_service
 from homeroom.batch.schemas import BatchRequest, BatchResponse
 from homeroom.kit.auth import CurrentPrincipal
+from homeroom.kit.routing import Route
 
-router = APIRouter(tags=["batch"])
+router = APIRouter(tags=["batch"], route_class=Route)
 
 
 @router.post("/batch", response_model=BatchResponse)

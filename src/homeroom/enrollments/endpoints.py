@@ -17,9 +17,10 @@ from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import Page, PathId
 
-router = APIRouter(prefix="/enrollments", tags=["enrollments"])
+router = APIRouter(prefix="/enrollments", tags=["enrollments"], route_class=Route)
 
 
 @router.get("", response_model=Page[EnrollmentRead])

@@ -13,10 +13,11 @@ from homeroom.kit.auth import CurrentPrincipal, ExportsCreate, StudentsRead
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import PRIVATE, json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import PathId
 from homeroom.students.schemas import StudentFilters
 
-router = APIRouter(tags=["exports"])
+router = APIRouter(tags=["exports"], route_class=Route)
 
 Filters = Annotated[StudentFilters, query_model(StudentFilters)]
 Sort = Annotated[ExportSort, query_model(ExportSort)]

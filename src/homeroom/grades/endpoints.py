@@ -21,11 +21,12 @@ from homeroom.kit.idempotency import IDEMPOTENT
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import Page, PathId
 
-router = APIRouter(prefix="/grades", tags=["grades"])
+router = APIRouter(prefix="/grades", tags=["grades"], route_class=Route)
 # Grade summaries that hang off a student: /students/{id}/grades
-student_router = APIRouter(prefix="/students", tags=["grades"])
+student_router = APIRouter(prefix="/students", tags=["grades"], route_class=Route)
 
 
 @router.get("", response_model=Page[GradeRead])

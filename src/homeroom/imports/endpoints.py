@@ -18,9 +18,10 @@ from homeroom.kit.deps import DB, HeavySession
 from homeroom.kit.errors import PROBLEM_JSON
 from homeroom.kit.idempotency import IDEMPOTENT
 from homeroom.kit.responses import PRIVATE, etag_of, json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import Id
 
-router = APIRouter(prefix="/imports", tags=["imports"])
+router = APIRouter(prefix="/imports", tags=["imports"], route_class=Route)
 
 Encoding = Literal["utf-8", "cp1252", "latin-1", "utf-16"]
 DateOrder = Literal["dmy", "mdy"]

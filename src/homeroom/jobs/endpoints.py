@@ -9,9 +9,10 @@ from homeroom.kit.auth import CurrentPrincipal
 from homeroom.kit.deps import DB
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import PathId
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=Route)
 
 
 @router.get("", response_model=JobList)

@@ -38,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from homeroom.kit.routing import IndexedRouter
+from homeroom.kit.routing import RouteIndex, route_index
 
 
 class _Fallback(Exception):
@@ -170,6 +170,7 @@ class FastReads:
         self.app = app
         self.fastapi = fastapi
         self._plans: dict[int, Plan | None] | None = None
+        self._index: RouteIndex | None = None
 
     def _plans_by_route(self) -> dict[int, Plan | None]:
         plans = {}
@@ -183,13 +184,15 @@ class FastReads:
         if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        router = self.fastapi.router
-        if not isinstance(router, IndexedRouter) or self.fastapi.dependency_overrides:
+        index = self._index or route_index(self.fastapi)
+        if index is None or self.fastapi.dependency_overrides:
             await self.app(scope, receive, send)
             return
+        self._index = index
         plans = self._plans if self._plans is not None else self._plans_by_route()
         path = scope["path"]
-        for route in router._candidates(path):
+        router = self.fastapi.router
+        for route in index.candidates(path):
             # As the router: the first route matching the path and the method decides (one
             # that matches the path only is passed over); if it is planned it runs here,
             # else the framework runs it.

@@ -1,8 +1,8 @@
 """Idempotency-Key on creating requests: a retry gets the first answer, never a second record.
 
 Which requests: every POST route that answers 201 or 202, and the other creating POSTs marked
-with `IDEMPOTENT` (bulk writes, imports). kit/routing.add_routes registers them as
-`IdempotentRoute`s and documents the header. A request without the header is not touched.
+with `IDEMPOTENT` (bulk writes, imports). kit/routing.Route marks them `idempotent` and
+documents the header. A request without the header is not touched.
 
 How, in the request's own transaction (kit/deps.unit_of_work):
 
@@ -14,7 +14,7 @@ How, in the request's own transaction (kit/deps.unit_of_work):
    already (BEGIN IMMEDIATE). When the key is taken and not expired: the same fingerprint
    gets the stored answer (`Answered`, with `Idempotent-Replayed: true`), another one a 422.
 2. The endpoint runs and writes, in the same transaction.
-3. `IdempotentRoute`'s handler records the answer (status, body, Content-Type, Location,
+3. The route's handler (kit/routing.Route) records the answer (status, body, Content-Type, Location,
    ETag, Cache-Control) into the key row after the endpoint returned and before the unit of
    work commits: the records and their answer commit together. A request that fails raises,
    everything rolls back and the key stays free for a retry; an answer that is not a 2xx, or
@@ -27,7 +27,6 @@ key takes it over (step 1), and the job runner's periodic sweep deletes the rest
 """
 
 import hashlib
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -168,7 +167,7 @@ def _replay(status: int, headers: dict[str, str] | None, body: bytes | None) -> 
 async def claim(request: Request, session: AsyncSession) -> None:
     """Takes the request's Idempotency-Key in `session`'s transaction, or answers with the
     key's stored answer (raises Answered), or refuses a key used for another request (422)."""
-    if not isinstance(request.scope.get("route"), IdempotentRoute):
+    if not getattr(request.scope.get("route"), "idempotent", False):
         return
     key = request.headers.get(HEADER)
     if key is None:
@@ -214,22 +213,6 @@ async def record(request: Request, response: Response) -> None:
     headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
     answer = {"status": response.status_code, "headers": headers, "body": body}
     await execute_core(claimed.session, update(IdempotencyKey).where(*where).values(answer), {})
-
-
-class IdempotentRoute(APIRoute):
-    """A creating POST: its answer is recorded for its Idempotency-Key, if it has one, before
-    the request's unit of work commits (the endpoint returns first, then the unit of work
-    exits: this handler runs in between)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def idempotent(request: Request) -> Response:
-            response = await handler(request)
-            await record(request, response)
-            return response
-
-        return idempotent
 
 
 async def delete_expired(session: AsyncSession, now: datetime) -> None:

@@ -1,26 +1,38 @@
-"""Routes registered flat on the application, and matched through an index.
+"""Routes: one route class for every API route, and matching through an index.
 
-`add_routes` copies each domain router's routes onto the application's own router (and
-documents the query models the routes parse); `IndexedRouter` then narrows each request to the
-routes that share its leading path segments instead of trying every route's regex in turn.
-Measured in-process: /healthz cost 160-300 us of CPU when its route came after ~70 others,
-~45 us once matching was indexed.
+Domain routers are declared with `route_class=Route` (FastAPI's extension point for routes)
+and included with `app.include_router`, so FastAPI copies every route setting itself. `Route`
+documents what kit adds to a route (the query models it parses, the 413 of a body that is too
+large, the Idempotency-Key of a creating POST) and records a creating POST's answer for its
+key (kit/idempotency.py). `document_conditional_writes` adds If-Match and 412 to a write of a
+path that can also be read.
+
+`index_routes` narrows each request to the routes that share its leading path segments instead
+of trying every route's regex in turn. Measured in-process: /healthz cost 160-300 us of CPU
+when its route came after ~70 others, ~45 us once matching was indexed. The index is a router
+middleware (Starlette's `Router(middleware=...)` slot, which FastAPI's application router
+does not take as an argument, so it is set as Starlette's Router sets it);
+tests/kit/test_routing.py fails if the framework stops calling it or if it would pick another
+route than Starlette's own matching.
 """
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute, APIRouter
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from starlette.routing import BaseRoute, Match, Route
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Router
+from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from homeroom.kit import idempotency
 from homeroom.kit.errors import PROBLEM_JSON
-from homeroom.kit.idempotency import IdempotentRoute, is_idempotent
 from homeroom.kit.params import QUERY_MODEL, openapi_parameters
 
 
@@ -32,6 +44,60 @@ def _query_models(dependant: Dependant) -> list[type[BaseModel]]:
             found.append(model)
         found += _query_models(dependency)
     return found
+
+
+_TOO_LARGE: dict[str, Any] = {
+    "description": "The request body is larger than the limit (HOMEROOM_MAX_BODY_BYTES)",
+    "content": {PROBLEM_JSON: {}},
+}
+
+
+def _with_parameters(
+    extra: dict[str, Any] | None, parameters: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """`extra` with `parameters` documented once each (a route included into another router
+    is built again from its own settings)."""
+    merged = dict(extra or {})
+    present = list(merged.get("parameters", []))
+    known = {(p.get("name"), p.get("in")) for p in present}
+    present += [p for p in parameters if (p["name"], p["in"]) not in known]
+    if present:
+        merged["parameters"] = present
+    return merged or None
+
+
+class Route(APIRoute):
+    """Every API route. Documents the query parameters its query models parse, the 413 of a
+    route that reads a body (kit/guards.LimitBody) and, on a creating POST, the
+    Idempotency-Key; a creating POST's answer is recorded for its key before the request's
+    unit of work commits (the endpoint returns first, then the unit of work exits: the
+    handler runs in between)."""
+
+    idempotent: bool = False
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if self.body_field is not None and 413 not in self.responses:
+            self.responses = {**self.responses, 413: _TOO_LARGE}
+        parameters = [p for m in _query_models(self.dependant) for p in openapi_parameters(m)]
+        extra = self.openapi_extra
+        if self.idempotent:
+            extra = {**(extra or {}), **idempotency.IDEMPOTENT}
+            parameters.append(idempotency.OPENAPI_PARAMETER)
+        self.openapi_extra = _with_parameters(extra, parameters)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        self.idempotent = idempotency.is_idempotent(self)
+        if not self.idempotent:
+            return handler
+
+        async def idempotent(request: Request) -> Response:
+            response = await handler(request)
+            await idempotency.record(request, response)
+            return response
+
+        return idempotent
 
 
 _IF_MATCH: dict[str, Any] = {
@@ -49,74 +115,16 @@ _PRECONDITION_FAILED: dict[str, Any] = {
 _CONDITIONAL = {"PATCH", "PUT", "DELETE"}
 
 
-def _openapi_extra(route: APIRoute, conditional: bool) -> dict[str, Any] | None:
-    """The route's own openapi_extra plus the query parameters its query models parse, the
-    Idempotency-Key of a creating POST and the If-Match of a write to a readable record."""
-    extra = dict(route.openapi_extra or {})
-    parameters = [p for m in _query_models(route.dependant) for p in openapi_parameters(m)]
-    if is_idempotent(route):
-        extra.update(idempotency.IDEMPOTENT)
-        parameters.append(idempotency.OPENAPI_PARAMETER)
-    if conditional:
-        parameters.append(_IF_MATCH)
-    if parameters:
-        extra["parameters"] = list(extra.get("parameters", [])) + parameters
-    return extra or None
-
-
-_TOO_LARGE: dict[str, Any] = {
-    "description": "The request body is larger than the limit (HOMEROOM_MAX_BODY_BYTES)",
-    "content": {"application/problem+json": {}},
-}
-
-
-def _responses(route: APIRoute) -> dict[int | str, dict[str, Any]]:
-    """The route's documented responses, with the 413 of kit/guards.LimitBody for a route
-    that reads a body."""
-    if route.body_field is None or 413 in route.responses:
-        return dict(route.responses)
-    return {**route.responses, 413: _TOO_LARGE}
-
-
-def add_routes(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
-    """Registers the router's routes on the application. Creating POSTs become
-    IdempotentRoutes (kit/idempotency.py); a PATCH, PUT or DELETE of a path the router can
-    also GET is documented with If-Match and its 412."""
-    readable = {r.path for r in router.routes if isinstance(r, APIRoute) and "GET" in r.methods}
-    for route in router.routes:
-        if not isinstance(route, APIRoute):
-            raise TypeError(f"only API routes can be added flat, not {route!r}")
-        conditional = bool(route.methods & _CONDITIONAL) and route.path in readable
-        responses = _responses(route)
-        if conditional:
-            responses.setdefault(412, _PRECONDITION_FAILED)
-        app.router.add_api_route(
-            prefix + route.path,
-            route.endpoint,
-            response_model=route.response_model,
-            status_code=route.status_code,
-            tags=route.tags,
-            dependencies=route.dependencies,
-            summary=route.summary,
-            description=route.description,
-            response_description=route.response_description,
-            responses=responses,
-            deprecated=route.deprecated,
-            methods=route.methods,
-            operation_id=route.operation_id,
-            response_model_include=route.response_model_include,
-            response_model_exclude=route.response_model_exclude,
-            response_model_by_alias=route.response_model_by_alias,
-            response_model_exclude_unset=route.response_model_exclude_unset,
-            response_model_exclude_defaults=route.response_model_exclude_defaults,
-            response_model_exclude_none=route.response_model_exclude_none,
-            include_in_schema=route.include_in_schema,
-            response_class=route.response_class,
-            name=route.name,
-            callbacks=route.callbacks,
-            openapi_extra=_openapi_extra(route, conditional),
-            route_class_override=IdempotentRoute if is_idempotent(route) else None,
-        )
+def document_conditional_writes(app: FastAPI) -> None:
+    """A PATCH, PUT or DELETE of a path the application can also GET is documented with
+    If-Match and its 412 (the OpenAPI document is built from these settings when asked)."""
+    routes = [r for r in app.routes if isinstance(r, APIRoute)]
+    readable = {r.path for r in routes if "GET" in r.methods}
+    for route in routes:
+        if route.methods & _CONDITIONAL and route.path in readable:
+            route.responses = {**route.responses}
+            route.responses.setdefault(412, _PRECONDITION_FAILED)
+            route.openapi_extra = _with_parameters(route.openapi_extra, [_IF_MATCH])
 
 
 _KEY_DEPTH = 3  # "/api/v1/students/..." -> ("api", "v1", "students")
@@ -137,32 +145,33 @@ def _request_key(path: str) -> tuple[str, ...]:
     return tuple(path.strip("/").split("/")[:_KEY_DEPTH])
 
 
-class IndexedRouter(APIRouter):
-    """Starlette matches a request against every route in turn (regex per route); with ~70
-    routes that linear scan dominated a cheap endpoint's cost. This router first narrows the
-    candidates to the routes that share the request's leading literal segments, in their
-    original order. Anything it does not match in full (404, 405, slash redirects) goes to
-    the stock implementation, so behaviour is unchanged."""
+class RouteIndex:
+    """A router's routes by their leading literal segments: each key's list holds the routes
+    with that key and the routes a parameter starts (wildcards), in the router's order, so the
+    first full match is the one Starlette's linear scan would find. Rebuilt when routes are
+    added."""
 
-    _index: dict[tuple[str, ...], list[BaseRoute]]
-    _wildcards: list[BaseRoute]
-    _indexed_count: int = -1
+    def __init__(self, routes: list[BaseRoute]) -> None:
+        self._routes = routes  # the router's own list
+        self._index: dict[tuple[str, ...], list[BaseRoute]] = {}
+        self._wildcards: list[BaseRoute] = []
+        self._indexed_count = -1
 
-    def _candidates(self, path: str) -> list[BaseRoute]:
-        if self._indexed_count != len(self.routes):
-            self._build_index()
+    def candidates(self, path: str) -> list[BaseRoute]:
+        if self._indexed_count != len(self._routes):
+            self._build()
         return self._index.get(_request_key(path), self._wildcards)
 
-    def _build_index(self) -> None:
+    def _build(self) -> None:
         keyed: dict[tuple[str, ...], list[int]] = {}
         wildcards: list[int] = []
-        for position, route in enumerate(self.routes):
+        routes = self._routes
+        for position, route in enumerate(routes):
             key = _route_key(getattr(route, "path", "") or "")
-            if key is None or not isinstance(route, APIRoute | Route):
+            if key is None or not isinstance(route, StarletteRoute):
                 wildcards.append(position)
             else:
                 keyed.setdefault(key, []).append(position)
-        routes = self.routes
         self._index = {
             key: [routes[p] for p in sorted(positions + wildcards)]
             for key, positions in keyed.items()
@@ -170,27 +179,47 @@ class IndexedRouter(APIRouter):
         self._wildcards = [routes[p] for p in wildcards]
         self._indexed_count = len(routes)
 
-    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+
+class IndexedMatching:
+    """Router middleware: answers a request with the first route of its index candidates that
+    matches it in full, as `Router.app` does with all routes; anything else (404, 405, slash
+    redirects, lifespan) goes on to `Router.app`, so behaviour is unchanged."""
+
+    def __init__(self, app: ASGIApp, router: Router, index: RouteIndex) -> None:
+        self.app = app
+        self.router = router
+        self.index = index
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route in self._candidates(scope["path"]):
+            for route in self.index.candidates(scope["path"]):
                 match, child_scope = route.matches(scope)
                 if match == Match.FULL:
                     if "router" not in scope:
-                        scope["router"] = self
+                        scope["router"] = self.router
                     scope.update(child_scope)
                     await route.handle(scope, receive, send)
                     return
-        await super().app(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
-def index_routes(app: FastAPI) -> None:
-    """Makes the application's router an IndexedRouter (same state, faster matching)."""
+def index_routes(app: FastAPI) -> RouteIndex:
+    """Puts IndexedMatching in front of the application router's own matching and keeps the
+    index on `app.state.route_index` (kit/fastpath and find_route read it)."""
     router = app.router
-    # The router bound its own `app` at construction; bind the indexed one instead. (A router
-    # with middleware of its own would wrap it; this application's router has none.)
-    assert router.middleware_stack == router.app, "router middleware is not supported"
-    router.__class__ = IndexedRouter
-    router.middleware_stack = router.app
+    # Starlette's Router sets middleware_stack to its own `app`, wrapped by the middleware it
+    # was given; FastAPI gives the application's router none.
+    assert router.middleware_stack == router.app, "router middleware is already set"
+    index = RouteIndex(router.routes)
+    router.middleware_stack = IndexedMatching(router.app, router, index)
+    app.state.route_index = index
+    return index
+
+
+def route_index(app: ASGIApp) -> RouteIndex | None:
+    """The application's route index, if it has one."""
+    state = getattr(app, "state", None)
+    return getattr(state, "route_index", None) if state is not None else None
 
 
 def find_route(app: ASGIApp, scope: Scope) -> BaseRoute | None:
@@ -199,9 +228,8 @@ def find_route(app: ASGIApp, scope: Scope) -> BaseRoute | None:
     router = getattr(app, "router", None)
     if router is None:
         return None
-    candidates = (
-        router._candidates(scope["path"]) if isinstance(router, IndexedRouter) else router.routes
-    )
+    index = route_index(app)
+    candidates = index.candidates(scope["path"]) if index is not None else router.routes
     for route in candidates:
         match, _ = route.matches(scope)
         if match == Match.FULL:

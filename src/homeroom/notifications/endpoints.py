@@ -6,6 +6,7 @@ from homeroom.kit.auth import CurrentPrincipal
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import PathId
 from homeroom.notifications import service
 from homeroom.notifications.schemas import (
@@ -15,7 +16,7 @@ from homeroom.notifications.schemas import (
     ReadAllResult,
 )
 
-router = APIRouter(prefix="/notifications", tags=["notifications"])
+router = APIRouter(prefix="/notifications", tags=["notifications"], route_class=Route)
 
 
 @router.get("", response_model=NotificationList)

@@ -7,8 +7,9 @@ from homeroom.kit.deps import DB
 from homeroom.kit.errors import problem
 from homeroom.kit.metrics import exposition
 from homeroom.kit.responses import NO_STORE, json_response
+from homeroom.kit.routing import Route
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=Route)
 
 
 @router.get("/healthz")

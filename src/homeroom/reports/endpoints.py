@@ -10,6 +10,7 @@ from homeroom.kit.cpu import run_cpu
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import PathId
 from homeroom.reports import service as report_service
 from homeroom.reports.pdf import Kind, file_name, pdf_response, wants_json
@@ -21,7 +22,7 @@ from homeroom.reports.schemas import (
     TranscriptQuery,
 )
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], route_class=Route)
 
 PDF_OR_JSON: dict[int | str, dict[str, Any]] = {
     200: {

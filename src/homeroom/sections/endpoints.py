@@ -8,6 +8,7 @@ from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import Page, PathId
 from homeroom.sections import repository
 from homeroom.sections import service as section_service
@@ -20,7 +21,7 @@ from homeroom.sections.schemas import (
     SectionUpdate,
 )
 
-router = APIRouter(prefix="/sections", tags=["sections"])
+router = APIRouter(prefix="/sections", tags=["sections"], route_class=Route)
 
 
 @router.get("", response_model=Page[SectionRead])

@@ -7,12 +7,13 @@ from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import Page, PathId
 from homeroom.students import repository
 from homeroom.students import service as student_service
 from homeroom.students.schemas import StudentCreate, StudentFilters, StudentRead, StudentUpdate
 
-router = APIRouter(prefix="/students", tags=["students"])
+router = APIRouter(prefix="/students", tags=["students"], route_class=Route)
 
 
 @router.get("", response_model=Page[StudentRead])

@@ -7,12 +7,13 @@ from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import Page, PathId
 from homeroom.teachers import repository
 from homeroom.teachers import service as teacher_service
 from homeroom.teachers.schemas import TeacherCreate, TeacherFilters, TeacherRead, TeacherUpdate
 
-router = APIRouter(prefix="/teachers", tags=["teachers"])
+router = APIRouter(prefix="/teachers", tags=["teachers"], route_class=Route)
 
 
 @router.get("", response_model=Page[TeacherRead])

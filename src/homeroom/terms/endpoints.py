@@ -6,12 +6,13 @@ from homeroom.kit.auth import TermsRead, TermsWrite
 from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import Page, PathId
 from homeroom.terms import repository
 from homeroom.terms import service as term_service
 from homeroom.terms.schemas import TermCreate, TermRead, TermUpdate
 
-router = APIRouter(prefix="/terms", tags=["terms"])
+router = APIRouter(prefix="/terms", tags=["terms"], route_class=Route)
 
 
 @router.get("", response_model=Page[TermRead])

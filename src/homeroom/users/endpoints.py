@@ -7,12 +7,13 @@ from homeroom.kit.deps import DB, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
+from homeroom.kit.routing import Route
 from homeroom.kit.schemas import Page, PathId
 from homeroom.users import repository
 from homeroom.users import service as user_service
 from homeroom.users.schemas import UserCreate, UserFilters, UserRead, UserUpdate
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=Route)
 
 
 @router.get("", response_model=Page[UserRead])
