@@ -37,6 +37,7 @@ def _settings(backend: str, tmp: Path) -> Settings:
         # Only the start-up sweep: a periodic one would add statements to the query counts of
         # whatever test it landed in. Tests that need a sweep call app.state.jobs.sweep().
         job_sweep_seconds=24 * 3600,
+        check_responses=True,  # every JSON answer against its response_model
     )
 
 

@@ -36,6 +36,7 @@ from homeroom.kit.fastpath import FastReads
 from homeroom.kit.guards import LimitBody, RefuseNul
 from homeroom.kit.logging import configure_logging
 from homeroom.kit.metrics import RequestMetrics
+from homeroom.kit.response_check import CheckResponses
 from homeroom.kit.routing import document_conditional_writes, index_routes
 from homeroom.kit.security import TokenDecoder
 from homeroom.notifications.endpoints import router as notifications
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_decoder = TokenDecoder(settings)
     install_error_handlers(app)
     app.add_middleware(FastReads, fastapi=app)  # innermost: after the guards and the metrics
+    if settings.check_responses:
+        app.add_middleware(CheckResponses)  # around FastReads: sees both paths' answers
     app.add_middleware(
         LimitBody,
         limit=settings.max_body_bytes,

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # at 16 KB/s on average (else 408).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     body_grace_seconds: float = Field(default=10.0, gt=0)
+    # Every JSON answer checked against its route's response_model before it is sent
+    # (kit/response_check.py; a mismatch raises). The test suite turns it on; it costs a
+    # validation per answer, so it is off by default.
+    check_responses: bool = False
 
     # Response cache (kit/cache.py): entry lifetime, and the entries each process keeps in
     # memory (in front of Redis when redis_url is set).
