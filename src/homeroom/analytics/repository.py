@@ -26,6 +26,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from homeroom.enums import ATTENDANCE_STATUSES
 from homeroom.kit.db import Database, Row
 from homeroom.kit.scopes import ScopeKind, school_filter, student_filter
 from homeroom.models import (
@@ -53,7 +54,6 @@ from homeroom.models.analytics import (
 )
 
 FAILING_BELOW = 60.0  # grades/calculation.py: below D's floor is an F
-STATUSES = ("present", "absent", "late", "excused")
 
 # Whose dashboard: one school (bound parameter "school") or every school together.
 Reach = Literal["school", "all"]
@@ -85,7 +85,7 @@ def _where_school(reach: Reach, column: Any) -> ColumnElement[bool]:
 def _days(reach: Reach, recent: bool) -> Select[Any]:
     """Attendance per day up to :date: the last :days school days, or those of this week."""
     day = AnalyticsDay.date
-    counts = [func.sum(getattr(AnalyticsDay, s)).label(s) for s in STATUSES]
+    counts = [func.sum(getattr(AnalyticsDay, s)).label(s) for s in ATTENDANCE_STATUSES]
     stmt = select(day.label("day"), *counts).where(_where_school(reach, AnalyticsDay.school_id))
     # A day whose records were all deleted keeps a row of zeros: not a school day.
     stmt = stmt.where(day <= bindparam("date", type_=Date)).group_by(day)
@@ -160,7 +160,7 @@ def _overview(reach: Reach) -> Any:
                 *_row(
                     kind,
                     day1=days.c.day,
-                    **{f"n{i}": days.c[s] for i, s in enumerate(STATUSES, 1)},
+                    **{f"n{i}": days.c[s] for i, s in enumerate(ATTENDANCE_STATUSES, 1)},
                 )
             )
         )
@@ -227,7 +227,7 @@ def _at_risk(reach: Reach) -> Select[Any]:
             detail.c.first_name,
             detail.c.last_name,
             detail.c.grade_level,
-            *(detail.c[x] for x in STATUSES),
+            *(detail.c[x] for x in ATTENDANCE_STATUSES),
             detail.c.attendance_rate,
             detail.c.failing,
             detail.c.failing_section_id,
@@ -313,7 +313,7 @@ async def section(
 
 
 def _status_sums(status: Any) -> list[Any]:
-    return [func.sum(case((status == s, 1), else_=0)).label(s) for s in STATUSES]
+    return [func.sum(case((status == s, 1), else_=0)).label(s) for s in ATTENDANCE_STATUSES]
 
 
 def _roster() -> Select[Any]:
@@ -332,7 +332,7 @@ def _roster() -> Select[Any]:
             Student.first_name,
             Student.last_name,
             Enrollment.status,
-            *(func.coalesce(attendance.c[s], 0) for s in STATUSES),
+            *(func.coalesce(attendance.c[s], 0) for s in ATTENDANCE_STATUSES),
         )
         .select_from(Enrollment)
         .join(Student, Student.id == Enrollment.student_id)
@@ -368,7 +368,7 @@ def _sessions() -> Select[Any]:
     return (
         select(
             AttendanceSession.date,
-            *(getattr(AnalyticsSession, s) for s in STATUSES),
+            *(getattr(AnalyticsSession, s) for s in ATTENDANCE_STATUSES),
         )
         .join(AnalyticsSession, AnalyticsSession.session_id == AttendanceSession.id)
         .where(AttendanceSession.section_id == bindparam("section_id"))

@@ -8,8 +8,9 @@ from typing import Any
 import orjson
 
 from homeroom.analytics import repository
-from homeroom.analytics.repository import STATUSES, Reach
+from homeroom.analytics.repository import Reach
 from homeroom.analytics.schemas import DashboardQuery, MeQuery
+from homeroom.enums import ATTENDANCE_STATUSES, LETTERS
 from homeroom.grades import calculation
 from homeroom.kit import cache
 from homeroom.kit.auth import Principal, can
@@ -18,7 +19,6 @@ from homeroom.kit.errors import Forbidden, NotFound
 from homeroom.kit.responses import etag_of
 from homeroom.kit.scopes import scope_kind, scope_params
 
-LETTERS = ("A", "B", "C", "D", "F")
 ENROLLMENT_COUNTS = ("enrolled", "completed", "dropped")
 # Every write leaves an audit row, and an audit row bumps "school:{id}:activity:{id % 8}" (a
 # trigger of migrations 0004-0005, in the write's transaction): the dashboard shows those rows,
@@ -39,7 +39,9 @@ def rate(present: int, late: int, total: int) -> float | None:
 
 
 def _counts(values: Iterable[Any]) -> dict[str, Any]:
-    counts = dict(zip(STATUSES, (int(v or 0) for v in values), strict=True))
+    counts: dict[str, int] = dict(
+        zip(ATTENDANCE_STATUSES, (int(v or 0) for v in values), strict=True)
+    )
     total = sum(counts.values())
     return {**counts, "total": total, "rate": rate(counts["present"], counts["late"], total)}
 
@@ -279,7 +281,7 @@ def _finals(
 
 
 def _letters(finals: Iterable[float | None]) -> dict[str, int]:
-    out = dict.fromkeys(LETTERS, 0)
+    out: dict[str, int] = dict.fromkeys(LETTERS, 0)
     for final in finals:
         letter = calculation.letter(final)
         if letter is not None:
@@ -328,7 +330,9 @@ async def section_analytics(db: Database, principal: Principal, section_id: int)
         "average_final_percentage": round(statistics.fmean(graded), 2) if graded else None,
         "letters": _letters(finals.values()),
         "attendance": _counts(
-            tuple(sum(int(s[1 + i] or 0) for s in sessions) for i in range(len(STATUSES)))
+            tuple(
+                sum(int(s[1 + i] or 0) for s in sessions) for i in range(len(ATTENDANCE_STATUSES))
+            )
         ),
         "roster": roster,
         "assessments": assessments,
@@ -457,7 +461,7 @@ async def me(db: Database, principal: Principal, query: MeQuery) -> dict[str, An
             {"section_id": r[1], "course_code": r[2], **_counts(r[3:7])}
             for r in attendance_of.get(student_id, [])
         ]
-        totals = tuple(sum(s[name] for s in by_section) for name in STATUSES)
+        totals = tuple(sum(s[name] for s in by_section) for name in ATTENDANCE_STATUSES)
         out.append(
             {
                 "student_id": student_id,

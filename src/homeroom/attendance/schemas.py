@@ -1,11 +1,11 @@
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from homeroom.enums import AttendanceStatus
 from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
-AttendanceStatus = Literal["present", "absent", "late", "excused"]
 # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the driver.
 Note = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^[^\x00]*$")

@@ -14,6 +14,7 @@ from homeroom.attendance.schemas import (
     AttendanceUpdate,
 )
 from homeroom.audit import service as audit
+from homeroom.enums import ATTENDANCE_STATUSES
 from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row, SessionReader
@@ -21,8 +22,6 @@ from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed,
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.models import utcnow
-
-STATUSES = ("present", "absent", "late", "excused")
 
 
 def rate(present: int, late: int, total: int) -> float | None:
@@ -285,10 +284,10 @@ async def student_summary(
         raise NotFound("student not found")
     rows = await repository.student_by_section(db, kind, scope, student_id, date_from, date_to)
     by_section = []
-    totals = dict.fromkeys(("total", *STATUSES), 0)
+    totals = dict.fromkeys(("total", *ATTENDANCE_STATUSES), 0)
     for section_id, code, total, *counts in rows:
         entry = {"section_id": section_id, "course_code": code, "total": int(total)}
-        entry |= {status: int(n) for status, n in zip(STATUSES, counts, strict=True)}
+        entry |= {status: int(n) for status, n in zip(ATTENDANCE_STATUSES, counts, strict=True)}
         for key in totals:
             totals[key] += entry[key]
         by_section.append(_with_rate(entry, entry["total"]))
@@ -323,13 +322,15 @@ async def section_summary(
             "first_name": first_name,
             "last_name": last_name,
         }
-        entry |= {status: int(n) for status, n in zip(STATUSES, counts, strict=True)}
+        entry |= {status: int(n) for status, n in zip(ATTENDANCE_STATUSES, counts, strict=True)}
         by_student.append(_with_rate(entry, sum(int(n) for n in counts)))
     by_date = []
-    totals = dict.fromkeys(STATUSES, 0)
+    totals = dict.fromkeys(ATTENDANCE_STATUSES, 0)
     for day, *counts in date_rows:
-        entry = {"date": day} | {s: int(n) for s, n in zip(STATUSES, counts, strict=True)}
-        for status in STATUSES:
+        entry = {"date": day} | {
+            s: int(n) for s, n in zip(ATTENDANCE_STATUSES, counts, strict=True)
+        }
+        for status in ATTENDANCE_STATUSES:
             totals[status] += entry[status]
         by_date.append(entry)
     return {

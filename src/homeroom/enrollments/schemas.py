@@ -1,11 +1,11 @@
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from homeroom.enums import EnrollmentStatus
 from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
-EnrollmentStatus = Literal["enrolled", "dropped", "completed"]
 MAX_BULK = 1000
 
 

@@ -3,10 +3,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from homeroom.attendance.schemas import AttendanceStatus
-from homeroom.enrollments.schemas import EnrollmentStatus
+from homeroom.enums import AttendanceStatus, EnrollmentStatus, JobState, StudentStatus
 from homeroom.kit.schemas import Id
-from homeroom.students.schemas import GradeLevel, StudentStatus
+from homeroom.students.schemas import GradeLevel
 
 ExportFormat = Literal["csv", "xlsx"]
 SortParam = Annotated[
@@ -93,4 +92,4 @@ export_request = TypeAdapter[ExportRequest](ExportRequest)
 class ExportJobFilters(BaseModel):
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=1_000_000)
-    status: Literal["queued", "running", "succeeded", "failed"] | None = None
+    status: JobState | None = None

@@ -9,14 +9,14 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 from pydantic.networks import validate_email
 
-from homeroom.attendance.schemas import AttendanceStatus, Note
+from homeroom.attendance.schemas import Note
 from homeroom.attendance.schemas import _not_in_future as attendance_day_rule
-from homeroom.enrollments.schemas import EnrollmentStatus
+from homeroom.enums import AttendanceStatus, EnrollmentStatus, StudentStatus
 from homeroom.grades.schemas import Comment, Score
 from homeroom.guardians.schemas import Name as GuardianName
 from homeroom.guardians.schemas import Phone, Relationship
 from homeroom.kit.schemas import CreateModel, Id
-from homeroom.students.schemas import GradeLevel, StudentNumber, StudentStatus
+from homeroom.students.schemas import GradeLevel, StudentNumber
 from homeroom.students.schemas import Name as StudentName
 from homeroom.students.schemas import _check_birth_date as birth_date_rule
 

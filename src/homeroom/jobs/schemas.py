@@ -1,13 +1,15 @@
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
+
+from homeroom.enums import JobState
 
 
 class JobRead(BaseModel):
     id: int
     kind: str
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: JobState
     progress: int = Field(ge=0, le=100)
     params: dict[str, Any]
     result: dict[str, Any] | None
@@ -33,4 +35,4 @@ class JobFilters(BaseModel):
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=1_000_000)
     kind: str | None = Field(default=None, max_length=40)
-    status: Literal["queued", "running", "succeeded", "failed"] | None = None
+    status: JobState | None = None

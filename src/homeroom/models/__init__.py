@@ -1,5 +1,12 @@
 """Every table, importable from one place (Alembic and the repositories use this)."""
 
+from homeroom.enums import (
+    ATTENDANCE_STATUSES,
+    ENROLLMENT_STATUSES,
+    JOB_STATES,
+    ROLES,
+    STUDENT_STATUSES,
+)
 from homeroom.models.analytics import (
     AnalyticsDay,
     AnalyticsEnrollment,
@@ -9,16 +16,16 @@ from homeroom.models.analytics import (
     AnalyticsSession,
     AnalyticsStudent,
 )
-from homeroom.models.attendance import ATTENDANCE_STATUSES, AttendanceRecord, AttendanceSession
+from homeroom.models.attendance import AttendanceRecord, AttendanceSession
 from homeroom.models.base import Base, UTCDateTime, utcnow
 from homeroom.models.cache import CacheVersion
-from homeroom.models.catalog import ENROLLMENT_STATUSES, Course, Enrollment, Section, Term
+from homeroom.models.catalog import Course, Enrollment, Section, Term
 from homeroom.models.grading import Assessment, AssessmentCategory, Grade
 from homeroom.models.idempotency import IdempotencyKey
-from homeroom.models.jobs import JOB_STATES, Job, JobFile, Notification
-from homeroom.models.people import STUDENT_STATUSES, Guardian, Student, StudentGuardian, Teacher
+from homeroom.models.jobs import Job, JobFile, Notification
+from homeroom.models.people import Guardian, Student, StudentGuardian, Teacher
 from homeroom.models.school import School
-from homeroom.models.user import ROLES, AuditLog, LoginEvent, RefreshToken, User
+from homeroom.models.user import AuditLog, LoginEvent, RefreshToken, User
 
 __all__ = [
     "ATTENDANCE_STATUSES",

@@ -3,9 +3,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from homeroom.enums import ATTENDANCE_STATUSES
 from homeroom.models.base import Base, UTCDateTime, utcnow
-
-ATTENDANCE_STATUSES = ("present", "absent", "late", "excused")
 
 
 class AttendanceSession(Base):

@@ -16,10 +16,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from homeroom.enums import ENROLLMENT_STATUSES
 from homeroom.models.base import Base, TimestampMixin, UTCDateTime, utcnow
 from homeroom.models.people import Student, Teacher
-
-ENROLLMENT_STATUSES = ("enrolled", "dropped", "completed")
 
 
 class Term(TimestampMixin, Base):

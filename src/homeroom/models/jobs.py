@@ -19,9 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from homeroom.enums import JOB_STATES
 from homeroom.models.base import Base, UTCDateTime, utcnow
-
-JOB_STATES = ("queued", "running", "succeeded", "failed")
 
 
 class Job(Base):

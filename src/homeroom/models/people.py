@@ -3,9 +3,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from homeroom.enums import STUDENT_STATUSES
 from homeroom.models.base import Base, TimestampMixin, UTCDateTime
-
-STUDENT_STATUSES = ("active", "inactive", "graduated", "withdrawn")
 
 
 class Student(TimestampMixin, Base):

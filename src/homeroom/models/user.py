@@ -4,9 +4,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from homeroom.enums import ROLES
 from homeroom.models.base import Base, TimestampMixin, UTCDateTime, utcnow
-
-ROLES = ("admin", "staff", "teacher", "student", "guardian")
 
 
 class User(TimestampMixin, Base):

@@ -1,8 +1,9 @@
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from homeroom.enums import EnrollmentStatus
 from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
 SectionName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -11,7 +12,6 @@ MeetingPattern = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)
 ]
 Capacity = Annotated[int, Field(gt=0, le=10_000)]
-EnrollmentStatus = Literal["enrolled", "dropped", "completed"]
 
 
 class SectionRead(BaseModel):

@@ -3,9 +3,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
 
+from homeroom.enums import StudentStatus
 from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
-StudentStatus = Literal["active", "inactive", "graduated", "withdrawn"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 StudentNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[\w-]+$")

@@ -1,11 +1,11 @@
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
+from homeroom.enums import Role
 from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
-Role = Literal["admin", "staff", "teacher", "student", "guardian"]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 # argon2 hashes anything, but an unbounded password is a cheap way to burn CPU.
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
