@@ -19,8 +19,16 @@ serve: $(STAMP)
 	$(BIN)/homeroom seed --if-empty --students 2000 --password homeroom
 	$(BIN)/homeroom serve
 
+# One pytest-xdist worker per core. `make test-fast` leaves out the live tests (real server
+# processes, about half the time on SQLite); CI runs them always.
+PYTEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+.PHONY: test-fast
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not live" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench

@@ -1,8 +1,13 @@
 """Test harness: every test runs against SQLite, and against PostgreSQL when
 HOMEROOM_TEST_DATABASE_URL is set. The schema comes from the real migrations; each test starts
-from empty tables."""
+from empty tables. Under pytest-xdist each worker has databases of its own (tests/backends.py).
 
-import os
+A test cannot run inside a rolled-back transaction here: the app commits its own units of work
+and reads on connections of its own (the raw read path, the reader pool), which would not see
+the test's uncommitted rows. So the tables are emptied after each test that used them, with
+the cheapest statements each backend has (see _clean_tables)."""
+
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +23,25 @@ from homeroom.config import Settings
 from homeroom.kit.db import Database, statement_counter
 from homeroom.kit.migrate import upgrade
 from homeroom.models import Base
+from tests.backends import PG_URL, WORKER, create_database, database_name
 from tests.factories import Factory
 
-PG_URL = os.environ.get("HOMEROOM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, live tests first, the longest first (`live(seconds=...)`): the long
+    ones start at once and the short ones fill the other workers around them. A stable sort,
+    so each part keeps pytest's grouping by backend."""
+    if WORKER is None:
+        return
+
+    def order(item: pytest.Item) -> tuple[bool, float]:
+        live = item.get_closest_marker("live")
+        return live is None, -float(live.kwargs.get("seconds", 0)) if live else 0.0
+
+    items.sort(key=order)
 
 
 def _settings(backend: str, tmp: Path) -> Settings:
@@ -46,6 +65,10 @@ async def _reset_postgres(url: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA public CASCADE"))
         await conn.execute(text("CREATE SCHEMA public"))
+        # A test database need not survive a crash: commits do not wait for the disk (each
+        # wait cost milliseconds on a loaded machine, and tests commit thousands of times).
+        name = database_name(url)
+        await conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     await engine.dispose()
 
 
@@ -57,10 +80,10 @@ async def settings(
     tmp = tmp_path_factory.mktemp(backend)
     settings = _settings(backend, tmp)
     if backend == "postgresql":
+        if WORKER is not None:
+            await create_database(database_name(settings.effective_database_url))
         await _reset_postgres(settings.effective_database_url)
     # Alembic's env runs its own event loop: run it in a thread.
-    import asyncio
-
     await asyncio.to_thread(upgrade, settings)
     return settings
 
@@ -78,6 +101,23 @@ def db(app: FastAPI) -> Database:
     return database
 
 
+TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
+
+# PostgreSQL: TRUNCATE of every table cost ~1 s a test on a loaded machine (a new file for
+# each table and index); deleting the few rows a test wrote costs milliseconds. One statement:
+# triggers and foreign-key checks off for it (session_replication_role, so the order does not
+# matter and no summary trigger fires), then the sequences a test advanced start again at 1 as
+# RESTART IDENTITY did.
+EMPTY_POSTGRES = text(
+    "DO $$ DECLARE seq regclass; BEGIN "
+    "SET LOCAL session_replication_role = replica; "
+    + "".join(f"DELETE FROM {name}; " for name in TABLES)
+    + "FOR seq IN SELECT format('%I.%I', schemaname, sequencename)::regclass FROM pg_sequences "
+    "WHERE schemaname = current_schema() AND last_value IS NOT NULL LOOP "
+    "PERFORM setval(seq, 1, false); END LOOP; END $$"
+)
+
+
 @pytest.fixture(autouse=True)
 async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
@@ -86,13 +126,12 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     db: Database = request.getfixturevalue("db")
     # A job a test started and did not wait for would still be writing: let it end first.
     await request.getfixturevalue("app").state.jobs.drain()
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with db.engine.begin() as conn:
         if db.is_sqlite:
-            for name in tables:
+            for name in TABLES:
                 await conn.execute(text(f"DELETE FROM {name}"))
         else:
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            await conn.execute(EMPTY_POSTGRES)
 
 
 @pytest.fixture

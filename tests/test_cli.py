@@ -14,6 +14,8 @@ from homeroom.app import create_app
 from homeroom.config import Settings
 
 HOMEROOM = Path(sys.executable).with_name("homeroom")
+pytestmark = pytest.mark.live
+
 SECRET = "cli-test-secret-key-long-enough-for-hs256-0123456789abcdef"
 
 

@@ -12,8 +12,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.live import run_cli, serving, sqlite_env
+
+# It fuzzes for a fixed budget (--max-time below).
+pytestmark = pytest.mark.live(seconds=260)
 
 ST = Path(sys.executable).parent / "st"
 

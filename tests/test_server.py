@@ -3,8 +3,11 @@
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.live import run_cli, serving, sqlite_env
+
+pytestmark = pytest.mark.live
 
 
 def test_log_in_over_http_and_page_through_students(tmp_path: Path) -> None:

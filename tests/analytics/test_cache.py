@@ -234,6 +234,7 @@ async def process(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.mark.skipif(REDIS_URL is None, reason="HOMEROOM_TEST_REDIS_URL is not set")
+@pytest.mark.xdist_group("redis")
 class TestRedis:
     async def test_two_processes_share_entries_and_neither_is_ever_stale(
         self, settings: Settings, world: World

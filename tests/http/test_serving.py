@@ -64,6 +64,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)  # a worker that outlived its server
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("server", ["uvicorn", "granian"])
 def test_serves_compressed_cached_batch(tmp_path: Path, server: str) -> None:
     env = sqlite_env(tmp_path)
@@ -95,6 +96,7 @@ def test_serves_compressed_cached_batch(tmp_path: Path, server: str) -> None:
         _stop(proc)
 
 
+@pytest.mark.live
 def test_unknown_server_refused(tmp_path: Path) -> None:
     result = run_cli(["serve", "--server", "gunicorn"], sqlite_env(tmp_path))
     assert result.returncode == 2

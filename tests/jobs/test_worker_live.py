@@ -3,7 +3,8 @@ a real `homeroom serve` sends, real workers run, results come back over HTTP.
 
 Runs against its own fresh database (a SQLite file; also a PostgreSQL database of its own
 when HOMEROOM_TEST_DATABASE_URL is set), so the in-process job runner of the other tests never
-touches these jobs.
+touches these jobs. The brokers' queues are shared: under xdist one worker runs these tests
+(xdist_group "redis").
 """
 
 import asyncio
@@ -19,22 +20,21 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from homeroom.config import Settings
 from homeroom.jobs import service as jobs
 from homeroom.jobs.broker import JobRuntime
 from homeroom.kit.db import Database
 from homeroom.kit.security import AccessClaims
+from tests.backends import PG_URL, create_database, database_name, drop_database, with_database
 from tests.live import BIN, run_cli, serving
 
+pytestmark = [pytest.mark.live, pytest.mark.xdist_group("redis")]
+
 REDIS_URL = os.environ.get("HOMEROOM_TEST_REDIS_URL")
-PG_URL = os.environ.get("HOMEROOM_TEST_DATABASE_URL")
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "Worker-Live-1"
-LIVE_PG_DB = "homeroom_jobs_live"
 
 
 def _rabbitmq_up() -> bool:
@@ -57,14 +57,15 @@ BROKERS = [
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
+def _live_pg_db() -> str:
+    assert PG_URL is not None
+    return f"{database_name(PG_URL)}_jobs_live"
+
+
 async def _fresh_pg() -> str:
     assert PG_URL is not None
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f"DROP DATABASE IF EXISTS {LIVE_PG_DB} WITH (FORCE)"))
-        await conn.execute(text(f"CREATE DATABASE {LIVE_PG_DB}"))
-    await admin.dispose()
-    return PG_URL.rsplit("/", 1)[0] + f"/{LIVE_PG_DB}"
+    await create_database(_live_pg_db(), drop_first=True)
+    return with_database(PG_URL, _live_pg_db())
 
 
 @pytest.fixture(params=DATABASES)
@@ -91,11 +92,7 @@ async def live_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     assert created.returncode == 0, created.stderr
     yield env
     if request.param == "postgresql":
-        assert PG_URL is not None
-        admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {LIVE_PG_DB} WITH (FORCE)"))
-        await admin.dispose()
+        await drop_database(_live_pg_db())
 
 
 @contextmanager

@@ -3,6 +3,7 @@ acknowledged write. Every cached endpoint: read (fills the cache), write through
 read again -> the new value."""
 
 import datetime as dt
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from tests.factories import Factory
 from tests.live import free_port
 
 API = "/api/v1"
-REDIS_URL = "redis://127.0.0.1:6379/1"
+REDIS_URL = os.environ.get("HOMEROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 DAY = dt.date(2026, 10, 5)
 
 
@@ -362,6 +363,7 @@ async def _counted_build() -> tuple[list[int], Callable[[], Awaitable[bytes]]]:
     return calls, build
 
 
+@pytest.mark.xdist_group("redis")
 class TestRedis:
     async def test_entries_are_shared_through_redis(
         self, settings: Settings, db: Database, world: World

@@ -17,7 +17,10 @@ from tests.live import run_cli, serving, sqlite_env
 
 PASSWORD = "Live-Cache-1"
 API = "/api/v1"
-REDIS_URL = "redis://127.0.0.1:6379/1"
+REDIS_URL = os.environ.get("HOMEROOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+
+# It empties that Redis db: the other tests using it run on the same xdist worker.
+pytestmark = [pytest.mark.live, pytest.mark.xdist_group("redis")]
 
 
 def _env(settings: Settings, tmp_path: Path) -> dict[str, str]:

@@ -3,6 +3,7 @@ import string
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from httpx import AsyncClient
@@ -79,6 +80,7 @@ class TestClosedLabelSets:
         assert len((await client.get("/metrics")).text) < scrape + 10_000  # a few series
 
 
+@pytest.mark.live
 def test_metrics_aggregate_every_worker(tmp_path: Path) -> None:
     env = sqlite_env(tmp_path)
     assert run_cli(["migrate"], env).returncode == 0

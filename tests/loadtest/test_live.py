@@ -9,6 +9,9 @@ import pytest
 
 from tests.live import run_cli, serving, sqlite_env
 
+# One worker runs the module: its tests share the seeded server of `school`.
+pytestmark = [pytest.mark.live, pytest.mark.xdist_group("loadtest")]
+
 STUDENT_ENDPOINTS = {
     "GET /auth/me",
     "GET /students/{id}/grades",
