@@ -2,37 +2,58 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip
+# What each stamp's target installed: `serve` needs the runtime set only; test, lint and the
+# other developer targets add the dev set (requirements/*.txt, locked with hashes).
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
+UV_VERSION := 0.13.9
+LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --universal --python-version 3.11 $(LOCK_ARGS)
 
-.PHONY: serve test lint format bench install clean
+.PHONY: serve test lint format bench install lock clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 
-install: $(STAMP)
+$(RUNTIME): requirements/runtime.txt pyproject.toml | $(BIN)/python
+	@echo "== installing the runtime dependencies (requirements/runtime.txt) into $(VENV)"
+	$(PIP) install --require-hashes -r requirements/runtime.txt
+	$(PIP) install --no-deps --quiet -e .
+	touch $@
 
-serve: $(STAMP)
+$(DEV): requirements/dev.txt $(RUNTIME)
+	@echo "== adding the development tools (requirements/dev.txt)"
+	$(PIP) install --require-hashes -r requirements/dev.txt
+	touch $@
+
+install: $(DEV)
+
+serve: $(RUNTIME)
 	$(BIN)/homeroom migrate
 	$(BIN)/homeroom seed --if-empty --students 2000 --password homeroom
 	$(BIN)/homeroom serve
 
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-format: $(STAMP)
+format: $(DEV)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python bench/reads.py
+
+# Re-resolve the locks after a change to pyproject.toml's dependencies, keeping every pin that
+# still fits; LOCK_ARGS="--upgrade-package NAME" moves one (see CONTRIBUTING.md).
+lock: | $(BIN)/python
+	$(PIP) install --quiet uv==$(UV_VERSION)
+	$(LOCK) -o requirements/runtime.txt
+	$(LOCK) --extra dev --constraint requirements/runtime.txt -o requirements/dev.txt
 
 clean:
 	rm -rf $(VENV) var
