@@ -48,7 +48,11 @@ def warm() -> None:
 
 
 def shutdown() -> None:
+    """Ends the pool and waits for its processes to exit: the callers (the end of a server
+    worker's or a job worker's lifespan) have finished their requests and jobs by then. A
+    process still starting when its parent exits would find the pool's semaphores gone and
+    die with a traceback (Ctrl-C right after `homeroom serve` came up)."""
     global _pool
     if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool.shutdown(wait=True, cancel_futures=True)
         _pool = None
