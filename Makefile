@@ -28,8 +28,8 @@ $(DEV): requirements/dev.txt $(RUNTIME)
 
 install: $(DEV)
 
+# seed and serve each bring the schema up to date first.
 serve: $(RUNTIME)
-	$(BIN)/homeroom migrate
 	$(BIN)/homeroom seed --if-empty --students 2000 --password homeroom
 	$(BIN)/homeroom serve
 
