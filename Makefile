@@ -3,27 +3,33 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
+UV := $(BIN)/uv
 # What each stamp's target installed: `serve` needs the runtime set only; test, lint and the
-# other developer targets add the dev set (requirements/*.txt, locked with hashes).
+# other developer targets add the dev set. Every set is a lock with hashes (requirements/),
+# installed by uv, itself locked in requirements/tools.txt: it fetches and installs in
+# parallel where pip goes one package at a time (the first `make serve` spent ~60 s in pip).
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 UV_VERSION := 0.13.9
-LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --universal --python-version 3.11 $(LOCK_ARGS)
+INSTALL := $(UV) pip install --python $(BIN)/python
+LOCK := $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 $(LOCK_ARGS)
 
 .PHONY: serve test lint format bench install lock clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+$(UV): requirements/tools.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --require-hashes -r requirements/tools.txt
+	touch $@
 
-$(RUNTIME): requirements/runtime.txt pyproject.toml | $(BIN)/python
+$(RUNTIME): requirements/runtime.txt pyproject.toml $(UV)
 	@echo "== installing the runtime dependencies (requirements/runtime.txt) into $(VENV)"
-	$(PIP) install --require-hashes -r requirements/runtime.txt
-	$(PIP) install --no-deps --quiet -e .
+	$(INSTALL) --require-hashes -r requirements/runtime.txt
+	$(INSTALL) --no-deps -e .
 	touch $@
 
 $(DEV): requirements/dev.txt $(RUNTIME)
 	@echo "== adding the development tools (requirements/dev.txt)"
-	$(PIP) install --require-hashes -r requirements/dev.txt
+	$(INSTALL) --require-hashes -r requirements/dev.txt
 	touch $@
 
 install: $(DEV)
@@ -48,12 +54,12 @@ format: $(DEV)
 bench: $(DEV)
 	$(BIN)/python bench/reads.py
 
-# Re-resolve the locks after a change to pyproject.toml's dependencies, keeping every pin that
-# still fits; LOCK_ARGS="--upgrade-package NAME" moves one (see CONTRIBUTING.md).
-lock: | $(BIN)/python
-	$(PIP) install --quiet uv==$(UV_VERSION)
-	$(LOCK) -o requirements/runtime.txt
-	$(LOCK) --extra dev --constraint requirements/runtime.txt -o requirements/dev.txt
+# Re-resolve the locks after a change to pyproject.toml's dependencies or UV_VERSION, keeping
+# every pin that still fits; LOCK_ARGS="--upgrade-package NAME" moves one (see CONTRIBUTING.md).
+lock: $(UV)
+	$(LOCK) pyproject.toml -o requirements/runtime.txt
+	$(LOCK) pyproject.toml --extra dev --constraint requirements/runtime.txt -o requirements/dev.txt
+	echo "uv==$(UV_VERSION)" | $(LOCK) - -o requirements/tools.txt
 
 clean:
 	rm -rf $(VENV) var
