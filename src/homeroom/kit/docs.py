@@ -26,13 +26,13 @@ SWAGGER_UI_PARAMETERS = {"validatorUrl": None}
 
 
 def add_docs_routes(app: FastAPI) -> None:
-    """Serves /docs, /redoc and their assets; create the app with docs_url=redoc_url=None."""
+    """Serves /docs, /redoc and their assets; create the app with docs_url=redoc_url=None.
+    Plain routes, as FastAPI adds its own docs pages: they are not API routes."""
     assert app.docs_url is None and app.redoc_url is None, "FastAPI's CDN pages are still on"
     openapi_url = app.openapi_url
     assert openapi_url is not None
     app.mount(ASSETS_URL, StaticFiles(packages=[("homeroom", "static/docs")]), name="docs-assets")
 
-    @app.get(DOCS_URL, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
         return get_swagger_ui_html(
@@ -45,11 +45,9 @@ def add_docs_routes(app: FastAPI) -> None:
             swagger_ui_parameters=SWAGGER_UI_PARAMETERS,
         )
 
-    @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
-    async def swagger_ui_redirect() -> HTMLResponse:
+    async def swagger_ui_redirect(request: Request) -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    @app.get(REDOC_URL, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
         return get_redoc_html(
@@ -59,3 +57,7 @@ def add_docs_routes(app: FastAPI) -> None:
             redoc_favicon_url=f"{root}{ASSETS_URL}/favicon-32x32.png",
             with_google_fonts=False,
         )
+
+    app.add_route(DOCS_URL, swagger_ui, include_in_schema=False)
+    app.add_route(OAUTH2_REDIRECT_URL, swagger_ui_redirect, include_in_schema=False)
+    app.add_route(REDOC_URL, redoc, include_in_schema=False)
