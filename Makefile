@@ -2,20 +2,40 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip
+UV := $(BIN)/uv
+# What each stamp's target installed: `serve` needs the runtime set only; test, lint and the
+# other developer targets add the dev set. Every set is a lock with hashes (requirements/),
+# installed by uv, itself locked in requirements/tools.txt: it fetches and installs in
+# parallel where pip goes one package at a time (the first `make serve` spent ~60 s in pip).
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
+UV_VERSION := 0.13.9
+INSTALL := $(UV) pip install --python $(BIN)/python
+LOCK := $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.11 $(LOCK_ARGS)
 
-.PHONY: serve test lint format bench install clean
+.PHONY: serve test lint format bench install lock clean
 
-$(STAMP): pyproject.toml
+$(UV): requirements/tools.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(PIP) install --quiet --require-hashes -r requirements/tools.txt
+	touch $@
 
-install: $(STAMP)
+$(RUNTIME): requirements/runtime.txt pyproject.toml $(UV)
+	@echo "== installing the runtime dependencies (requirements/runtime.txt) into $(VENV)"
+	$(INSTALL) --require-hashes -r requirements/runtime.txt
+	$(INSTALL) --no-deps -e .
+	touch $@
 
-serve: $(STAMP)
-	$(BIN)/homeroom migrate
+$(DEV): requirements/dev.txt $(RUNTIME)
+	@echo "== adding the development tools (requirements/dev.txt)"
+	$(INSTALL) --require-hashes -r requirements/dev.txt
+	touch $@
+
+install: $(DEV)
+
+# seed and serve each bring the schema up to date first.
+serve: $(RUNTIME)
 	$(BIN)/homeroom seed --if-empty --students 2000 --password homeroom
 	$(BIN)/homeroom serve
 
@@ -23,24 +43,31 @@ serve: $(STAMP)
 # processes, about half the time on SQLite); CI runs them always.
 PYTEST_WORKERS ?= auto
 
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: $(STAMP)
+test-fast: $(DEV)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not live" $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-format: $(STAMP)
+format: $(DEV)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python bench/reads.py
+
+# Re-resolve the locks after a change to pyproject.toml's dependencies or UV_VERSION, keeping
+# every pin that still fits; LOCK_ARGS="--upgrade-package NAME" moves one (see CONTRIBUTING.md).
+lock: $(UV)
+	$(LOCK) pyproject.toml -o requirements/runtime.txt
+	$(LOCK) pyproject.toml --extra dev --constraint requirements/runtime.txt -o requirements/dev.txt
+	echo "uv==$(UV_VERSION)" | $(LOCK) - -o requirements/tools.txt
 
 clean:
 	rm -rf $(VENV) var

@@ -31,6 +31,7 @@ from homeroom.jobs.endpoints import router as jobs_router
 from homeroom.kit import cpu
 from homeroom.kit.compression import Compress
 from homeroom.kit.db import Database
+from homeroom.kit.docs import add_docs_routes
 from homeroom.kit.errors import install_error_handlers
 from homeroom.kit.fastpath import FastReads
 from homeroom.kit.guards import LimitBody, RefuseNul
@@ -108,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="School records, attendance, grades and reports: fast by construction.",
         lifespan=lifespan,
+        docs_url=None,  # add_docs_routes serves them without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.token_decoder = TokenDecoder(settings)
@@ -129,5 +132,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     app.include_router(ops)
     document_conditional_writes(app)
+    add_docs_routes(app)
     index_routes(app)
     return app

@@ -38,6 +38,8 @@ def serve(
 
     from homeroom.kit.metrics import prepare_multiprocess
     from homeroom.kit.migrate import upgrade
+    from homeroom.seed.runner import demo_school_present
+    from homeroom.welcome import announce_when_up, base_url, where_to_go
 
     settings = get_settings()
     server = server or os.environ.get("HOMEROOM_SERVER", DEFAULT_SERVER)
@@ -53,6 +55,9 @@ def serve(
     prepare_multiprocess(settings.var_dir / "metrics", count)
     address = host or settings.host
     bind_port = port or settings.port
+    base = base_url(address, bind_port)
+    demo_school = asyncio.run(demo_school_present(settings))
+    announce_when_up(base, where_to_go(base, demo_school), typer.echo)
     if server == "granian":
         import multiprocessing
 

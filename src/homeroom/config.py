@@ -1,4 +1,5 @@
-"""One settings object, read from environment variables prefixed HOMEROOM_."""
+"""One settings object, read from environment variables prefixed HOMEROOM_ and from a `.env`
+file in the working directory (the environment wins)."""
 
 import os
 import secrets
@@ -10,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HOMEROOM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HOMEROOM_", env_file=".env", extra="ignore")
 
     var_dir: Path = Path("./var")
     database_url: str = ""

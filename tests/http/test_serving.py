@@ -101,3 +101,42 @@ def test_unknown_server_refused(tmp_path: Path) -> None:
     result = run_cli(["serve", "--server", "gunicorn"], sqlite_env(tmp_path))
     assert result.returncode == 2
     assert "--server" in result.stderr
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_says_where_to_go_and_stops_on_ctrl_c_without_a_traceback(
+    tmp_path: Path, server: str
+) -> None:
+    env = sqlite_env(tmp_path)
+    seeded = run_cli(["seed", "--students", "30", "--quiet"], env)
+    assert seeded.returncode == 0, seeded.stderr
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    command = [str(BIN / "homeroom"), "serve", "--port", str(port), "--workers", "2"]
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [*command, "--server", server],
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "Homeroom is up" not in out.read_text() and proc.poll() is None:
+            assert time.monotonic() < deadline, "no welcome printed"
+            time.sleep(0.2)
+        assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+        # Ctrl-C: the terminal sends SIGINT to every process of the foreground group.
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    printed, errors = out.read_text(), err.read_text()
+    assert f"Homeroom is up: {base}" in printed
+    assert f"{base}/docs" in printed and f"{base}/redoc" in printed
+    assert "admin@example.edu" in printed
+    assert "Traceback" not in errors + printed
+    assert "KeyboardInterrupt" not in errors + printed

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -24,8 +25,25 @@ def _executor() -> ProcessPoolExecutor:
     if _pool is None:
         workers = max(1, min(2, (os.cpu_count() or 1) - 1))
         # spawn, not fork: the parent runs an event loop and threads, which fork would copy.
-        _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_with_parent
+        )
     return _pool
+
+
+def _exit_with_parent() -> None:
+    """Runs in each pool process: it ends when its parent does, however the parent ends. A
+    server worker killed because it did not stop in time (granian's workers_kill_timeout, a
+    worker still starting when Ctrl-C came) never tells its pool, which would live on."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 async def run_cpu(fn: Callable[..., T], *args: Any) -> T:
@@ -48,7 +66,11 @@ def warm() -> None:
 
 
 def shutdown() -> None:
+    """Ends the pool and waits for its processes to exit: the callers (the end of a server
+    worker's or a job worker's lifespan) have finished their requests and jobs by then. A
+    process still starting when its parent exits would find the pool's semaphores gone and
+    die with a traceback (Ctrl-C right after `homeroom serve` came up)."""
     global _pool
     if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool.shutdown(wait=True, cancel_futures=True)
         _pool = None

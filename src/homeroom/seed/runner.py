@@ -131,10 +131,24 @@ def _report(plan: DemoPlan, tables: list[Table], password: str, seconds: float) 
         f"  terms: {', '.join(t.name for t in plan.terms)} (current: {plan.term.name}); "
         f"attendance for the last {len(plan.school_days)} school days",
         f"Demo logins (password: {password}):",
-        f"  admin      {logins.admin}",
-        f"  registrar  {logins.registrar}",
-        f"  teacher    {logins.teacher}",
-        f"  student    {logins.student}",
-        f"  guardian   {logins.guardian}",
+        *login_lines(logins),
     ]
     return "\n".join(lines)
+
+
+def login_lines(logins: Logins) -> list[str]:
+    """The demo logins, one role a line: the seed's report and serve's welcome show them."""
+    shown = (
+        ("admin", logins.admin),
+        ("registrar", logins.registrar),
+        ("teacher", logins.teacher),
+        ("student", logins.student),
+        ("guardian", logins.guardian),
+    )
+    return [f"  {role:<10} {login}" for role, login in shown]
+
+
+async def demo_school_present(settings: Settings) -> bool:
+    """Whether the database holds the demo school (so its logins work)."""
+    found = await target_for(settings).existing()
+    return found is not None and found.school == SCHOOL_CODE
