@@ -3,9 +3,8 @@ HOMEROOM_TEST_DATABASE_URL is set. The schema comes from the real migrations; ea
 from empty tables."""
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from homeroom.kit.db import Database, statement_counter
 from homeroom.kit.migrate import upgrade
 from homeroom.models import Base
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 PG_URL = os.environ.get("HOMEROOM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -115,5 +115,5 @@ def ending(db: Database) -> int:
 
 
 @pytest.fixture
-def count_queries() -> Iterator[Any]:
-    return statement_counter.counting  # type: ignore[return-value]
+def count_queries() -> CountQueries:
+    return statement_counter.counting
