@@ -533,7 +533,8 @@ class TestStatements:
         headers, _ = admin
         loop_thread = threading.get_ident()
         threads: list[int] = []
-        scan, fetch = db.reader._scan, kit_db._fetch_batch  # type: ignore[union-attr]
+        assert isinstance(db.reader, kit_db.SqliteReader)
+        scan, fetch = db.reader._scan, kit_db._fetch_batch
 
         def scan_spy(query: Any, params: dict[str, Any]) -> Any:
             threads.append(threading.get_ident())
