@@ -44,9 +44,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import district
+
+if TYPE_CHECKING:  # write_with imports homeroom from src/ when it runs
+    from homeroom.exports.writers import Kind
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -67,7 +70,7 @@ STUDENT_SQL = (
     "date_of_birth, grade_level, status, archived_at, created_at, updated_at FROM students "
     "WHERE archived_at IS NULL {where} ORDER BY last_name, id"
 )
-KINDS = [
+KINDS: list[tuple[str, Kind]] = [
     ("id", "int"),
     ("school_id", "int"),
     ("user_id", "int"),
@@ -355,7 +358,7 @@ def write_with(name: str, rows: list[tuple[Any, ...]], path: str) -> None:
         sys.path.insert(0, str(ROOT / "src"))
         from homeroom.exports.writers import Column, CsvEncoder, XlsxEncoder
 
-        columns = [Column(n, k) for n, k in KINDS]  # type: ignore[arg-type]
+        columns = [Column(n, k) for n, k in KINDS]
         encoder = CsvEncoder(columns) if name == "homeroom-csv" else XlsxEncoder(columns, "S")
         with open(path, "wb") as out:
             out.write(encoder.start())
@@ -402,11 +405,11 @@ def write_with(name: str, rows: list[tuple[Any, ...]], path: str) -> None:
     elif name == "jetxl":
         import jetxl
 
-        columns: dict[str, list[Any]] = {h: [] for h in header}
+        by_header: dict[str, list[Any]] = {h: [] for h in header}
         for row in rows:
             for h, value in zip(header, row, strict=True):
-                columns[h].append(value)
-        jetxl.write_sheet(columns, path, sheet_name="S")
+                by_header[h].append(value)
+        jetxl.write_sheet(by_header, path, sheet_name="S")
     elif name == "fastxlsx":
         import fastxlsx
 

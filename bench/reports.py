@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from homeroom.app import create_app  # noqa: E402
 from homeroom.config import Settings  # noqa: E402
+from homeroom.kit.db import Database  # noqa: E402
 from homeroom.kit.security import AccessClaims  # noqa: E402
 from homeroom.reports import render  # noqa: E402
 from homeroom.reports import service as report_service  # noqa: E402
@@ -122,7 +123,7 @@ def summary(samples: list[float]) -> dict[str, float]:
     return {"median": statistics.median(ordered), "p90": p90, "n": len(ordered)}
 
 
-async def floor_card(db: Any, admin: AccessClaims, student_id: int) -> tuple[float, float]:
+async def floor_card(db: Database, admin: AccessClaims, student_id: int) -> tuple[float, float]:
     """(SQL + assembly, inline render) seconds for one report card, no HTTP, no pool."""
     started = time.perf_counter()
     card = await report_service.report_card(db, admin, student_id, None)

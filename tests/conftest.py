@@ -10,7 +10,6 @@ the cheapest statements each backend has (see _clean_tables)."""
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +24,7 @@ from homeroom.kit.migrate import upgrade
 from homeroom.models import Base
 from tests.backends import PG_URL, WORKER, create_database, database_name
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
@@ -154,5 +154,5 @@ def ending(db: Database) -> int:
 
 
 @pytest.fixture
-def count_queries() -> Iterator[Any]:
-    return statement_counter.counting  # type: ignore[return-value]
+def count_queries() -> CountQueries:
+    return statement_counter.counting

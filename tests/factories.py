@@ -1,6 +1,7 @@
 """Factory functions for test data: each call commits one record and returns it."""
 
 import itertools
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -80,9 +81,9 @@ class Factory:
     async def guardian(
         self,
         school: School,
-        children: list[Student] = (),
+        children: Sequence[Student] = (),
         with_login: bool = False,
-        **kw: Any,  # type: ignore[assignment]
+        **kw: Any,
     ) -> Guardian:
         n = self.n()
         user = await self.user("guardian", school) if with_login else None
@@ -226,11 +227,13 @@ class Factory:
         if role in ("admin", "staff"):
             user = await self.user(role, school)
             return self.headers(user), user
-        maker = {"student": self.student, "teacher": self.teacher, "guardian": self.guardian}
+        maker: dict[str, Callable[..., Awaitable[Student | Teacher | Guardian]]] = {
+            "student": self.student,
+            "teacher": self.teacher,
+            "guardian": self.guardian,
+        }
         profile = await maker[role](school, with_login=True)
-        async with self.db.sessionmaker() as session:
-            user = await session.get(User, profile.user_id)
-        assert user is not None
+        user = await self.user_of(profile)
         return self.headers(user, profile.id), profile
 
     async def user_of(self, profile: Student | Teacher | Guardian) -> User:

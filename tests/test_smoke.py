@@ -1,7 +1,9 @@
+from httpx import AsyncClient
+
 from tests.factories import Factory
 
 
-async def test_admin_lists_and_creates_students(client, factory: Factory) -> None:
+async def test_admin_lists_and_creates_students(client: AsyncClient, factory: Factory) -> None:
     school = await factory.school()
     headers, _ = await factory.login_as("admin", school)
     await factory.student(school)

@@ -9,6 +9,7 @@ from httpx import AsyncClient
 from homeroom.kit.db import Database
 from tests.analytics.conftest import API, MONDAY, TUESDAY, World
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 URL = f"{API}/analytics/dashboard"
 
@@ -243,7 +244,7 @@ class TestParameters:
 
 class TestStatements:
     async def test_a_miss_is_at_most_four_statements_a_hit_none_on_sqlite(
-        self, client: AsyncClient, db: Database, world: World, count_queries: Any
+        self, client: AsyncClient, db: Database, world: World, count_queries: CountQueries
     ) -> None:
         with count_queries() as statements:
             first = await client.get(URL, headers=world.staff)
@@ -255,7 +256,12 @@ class TestStatements:
         assert len(statements) == (0 if db.is_sqlite else 1), statements
 
     async def test_the_count_does_not_grow_with_the_school(
-        self, client: AsyncClient, factory: Factory, db: Database, world: World, count_queries: Any
+        self,
+        client: AsyncClient,
+        factory: Factory,
+        db: Database,
+        world: World,
+        count_queries: CountQueries,
     ) -> None:
         counts = []
         for extra in (0, 25):

@@ -9,6 +9,7 @@ from httpx import AsyncClient
 from homeroom.models import StudentGuardian
 from tests.analytics.conftest import API, TUESDAY, World
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 URL = f"{API}/analytics/me"
 
@@ -126,7 +127,7 @@ class TestWhoSeesWhat:
         assert (await client.get(URL)).status_code == 401
 
     async def test_an_administrator_has_no_students_of_their_own(
-        self, client: AsyncClient, world: World, count_queries: Any
+        self, client: AsyncClient, world: World, count_queries: CountQueries
     ) -> None:
         """Never every student of the school: an admin holds every permission, not a child."""
         with count_queries() as statements:
@@ -141,7 +142,7 @@ class TestStatements:
         client: AsyncClient,
         factory: Factory,
         world: World,
-        count_queries: Any,
+        count_queries: CountQueries,
     ) -> None:
         headers, guardian = await factory.login_as("guardian", world.school)
         counts = []

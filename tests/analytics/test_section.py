@@ -8,6 +8,7 @@ from httpx import AsyncClient
 
 from tests.analytics.conftest import API, MONDAY, TUESDAY, World
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 
 def url(section_id: int) -> str:
@@ -139,7 +140,7 @@ class TestWhoSeesWhat:
 
 class TestStatements:
     async def test_four_statements_whatever_the_class_size(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries: Any
+        self, client: AsyncClient, factory: Factory, world: World, count_queries: CountQueries
     ) -> None:
         counts_ = []
         for extra in (0, 30):

@@ -7,11 +7,11 @@ import math
 from collections import defaultdict
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Table, delete, select, text, update
 
 from homeroom.grades import calculation
 from homeroom.kit.db import Database
@@ -115,12 +115,14 @@ async def assert_finals_match_calculation(db: Database) -> None:
                 .join(AssessmentCategory, AssessmentCategory.id == Assessment.category_id)
             )
         ).all()
-        finals = dict(
+        finals: dict[int, float | None] = dict(
             (
                 await session.execute(
                     text("SELECT enrollment_id, final_percentage FROM analytics_enrollments")
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
     sums: dict[int, dict[int, list[float]]] = defaultdict(dict)
     for enrollment_id, category_id, weight, score, max_points in grades:
@@ -322,7 +324,9 @@ class TestTriggers:
         for i in range(10):
             await sql(
                 db,
-                Grade.__table__.insert().values(
+                cast(Table, Grade.__table__)
+                .insert()
+                .values(
                     school_id=world.school.id,
                     enrollment_id=world.ids["ex1"],
                     assessment_id=world.ids["hw1"],

@@ -10,6 +10,7 @@ from homeroom.kit.schemas import Page
 from homeroom.models import Assessment, AuditLog, Grade
 from tests.assessments.conftest import World, queries
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 PageOfAssessments = TypeAdapter(Page[AssessmentRead])
 URL = "/api/v1/assessments"
@@ -111,7 +112,7 @@ class TestListAssessments:
         assert await visible(loner) == set()
 
     async def test_constant_statements_at_page_size_1_and_200(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries
+        self, client: AsyncClient, factory: Factory, world: World, count_queries: CountQueries
     ) -> None:
         for _ in range(201):
             await factory.assessment(world.section, world.tests)
@@ -140,7 +141,12 @@ class TestReadAssessment:
 
 class TestCreateAssessment:
     async def test_teacher_creates_in_own_section(
-        self, client: AsyncClient, db: Database, world: World, count_queries, ending: int
+        self,
+        client: AsyncClient,
+        db: Database,
+        world: World,
+        count_queries: CountQueries,
+        ending: int,
     ) -> None:
         with count_queries() as statements:
             r = await client.post(URL, headers=world.teacher, json=new_assessment(world))
@@ -241,7 +247,12 @@ class TestUpdateAssessment:
         assert r.status_code == 412
 
     async def test_who_may_update(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries, ending: int
+        self,
+        client: AsyncClient,
+        factory: Factory,
+        world: World,
+        count_queries: CountQueries,
+        ending: int,
     ) -> None:
         a = await factory.assessment(world.section, world.tests)
         for headers in (world.staff, world.student_login, world.guardian):

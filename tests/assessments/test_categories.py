@@ -7,6 +7,7 @@ from homeroom.kit.db import Database
 from homeroom.models import AssessmentCategory, AuditLog
 from tests.assessments.conftest import World, queries
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 
 def url(world: World, section_id: int | None = None) -> str:
@@ -68,7 +69,9 @@ class TestReadCategories:
         r = await client.get(url(world, empty.id), headers=world.admin)
         assert r.status_code == 200 and r.json() == []
 
-    async def test_one_statement(self, client: AsyncClient, world: World, count_queries) -> None:
+    async def test_one_statement(
+        self, client: AsyncClient, world: World, count_queries: CountQueries
+    ) -> None:
         with count_queries() as statements:
             r = await client.get(url(world), headers=world.teacher)
         assert r.status_code == 200
@@ -203,7 +206,7 @@ class TestReplaceCategories:
         assert (await client.put(url(world), headers=stale, json=body)).status_code == 412
 
     async def test_constant_statements(
-        self, client: AsyncClient, world: World, db: Database, count_queries
+        self, client: AsyncClient, world: World, db: Database, count_queries: CountQueries
     ) -> None:
         small = [{"name": "A", "weight": 100}]
         many = [{"name": f"C{i}", "weight": 2} for i in range(50)]

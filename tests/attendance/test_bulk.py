@@ -2,12 +2,15 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select
 
+from homeroom.kit.db import Database
 from homeroom.models import AttendanceRecord, AttendanceSession, AuditLog
 from tests.attendance.conftest import API, DAY, NEXT_DAY, World, bulk_body, data_statements
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 URL = f"{API}/attendance/bulk"
 
@@ -152,7 +155,7 @@ class TestBulkAttendance:
         assert [(log.action, log.details["created"]) for log in logs] == [("bulk_upsert", 3)]
 
     async def test_statements_do_not_grow_with_the_batch(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries: Any
+        self, client: AsyncClient, factory: Factory, world: World, count_queries: CountQueries
     ) -> None:
         extra = [await factory.student(world.school) for _ in range(200)]
         for s in extra:
@@ -183,11 +186,13 @@ class TestChangedWhileSaving:
     the answer is what a check now finds."""
 
     @staticmethod
-    def change_after_the_check(monkeypatch: Any, factory: Factory, statement: Any) -> None:
+    def change_after_the_check(
+        monkeypatch: pytest.MonkeyPatch, factory: Factory, statement: Any
+    ) -> None:
         from homeroom.attendance import repository
 
         check = repository.bulk_context
-        calls = []
+        calls: list[int] = []
 
         async def checked_then_changed(*args: Any) -> Any:
             rows = await check(*args)
@@ -201,7 +206,7 @@ class TestChangedWhileSaving:
         monkeypatch.setattr(repository, "bulk_context", checked_then_changed)
 
     async def test_a_student_dropped_meanwhile_is_a_422_and_nothing_is_written(
-        self, client: AsyncClient, factory: Factory, world: World, monkeypatch: Any
+        self, client: AsyncClient, factory: Factory, world: World, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         from sqlalchemy import update
 
@@ -221,7 +226,7 @@ class TestChangedWhileSaving:
         assert await stored(factory) == {}
 
     async def test_a_section_given_to_another_teacher_meanwhile_is_out_of_scope(
-        self, client: AsyncClient, factory: Factory, world: World, monkeypatch: Any
+        self, client: AsyncClient, factory: Factory, world: World, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         from sqlalchemy import update
 
@@ -273,7 +278,7 @@ class _Counted:
 
 class TestNoTurnOfTheLoop:
     async def test_a_sqlite_bulk_write_runs_without_giving_the_loop_a_turn(
-        self, app: Any, db: Any, world: World
+        self, app: FastAPI, db: Database, world: World
     ) -> None:
         """Nothing holds the write lock: the request, from its first byte to its answer (the
         body read, the check, the upsert, the commit, the session's close), runs at once.

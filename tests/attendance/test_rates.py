@@ -2,10 +2,12 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 
 from tests.attendance.conftest import API, DAY, NEXT_DAY, World, bulk_body
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 THIRD_DAY = dt.date(2026, 9, 16)
 
@@ -113,7 +115,7 @@ class TestStudentAttendance:
         assert (await get(history.outsider.id, history.teacher_h)).status_code == 404
 
     async def test_at_most_two_statements(
-        self, client: AsyncClient, history: World, count_queries: Any
+        self, client: AsyncClient, history: World, count_queries: CountQueries
     ) -> None:
         with count_queries() as statements:
             r = await client.get(
@@ -124,7 +126,7 @@ class TestStudentAttendance:
         assert r.status_code == 200
         assert len(statements) <= 3  # + the cache's version lookup on a miss
 
-    def test_openapi_states_the_rate_definition(self, app: Any) -> None:
+    def test_openapi_states_the_rate_definition(self, app: FastAPI) -> None:
         paths = app.openapi()["paths"]
         for path in (
             "/api/v1/students/{student_id}/attendance",
@@ -206,7 +208,7 @@ class TestSectionAttendance:
         assert (await client.get(url, headers=headers)).status_code == 404
 
     async def test_statements_do_not_grow_with_the_class(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries: Any
+        self, client: AsyncClient, factory: Factory, world: World, count_queries: CountQueries
     ) -> None:
         url = f"{API}/sections/{world.section.id}/attendance"
         counts = []

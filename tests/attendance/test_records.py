@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from homeroom.models import AttendanceRecord, AttendanceSession, AuditLog
 from tests.attendance.conftest import API, DAY, NEXT_DAY, World, bulk_body, data_statements
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 
 def create_body(world: World, student_index: int = 0, **kw: Any) -> dict[str, Any]:
@@ -159,7 +160,7 @@ class TestCreateAttendance:
         assert r.status_code == 404
 
     async def test_create_writes_an_audit_row_in_at_most_4_statements(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries: Any
+        self, client: AsyncClient, factory: Factory, world: World, count_queries: CountQueries
     ) -> None:
         with count_queries() as statements:
             r = await client.post(
@@ -304,7 +305,7 @@ class TestReadAttendance:
         assert again.status_code == 304
 
     async def test_list_statements_do_not_grow_with_page_size(
-        self, client: AsyncClient, world: World, factory: Factory, count_queries: Any
+        self, client: AsyncClient, world: World, factory: Factory, count_queries: CountQueries
     ) -> None:
         extra = [await factory.student(world.school) for _ in range(70)]
         for s in extra:
@@ -340,7 +341,7 @@ class TestUpdateAttendance:
         return dict(r.json())
 
     async def test_teacher_changes_status_and_note(
-        self, client: AsyncClient, world: World, count_queries: Any, ending: int
+        self, client: AsyncClient, world: World, count_queries: CountQueries, ending: int
     ) -> None:
         record = await self._record(client, world)
         with count_queries() as statements:
@@ -356,7 +357,7 @@ class TestUpdateAttendance:
         assert (read["status"], read["note"]) == ("excused", "doctor")
 
     async def test_if_match(
-        self, client: AsyncClient, world: World, count_queries: Any, ending: int
+        self, client: AsyncClient, world: World, count_queries: CountQueries, ending: int
     ) -> None:
         record = await self._record(client, world)
         url = f"{API}/attendance/{record['id']}"
@@ -399,7 +400,12 @@ class TestUpdateAttendance:
         assert (await client.patch(url, headers=world.admin, json={"note": "x"})).status_code == 200
 
     async def test_delete(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries: Any, ending: int
+        self,
+        client: AsyncClient,
+        factory: Factory,
+        world: World,
+        count_queries: CountQueries,
+        ending: int,
     ) -> None:
         record = await self._record(client, world)
         url = f"{API}/attendance/{record['id']}"

@@ -1,9 +1,11 @@
 from typing import Any
 
 import pytest
+from httpx import AsyncClient
 
 from homeroom.models import AuditLog
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 URL = "/api/v1/audit-logs"
 
@@ -20,7 +22,9 @@ async def _entry(factory: Factory, school: Any, **kw: Any) -> AuditLog:
 
 
 class TestWritesLeaveAuditRows:
-    async def test_student_create_and_patch_are_listed(self, client, factory: Factory) -> None:
+    async def test_student_create_and_patch_are_listed(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, admin = await factory.login_as("admin", school)
         r = await client.post(
@@ -55,7 +59,7 @@ class TestWritesLeaveAuditRows:
         assert detail.json() == items[0]
         assert "ETag" in detail.headers
 
-    async def test_staff_sees_teacher_writes(self, client, factory: Factory) -> None:
+    async def test_staff_sees_teacher_writes(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, staff = await factory.login_as("staff", school)
         r = await client.post(
@@ -69,7 +73,7 @@ class TestWritesLeaveAuditRows:
 
 
 class TestListAuditLogs:
-    async def test_scoped_to_school(self, client, factory: Factory) -> None:
+    async def test_scoped_to_school(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("staff", school)
         mine = await _entry(factory, school)
@@ -80,7 +84,9 @@ class TestListAuditLogs:
         assert (await client.get(f"{URL}/{foreign.id}", headers=headers)).status_code == 404
         assert (await client.get(f"{URL}/{global_entry.id}", headers=headers)).status_code == 404
 
-    async def test_all_schools_admin_sees_everything(self, client, factory: Factory) -> None:
+    async def test_all_schools_admin_sees_everything(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         headers = factory.headers(await factory.user("admin", None))
         for s in (school, other, None):
@@ -89,14 +95,16 @@ class TestListAuditLogs:
         assert r.json()["total"] == 3
 
     @pytest.mark.parametrize("role", ["teacher", "student", "guardian"])
-    async def test_other_roles_are_403(self, client, factory: Factory, role: str) -> None:
+    async def test_other_roles_are_403(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as(role, school)
         entry = await _entry(factory, school)
         assert (await client.get(URL, headers=headers)).status_code == 403
         assert (await client.get(f"{URL}/{entry.id}", headers=headers)).status_code == 403
 
-    async def test_filters(self, client, factory: Factory) -> None:
+    async def test_filters(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, admin = await factory.login_as("admin", school)
         await _entry(factory, school, entity="grade", entity_id=5, action="create")
@@ -118,7 +126,7 @@ class TestListAuditLogs:
             assert r.status_code == 422
             assert r.json()["errors"][0]["loc"] == ["query", "entity_id"]
 
-    async def test_keyset_newest_first(self, client, factory: Factory) -> None:
+    async def test_keyset_newest_first(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         ids = [(await _entry(factory, school)).id for _ in range(5)]
@@ -136,13 +144,15 @@ class TestListAuditLogs:
         r = await client.get(URL, headers=headers, params={"sort": "created_at", "limit": 5})
         assert [i["id"] for i in r.json()["items"]] == ids
 
-    async def test_unknown_sort_is_422(self, client, factory: Factory) -> None:
+    async def test_unknown_sort_is_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         r = await client.get(URL, headers=headers, params={"sort": "action"})
         assert r.status_code == 422
 
-    async def test_query_count_is_constant(self, client, factory: Factory, count_queries) -> None:
+    async def test_query_count_is_constant(
+        self, client: AsyncClient, factory: Factory, count_queries: CountQueries
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         entries = [await _entry(factory, school) for _ in range(3)]

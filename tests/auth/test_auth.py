@@ -1,16 +1,21 @@
 import asyncio
 import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import func, select
 
 from homeroom.app import create_app
 from homeroom.config import Settings
+from homeroom.kit.db import Database
 from homeroom.kit.security import hash_password
 from homeroom.models import LoginEvent, School, User
 from tests.factories import PASSWORD, Factory
+from tests.fixture_types import CountQueries
 
 
 @pytest.fixture
@@ -18,13 +23,13 @@ async def school(factory: Factory) -> School:
     return await factory.school()
 
 
-async def login(client: AsyncClient, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+async def login(client: AsyncClient, email: str, password: str = PASSWORD) -> Response:
     return await client.post("/api/v1/auth/login", json={"email": email, "password": password})
 
 
 class TestLogin:
     async def test_login_returns_a_token_pair_that_works(
-        self, client: AsyncClient, factory: Factory, school: School, db
+        self, client: AsyncClient, factory: Factory, school: School, db: Database
     ) -> None:
         user = await factory.user("staff", school)
         r = await login(client, user.email.upper())
@@ -91,7 +96,9 @@ class TestLogin:
     @pytest.mark.parametrize(
         "body", [{}, {"email": "a@b.c"}, {"email": "a@b.c", "password": ""}, {"x": 1}]
     )
-    async def test_malformed_login_is_422(self, client: AsyncClient, body: dict) -> None:
+    async def test_malformed_login_is_422(
+        self, client: AsyncClient, body: dict[str, object]
+    ) -> None:
         r = await client.post("/api/v1/auth/login", json=body)
         assert r.status_code == 422
 
@@ -103,9 +110,10 @@ class TestLogin:
 
 
 class TestRefresh:
-    async def _pair(self, client: AsyncClient, factory: Factory, school: School) -> dict:
+    async def _pair(self, client: AsyncClient, factory: Factory, school: School) -> dict[str, Any]:
         user = await factory.user("teacher", school)
-        return (await login(client, user.email)).json()
+        pair: dict[str, Any] = (await login(client, user.email)).json()
+        return pair
 
     async def test_rotation_gives_a_new_pair_and_kills_the_old_token(
         self, client: AsyncClient, factory: Factory, school: School
@@ -176,9 +184,9 @@ class TestRefresh:
 
 
 class TestAccessTokens:
-    def _claims(self, settings: Settings, user: User, **overrides: object) -> dict:
+    def _claims(self, settings: Settings, user: User, **overrides: object) -> dict[str, object]:
         now = int(time.time())
-        claims = {
+        claims: dict[str, object] = {
             "sub": str(user.id),
             "role": user.role,
             "sch": user.school_id,
@@ -220,7 +228,7 @@ class TestAccessTokens:
         factory: Factory,
         school: School,
         settings: Settings,
-        overrides: dict,
+        overrides: dict[str, object],
     ) -> None:
         user = await factory.user("admin", school)
         claims = self._claims(settings, user, **overrides)
@@ -234,7 +242,7 @@ class TestAccessTokens:
         claims = self._claims(settings, user)
         hs512 = jwt.encode(claims, settings.jwt_secret(), algorithm="HS512")
         other_key = jwt.encode(claims, "another-key-of-sufficient-length-0123456789", "HS256")
-        unsigned = jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]
+        unsigned = jwt.encode(claims, None, algorithm="none")
         good = jwt.encode(claims, settings.jwt_secret(), algorithm="HS256")
         tampered = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
         for token in (hs512, other_key, unsigned, tampered, "garbage", ""):
@@ -246,13 +254,13 @@ class TestAccessTokens:
 
 
 class TestSecretKey:
-    def test_generated_once_and_kept(self, tmp_path) -> None:
+    def test_generated_once_and_kept(self, tmp_path: Path) -> None:
         a = Settings(var_dir=tmp_path).jwt_secret()
         b = Settings(var_dir=tmp_path).jwt_secret()
         assert a == b and len(a) >= 32
         assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
-    def test_environment_wins(self, tmp_path) -> None:
+    def test_environment_wins(self, tmp_path: Path) -> None:
         assert Settings(var_dir=tmp_path, secret_key="k" * 40).jwt_secret() == "k" * 40
 
 
@@ -264,7 +272,12 @@ class TestSimultaneousLogins:
     LOGINS = 24
 
     async def test_all_answer_200_without_waiting_for_the_write_connection(
-        self, factory: Factory, school: School, settings: Settings, db, count_queries
+        self,
+        factory: Factory,
+        school: School,
+        settings: Settings,
+        db: Database,
+        count_queries: CountQueries,
     ) -> None:
         users = [await factory.user("student", school) for _ in range(self.LOGINS)]
         # A pool timeout far below one login's transaction: any login that waits for another
@@ -286,7 +299,7 @@ class TestSimultaneousLogins:
             touched = await session.scalar(
                 select(func.count()).select_from(User).where(User.last_login_at.is_not(None))
             )
-        assert sorted(e.user_id for e in events) == sorted([users[0].id] + [u.id for u in users])
+        assert Counter(e.user_id for e in events) == Counter([users[0].id] + [u.id for u in users])
         assert all(e.success for e in events) and touched == self.LOGINS
         # Written together: fewer INSERTs of login rows than logins.
         inserts = [s for s in statements if s.startswith("INSERT INTO login_history")]

@@ -1,9 +1,11 @@
 from typing import Any
 
 import pytest
+from httpx import AsyncClient
 
 from homeroom.models import Course
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 URL = "/api/v1/courses"
 
@@ -20,7 +22,9 @@ def ids(r: Any) -> list[int]:
 
 class TestListCourses:
     @pytest.mark.parametrize("role", ["admin", "staff", "teacher"])
-    async def test_school_roles_see_drafts(self, client, factory: Factory, role) -> None:
+    async def test_school_roles_see_drafts(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         term = await factory.term(school)
         live = await factory.course(term, code="A")
@@ -34,7 +38,7 @@ class TestListCourses:
 
     @pytest.mark.parametrize("role", ["student", "guardian"])
     async def test_students_and_guardians_see_published_only(
-        self, client, factory: Factory, role
+        self, client: AsyncClient, factory: Factory, role: str
     ) -> None:
         school = await factory.school()
         term = await factory.term(school)
@@ -47,7 +51,7 @@ class TestListCourses:
         assert (await client.get(f"{URL}/{draft.id}", headers=headers)).status_code == 404
         assert (await client.get(f"{URL}/{live.id}", headers=headers)).status_code == 200
 
-    async def test_filters_and_search(self, client, factory: Factory) -> None:
+    async def test_filters_and_search(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         fall, spring = await factory.term(school), await factory.term(school)
         bio = await factory.course(fall, code="BIO-1", title="Biology", category="science")
@@ -74,7 +78,9 @@ class TestListCourses:
         r = await client.get(URL, headers=headers, params={"published": "maybe"})
         assert r.status_code == 422
 
-    async def test_constant_query_count(self, client, factory: Factory, count_queries) -> None:
+    async def test_constant_query_count(
+        self, client: AsyncClient, factory: Factory, count_queries: CountQueries
+    ) -> None:
         school = await factory.school()
         term = await factory.term(school)
         for _ in range(3):
@@ -94,7 +100,7 @@ class TestListCourses:
 
 class TestCreateCourse:
     @pytest.mark.parametrize("role", ["admin", "staff"])
-    async def test_writers_create(self, client, factory: Factory, role) -> None:
+    async def test_writers_create(self, client: AsyncClient, factory: Factory, role: str) -> None:
         school = await factory.school()
         term = await factory.term(school)
         headers, _ = await factory.login_as(role, school)
@@ -110,13 +116,17 @@ class TestCreateCourse:
         assert (await client.get(f"{URL}/{course['id']}", headers=headers)).json() == course
 
     @pytest.mark.parametrize("role", ["teacher", "student", "guardian"])
-    async def test_others_may_not_write(self, client, factory: Factory, role) -> None:
+    async def test_others_may_not_write(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         school = await factory.school()
         term = await factory.term(school)
         headers, _ = await factory.login_as(role, school)
         assert (await client.post(URL, headers=headers, json=body(term.id))).status_code == 403
 
-    async def test_duplicate_code_in_term_is_409(self, client, factory: Factory) -> None:
+    async def test_duplicate_code_in_term_is_409(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         fall, spring = await factory.term(school), await factory.term(school)
         await factory.course(fall, code="BIO-101")
@@ -127,7 +137,9 @@ class TestCreateCourse:
         r = await client.post(URL, headers=headers, json=body(spring.id))
         assert r.status_code == 201  # unique per term only
 
-    async def test_term_of_another_school_is_422(self, client, factory: Factory) -> None:
+    async def test_term_of_another_school_is_422(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         theirs = await factory.term(other)
         headers, _ = await factory.login_as("staff", school)
@@ -137,7 +149,7 @@ class TestCreateCourse:
             assert r.json()["errors"][0]["loc"] == ["body", "term_id"]
 
     async def test_all_schools_admin_creates_in_the_terms_school(
-        self, client, factory: Factory
+        self, client: AsyncClient, factory: Factory
     ) -> None:
         school = await factory.school()
         term = await factory.term(school)
@@ -146,7 +158,7 @@ class TestCreateCourse:
         assert r.status_code == 201
         assert r.json()["school_id"] == school.id
 
-    async def test_bad_bodies_are_422(self, client, factory: Factory) -> None:
+    async def test_bad_bodies_are_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         term = await factory.term(school)
         headers, _ = await factory.login_as("staff", school)
@@ -164,7 +176,7 @@ class TestCreateCourse:
 
 
 class TestUpdateCourse:
-    async def test_patch_fields(self, client, factory: Factory) -> None:
+    async def test_patch_fields(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         term = await factory.term(school)
         course = await factory.course(term)
@@ -175,7 +187,7 @@ class TestUpdateCourse:
         assert r.status_code == 200, r.text
         assert (r.json()["published"], r.json()["title"]) == (False, "New")
 
-    async def test_patch_code_conflict_is_409(self, client, factory: Factory) -> None:
+    async def test_patch_code_conflict_is_409(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         term, other_term = await factory.term(school), await factory.term(school)
         await factory.course(term, code="TAKEN")
@@ -189,7 +201,9 @@ class TestUpdateCourse:
         r = await client.patch(f"{URL}/{course.id}", headers=headers, json={"code": "MINE"})
         assert r.status_code == 200
 
-    async def test_patch_term_must_be_in_school(self, client, factory: Factory) -> None:
+    async def test_patch_term_must_be_in_school(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         term = await factory.term(school)
         course = await factory.course(term)
@@ -202,14 +216,14 @@ class TestUpdateCourse:
         assert r.status_code == 200
         assert r.json()["term_id"] == target.id
 
-    async def test_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         theirs = await factory.course(await factory.term(other))
         headers, _ = await factory.login_as("staff", school)
         r = await client.patch(f"{URL}/{theirs.id}", headers=headers, json={"title": "X"})
         assert r.status_code == 404
 
-    async def test_stale_if_match_is_412(self, client, factory: Factory) -> None:
+    async def test_stale_if_match_is_412(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         course = await factory.course(await factory.term(school))
         headers, _ = await factory.login_as("staff", school)
@@ -220,7 +234,9 @@ class TestUpdateCourse:
 
 
 class TestDeleteCourse:
-    async def test_deletes_course_without_sections(self, client, factory: Factory) -> None:
+    async def test_deletes_course_without_sections(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         course = await factory.course(await factory.term(school))
         headers, _ = await factory.login_as("staff", school)
@@ -228,14 +244,14 @@ class TestDeleteCourse:
         async with factory.db.sessionmaker() as session:
             assert await session.get(Course, course.id) is None
 
-    async def test_course_with_sections_is_409(self, client, factory: Factory) -> None:
+    async def test_course_with_sections_is_409(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         course = await factory.course(await factory.term(school))
         await factory.section(course, None)
         headers, _ = await factory.login_as("staff", school)
         assert (await client.delete(f"{URL}/{course.id}", headers=headers)).status_code == 409
 
-    async def test_teacher_may_not_delete(self, client, factory: Factory) -> None:
+    async def test_teacher_may_not_delete(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         course = await factory.course(await factory.term(school))
         headers, _ = await factory.login_as("teacher", school)
@@ -243,7 +259,7 @@ class TestDeleteCourse:
 
 
 class TestBoundedIds:
-    async def test_ids_beyond_32_bits_are_422(self, client, factory: Factory) -> None:
+    async def test_ids_beyond_32_bits_are_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         assert (await client.get(f"{URL}/{2**31}", headers=headers)).status_code == 422

@@ -3,10 +3,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+from httpx import AsyncClient
 from sqlalchemy import func, select
 
 from homeroom.models import AuditLog, Enrollment, School, Section, Student, User
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 URL = "/api/v1/enrollments"
 BULK = f"{URL}/bulk"
@@ -60,7 +62,9 @@ def ids(r: Any) -> list[int]:
 
 class TestListScopes:
     @pytest.mark.parametrize("role", ["admin", "staff"])
-    async def test_office_sees_school(self, client, factory: Factory, role) -> None:
+    async def test_office_sees_school(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         w = await world(factory)
         other = await world(factory)
         headers, _ = await factory.login_as(role, w.school)
@@ -71,7 +75,9 @@ class TestListScopes:
         r = await client.get(f"{URL}/{other.enrollment.id}", headers=headers)
         assert r.status_code == 404
 
-    async def test_teacher_sees_own_sections_only(self, client, factory: Factory) -> None:
+    async def test_teacher_sees_own_sections_only(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, teacher = await factory.login_as("teacher", school)
         w = await world(factory, school)
@@ -81,7 +87,7 @@ class TestListScopes:
         r = await client.get(f"{URL}/{w.classmate_elsewhere.id}", headers=headers)
         assert r.status_code == 404
 
-    async def test_student_sees_own(self, client, factory: Factory) -> None:
+    async def test_student_sees_own(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         me = await factory.student(w.school, with_login=True)
         mine = await factory.enroll(me, w.section)
@@ -92,7 +98,7 @@ class TestListScopes:
         r = await client.get(URL, headers=headers, params={"section_id": w.section.id})
         assert ids(r) == [mine.id]  # a filter never widens the scope
 
-    async def test_guardian_sees_childrens(self, client, factory: Factory) -> None:
+    async def test_guardian_sees_childrens(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         parent = await factory.guardian(w.school, children=[w.student], with_login=True)
         headers = await headers_for(factory, parent.user_id, parent.id)
@@ -101,7 +107,7 @@ class TestListScopes:
         r = await client.get(f"{URL}/{w.classmate_elsewhere.id}", headers=headers)
         assert r.status_code == 404
 
-    async def test_filters(self, client, factory: Factory) -> None:
+    async def test_filters(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         dropped = await factory.enroll(w.classmate, w.section, status="dropped")
         headers, _ = await factory.login_as("staff", w.school)
@@ -117,7 +123,9 @@ class TestListScopes:
         r = await client.get(URL, headers=headers, params={"status": "gone"})
         assert r.status_code == 422
 
-    async def test_constant_query_count(self, client, factory: Factory, count_queries) -> None:
+    async def test_constant_query_count(
+        self, client: AsyncClient, factory: Factory, count_queries: CountQueries
+    ) -> None:
         w = await world(factory)
         staff, _ = await factory.login_as("staff", w.school)
         counts = []
@@ -136,7 +144,7 @@ class TestListScopes:
 
 
 class TestCreateEnrollment:
-    async def test_staff_enrolls(self, client, factory: Factory) -> None:
+    async def test_staff_enrolls(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         payload = {"student_id": w.classmate.id, "section_id": w.section.id}
@@ -148,13 +156,15 @@ class TestCreateEnrollment:
         assert (await client.get(f"{URL}/{item['id']}", headers=headers)).status_code == 200
 
     @pytest.mark.parametrize("role", ["teacher", "student", "guardian"])
-    async def test_others_may_not_enroll(self, client, factory: Factory, role) -> None:
+    async def test_others_may_not_enroll(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as(role, w.school)
         payload = {"student_id": w.classmate.id, "section_id": w.section.id}
         assert (await client.post(URL, headers=headers, json=payload)).status_code == 403
 
-    async def test_duplicate_is_409(self, client, factory: Factory) -> None:
+    async def test_duplicate_is_409(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         payload = {"student_id": w.student.id, "section_id": w.section.id}
@@ -162,7 +172,9 @@ class TestCreateEnrollment:
         assert r.status_code == 409
         assert "already enrolled" in r.json()["detail"]
 
-    async def test_unknown_or_foreign_references_are_422(self, client, factory: Factory) -> None:
+    async def test_unknown_or_foreign_references_are_422(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory)
         foreign_student = await factory.student(await factory.school())
         headers, _ = await factory.login_as("staff", w.school)
@@ -179,7 +191,9 @@ class TestCreateEnrollment:
         r = await client.post(URL, headers=headers, json={"student_id": w.classmate.id})
         assert r.status_code == 422
 
-    async def test_all_schools_admin_may_not_cross_schools(self, client, factory: Factory) -> None:
+    async def test_all_schools_admin_may_not_cross_schools(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory)
         headers = factory.headers(await factory.user("admin", None))
         payload = {"student_id": w.classmate.id, "section_id": w.foreign_section.id}
@@ -190,7 +204,7 @@ class TestCreateEnrollment:
         assert (await client.post(URL, headers=headers, json=payload)).status_code == 201
 
     async def test_full_section_is_409_but_dropped_rows_take_no_seat(
-        self, client, factory: Factory
+        self, client: AsyncClient, factory: Factory
     ) -> None:
         w = await world(factory, capacity=1)
         headers, _ = await factory.login_as("staff", w.school)
@@ -202,7 +216,7 @@ class TestCreateEnrollment:
         payload["status"] = "dropped"
         assert (await client.post(URL, headers=headers, json=payload)).status_code == 201
 
-    async def test_audit_row(self, client, factory: Factory) -> None:
+    async def test_audit_row(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         payload = {"student_id": w.classmate.id, "section_id": w.section.id}
@@ -215,7 +229,7 @@ class TestCreateEnrollment:
 
 
 class TestUpdateEnrollment:
-    async def test_status_changes(self, client, factory: Factory) -> None:
+    async def test_status_changes(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         url = f"{URL}/{w.enrollment.id}"
@@ -226,7 +240,9 @@ class TestUpdateEnrollment:
         for bad in ({"status": "expelled"}, {"status": None}, {"section_id": 1}):
             assert (await client.patch(url, headers=headers, json=bad)).status_code == 422
 
-    async def test_reenrolling_into_a_full_section_is_409(self, client, factory: Factory) -> None:
+    async def test_reenrolling_into_a_full_section_is_409(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory, capacity=1)
         dropped = await factory.enroll(w.classmate, w.section, status="dropped")
         headers, _ = await factory.login_as("staff", w.school)
@@ -237,7 +253,9 @@ class TestUpdateEnrollment:
         r = await client.patch(url, headers=headers, json={"status": "enrolled"})
         assert r.status_code == 200
 
-    async def test_other_school_is_404_teacher_403(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404_teacher_403(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory)
         other = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
@@ -251,7 +269,7 @@ class TestUpdateEnrollment:
         )
         assert r.status_code == 403
 
-    async def test_stale_if_match_is_412(self, client, factory: Factory) -> None:
+    async def test_stale_if_match_is_412(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         url = f"{URL}/{w.enrollment.id}"
@@ -262,14 +280,14 @@ class TestUpdateEnrollment:
 
 
 class TestDeleteEnrollment:
-    async def test_deletes(self, client, factory: Factory) -> None:
+    async def test_deletes(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         url = f"{URL}/{w.enrollment.id}"
         assert (await client.delete(url, headers=headers)).status_code == 204
         assert (await client.get(url, headers=headers)).status_code == 404
 
-    async def test_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         other = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
@@ -278,11 +296,13 @@ class TestDeleteEnrollment:
 
 
 class TestBulkEnroll:
-    async def test_creates_every_row(self, client, factory: Factory) -> None:
+    async def test_creates_every_row(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         extra = [await factory.student(w.school) for _ in range(3)]
         headers, _ = await factory.login_as("staff", w.school)
-        rows = [{"student_id": s.id, "section_id": w.section.id} for s in extra]
+        rows: list[dict[str, int | str]] = [
+            {"student_id": s.id, "section_id": w.section.id} for s in extra
+        ]
         rows.append(
             {"student_id": w.student.id, "section_id": w.other_section.id, "status": "completed"}
         )
@@ -304,7 +324,7 @@ class TestBulkEnroll:
         assert logs[0].details == {"count": 4, "ids": [i["id"] for i in result["items"]]}
 
     async def test_one_bad_row_writes_nothing_and_names_every_bad_row(
-        self, client, factory: Factory
+        self, client: AsyncClient, factory: Factory
     ) -> None:
         w = await world(factory, capacity=2)
         fresh = [await factory.student(w.school) for _ in range(3)]
@@ -340,10 +360,11 @@ class TestBulkEnroll:
         async with factory.db.sessionmaker() as session:
             assert (await session.scalars(select(AuditLog))).all() == []
 
-    async def test_body_validation(self, client, factory: Factory) -> None:
+    async def test_body_validation(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         row = {"student_id": w.classmate.id, "section_id": w.section.id}
+        bad: object
         for bad in (
             {"enrollments": []},
             {"enrollments": [row] * 1001},
@@ -359,7 +380,9 @@ class TestBulkEnroll:
         assert r.json()["errors"][0]["loc"] == ["body", "enrollments", 1, "section_id"]
 
     @pytest.mark.parametrize("role", ["teacher", "student", "guardian"])
-    async def test_others_may_not_bulk_enroll(self, client, factory: Factory, role) -> None:
+    async def test_others_may_not_bulk_enroll(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as(role, w.school)
         row = {"student_id": w.classmate.id, "section_id": w.section.id}
@@ -367,7 +390,7 @@ class TestBulkEnroll:
         assert r.status_code == 403
 
     async def test_statement_count_is_the_same_for_1_and_200_rows(
-        self, client, factory: Factory, count_queries
+        self, client: AsyncClient, factory: Factory, count_queries: CountQueries
     ) -> None:
         school = await factory.school()
         course = await factory.course(await factory.term(school))
@@ -407,7 +430,7 @@ class TestBulkEnroll:
 
 
 class TestBoundedIds:
-    async def test_ids_beyond_32_bits_are_422(self, client, factory: Factory) -> None:
+    async def test_ids_beyond_32_bits_are_422(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         assert (await client.get(f"{URL}/{2**31}", headers=headers)).status_code == 422

@@ -3,15 +3,18 @@ scope, every row of it, streamed in one statement; spreadsheet injection neutral
 
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import Table
 
+from homeroom.exports.writers import Format
 from homeroom.kit.db import Database
 from homeroom.models import School, Student
 from tests.exports import csv_rows, xlsx_rows, xlsx_sheets
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 CSV = "/api/v1/export/students/csv"
 EXCEL = "/api/v1/export/students/excel"
@@ -320,7 +323,7 @@ class TestOneStatement:
         db: Database,
         school: School,
         admin: dict[str, str],
-        count_queries: Any,
+        count_queries: CountQueries,
         url: str,
     ) -> None:
         counts = []
@@ -358,7 +361,7 @@ class TestCachedExport:
         school: School,
         admin: dict[str, str],
         roster: list[Student],
-        count_queries: Any,
+        count_queries: CountQueries,
         url: str,
     ) -> None:
         first = await client.get(f"{url}?sort=student_number", headers=admin)
@@ -387,7 +390,8 @@ class TestCachedExport:
         assert after == sorted([*before, "B000000", "B000001"])
         async with db.sessionmaker() as session:
             await session.execute(
-                Student.__table__.update()
+                cast(Table, Student.__table__)
+                .update()
                 .where(Student.student_number == "B000000")
                 .values(student_number="B999999")
             )
@@ -407,7 +411,7 @@ class TestCachedExport:
 class TestClientGoesAway:
     @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
     async def test_a_stream_closed_early_releases_its_query(
-        self, db: Database, school: School, admin: dict[str, str], fmt: str
+        self, db: Database, school: School, admin: dict[str, str], fmt: Format
     ) -> None:
         """What a disconnect does to the response body: the generator is closed mid-way; the
         cursor and any pending render are dropped, and the next export runs normally."""
@@ -417,14 +421,14 @@ class TestClientGoesAway:
 
         await _bulk_students(db, school, 2500, 0)
         claims = AccessClaims(1, "admin", school.id, None)
-        export = service.students(db, claims, StudentFilters(), None, fmt)  # type: ignore[arg-type]
+        export = service.students(db, claims, StudentFilters(), None, fmt)
         chunks = export.chunks()
         assert await anext(chunks)  # the header / the workbook's first parts
         while export.rows == 0:  # up to the first batch (XLSX: deflate may hold its bytes)
             await anext(chunks)
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await chunks.aclose()
         assert 0 < export.rows < 2500
-        again = service.students(db, claims, StudentFilters(), None, fmt)  # type: ignore[arg-type]
+        again = service.students(db, claims, StudentFilters(), None, fmt)
         data = b"".join([c async for c in again.chunks()])
         rows = csv_rows(data) if fmt == "csv" else xlsx_rows(data)
         assert len(rows) == 2500 == again.rows

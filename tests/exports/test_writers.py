@@ -1,11 +1,12 @@
 """The encoders on their own: values as PostgreSQL's driver returns them, escaping, sheets."""
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import pytest
 
 from homeroom.exports import writers
-from homeroom.exports.writers import Column, CsvEncoder, XlsxEncoder, neutralize, xml_text
+from homeroom.exports.writers import Column, CsvEncoder, Row, XlsxEncoder, neutralize, xml_text
 from tests.exports import csv_rows, xlsx_sheets
 
 COLUMNS = (
@@ -23,7 +24,7 @@ ROWS = [
 ]
 
 
-def encode(encoder: CsvEncoder | XlsxEncoder, *batches: list[tuple[object, ...]]) -> bytes:
+def encode(encoder: CsvEncoder | XlsxEncoder, *batches: Sequence[Row]) -> bytes:
     return encoder.start() + b"".join(encoder.rows(b) for b in batches) + encoder.finish()
 
 

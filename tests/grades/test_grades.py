@@ -11,6 +11,7 @@ from homeroom.kit.schemas import Page
 from homeroom.models import Assessment, AuditLog, Grade
 from tests.assessments.conftest import World, queries
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 PageOfGrades = TypeAdapter(Page[GradeRead])
 URL = "/api/v1/grades"
@@ -71,7 +72,7 @@ class TestListGrades:
         assert await visible(world.admin, f"?section_id={world.section.id}") == algebra
 
     async def test_envelope_sort_and_constant_statements(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries
+        self, client: AsyncClient, factory: Factory, world: World, count_queries: CountQueries
     ) -> None:
         for i in range(201):
             a = await factory.assessment(world.section, world.tests)
@@ -97,7 +98,7 @@ class TestCreateGrade:
         db: Database,
         world: World,
         quiz: Assessment,
-        count_queries,
+        count_queries: CountQueries,
         ending: int,
     ) -> None:
         body = {"assessment_id": quiz.id, "student_id": world.student.id, "score": 42.5}
@@ -170,7 +171,7 @@ class TestChangeGrade:
         factory: Factory,
         world: World,
         quiz: Assessment,
-        count_queries,
+        count_queries: CountQueries,
         ending: int,
     ) -> None:
         grade = await factory.grade(world.enrollment, quiz, 10)
@@ -289,7 +290,7 @@ class TestBulkGrades:
         factory: Factory,
         world: World,
         quiz: Assessment,
-        count_queries,
+        count_queries: CountQueries,
     ) -> None:
         students = [world.student]
         for _ in range(199):
@@ -331,11 +332,13 @@ class TestColumnChangedWhileSaving:
     nothing, and the answer is what a check now finds."""
 
     @staticmethod
-    def change_after_the_check(monkeypatch: Any, db: Database, statement: Any) -> None:
+    def change_after_the_check(
+        monkeypatch: pytest.MonkeyPatch, db: Database, statement: Any
+    ) -> None:
         from homeroom.grades import repository
 
         check = repository.grading_targets
-        calls = []
+        calls: list[int] = []
 
         async def checked_then_changed(*args: Any) -> Any:
             rows = await check(*args)
@@ -354,7 +357,7 @@ class TestColumnChangedWhileSaving:
         db: Database,
         world: World,
         quiz: Assessment,
-        monkeypatch: Any,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         from sqlalchemy import update
 
@@ -384,7 +387,7 @@ class TestColumnChangedWhileSaving:
         db: Database,
         world: World,
         quiz: Assessment,
-        monkeypatch: Any,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         from sqlalchemy import update
 

@@ -4,6 +4,7 @@ from httpx import AsyncClient
 
 from tests.assessments.conftest import World
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 
 def url(student_id: int, query: str = "") -> str:
@@ -120,7 +121,7 @@ class TestStudentGrades:
         assert [s["course_code"] for s in r.json()["sections"]] == ["MATH-1"]
 
     async def test_constant_statements_whatever_the_number_of_sections_and_grades(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries
+        self, client: AsyncClient, factory: Factory, world: World, count_queries: CountQueries
     ) -> None:
         with count_queries() as statements:
             r = await client.get(url(world.student.id), headers=world.guardian)

@@ -1,10 +1,12 @@
 from typing import Any
 
 import pytest
+from httpx import AsyncClient
 from sqlalchemy import func, select
 
 from homeroom.models import AuditLog, StudentGuardian
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 URL = "/api/v1/guardians"
 
@@ -29,7 +31,7 @@ async def _teacher_with_student(factory: Factory, school: Any, student: Any) -> 
 
 class TestListGuardians:
     async def test_admin_lists_school_guardians_with_children(
-        self, client, factory: Factory
+        self, client: AsyncClient, factory: Factory
     ) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("admin", school)
@@ -46,7 +48,7 @@ class TestListGuardians:
         assert first["student_ids"] == sorted([kid1.id, kid2.id])
         assert {i["school_id"] for i in body["items"]} == {school.id}
 
-    async def test_search_on_name_and_email(self, client, factory: Factory) -> None:
+    async def test_search_on_name_and_email(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         await factory.guardian(school, first_name="Zelda", email="zz@example.edu")
@@ -58,7 +60,9 @@ class TestListGuardians:
             assert r.status_code == 200, r.text
             assert r.json()["total"] == expected, q
 
-    async def test_keyset_paging_walks_every_row_once(self, client, factory: Factory) -> None:
+    async def test_keyset_paging_walks_every_row_once(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         for i in range(5):
@@ -77,7 +81,7 @@ class TestListGuardians:
             params["cursor"] = body["next_cursor"]
         assert len(seen) == len(set(seen)) == 5
 
-    async def test_unknown_sort_is_422(self, client, factory: Factory) -> None:
+    async def test_unknown_sort_is_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         r = await client.get(URL, headers=headers, params={"sort": "phone"})
@@ -86,7 +90,7 @@ class TestListGuardians:
 
     @pytest.mark.parametrize("path", ["list", "detail"])
     async def test_query_count_is_constant(
-        self, client, factory: Factory, count_queries, path: str
+        self, client: AsyncClient, factory: Factory, count_queries: CountQueries, path: str
     ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
@@ -107,7 +111,7 @@ class TestListGuardians:
 
 
 class TestReadGuardian:
-    async def test_detail_includes_student_ids(self, client, factory: Factory) -> None:
+    async def test_detail_includes_student_ids(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         kid = await factory.student(school)
@@ -123,7 +127,7 @@ class TestReadGuardian:
         )
         assert again.status_code == 304
 
-    async def test_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("admin", school)
         g = await factory.guardian(other)
@@ -131,7 +135,9 @@ class TestReadGuardian:
         assert r.status_code == 404
         assert r.headers["content-type"].startswith("application/problem+json")
 
-    async def test_all_schools_admin_sees_every_school(self, client, factory: Factory) -> None:
+    async def test_all_schools_admin_sees_every_school(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         admin = await factory.user("admin", None)
         g = await factory.guardian(school)
@@ -141,7 +147,7 @@ class TestReadGuardian:
 
 class TestScopes:
     async def test_teacher_sees_guardians_of_their_students_only(
-        self, client, factory: Factory
+        self, client: AsyncClient, factory: Factory
     ) -> None:
         school = await factory.school()
         mine, theirs = await factory.student(school), await factory.student(school)
@@ -156,7 +162,7 @@ class TestScopes:
         assert items[0]["student_ids"] == [mine.id]
         assert (await client.get(f"{URL}/{g_theirs.id}", headers=headers)).status_code == 404
 
-    async def test_guardian_sees_only_themself(self, client, factory: Factory) -> None:
+    async def test_guardian_sees_only_themself(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         kid = await factory.student(school)
         headers, me = await factory.login_as("guardian", school)
@@ -168,7 +174,9 @@ class TestScopes:
         assert (await client.get(f"{URL}/{me.id}", headers=headers)).status_code == 200
         assert (await client.get(f"{URL}/{co_parent.id}", headers=headers)).status_code == 404
 
-    async def test_student_sees_their_own_guardians(self, client, factory: Factory) -> None:
+    async def test_student_sees_their_own_guardians(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, me = await factory.login_as("student", school)
         sibling = await factory.student(school)
@@ -180,7 +188,9 @@ class TestScopes:
         assert items[0]["student_ids"] == [me.id]
 
     @pytest.mark.parametrize("role", ["teacher", "student", "guardian"])
-    async def test_only_admin_and_staff_write(self, client, factory: Factory, role: str) -> None:
+    async def test_only_admin_and_staff_write(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         school = await factory.school()
         headers, profile = await factory.login_as(role, school)
         target = profile if role == "guardian" else await factory.guardian(school)
@@ -189,12 +199,12 @@ class TestScopes:
         assert r.status_code == 403
         assert (await client.delete(f"{URL}/{target.id}", headers=headers)).status_code == 403
 
-    async def test_anonymous_is_401(self, client, factory: Factory) -> None:
+    async def test_anonymous_is_401(self, client: AsyncClient, factory: Factory) -> None:
         assert (await client.get(URL)).status_code == 401
 
 
 class TestCreateGuardian:
-    async def test_staff_creates_with_audit(self, client, factory: Factory) -> None:
+    async def test_staff_creates_with_audit(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, user = await factory.login_as("staff", school)
         r = await client.post(URL, headers=headers, json=_body(email="Grace@Example.EDU"))
@@ -212,7 +222,7 @@ class TestCreateGuardian:
         )
         assert audits == 1
 
-    async def test_duplicate_email_is_409(self, client, factory: Factory) -> None:
+    async def test_duplicate_email_is_409(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         await factory.guardian(school, email="grace@example.edu")
@@ -230,7 +240,7 @@ class TestCreateGuardian:
         ],
     )
     async def test_invalid_body_is_422(
-        self, client, factory: Factory, patch: dict[str, Any], loc: list[str]
+        self, client: AsyncClient, factory: Factory, patch: dict[str, Any], loc: list[str]
     ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
@@ -239,14 +249,16 @@ class TestCreateGuardian:
         assert r.json()["errors"][0]["loc"] == loc
 
     async def test_bound_admin_cannot_create_in_other_school(
-        self, client, factory: Factory
+        self, client: AsyncClient, factory: Factory
     ) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("admin", school)
         r = await client.post(URL, headers=headers, json=_body(school_id=other.id))
         assert r.status_code == 403
 
-    async def test_all_schools_admin_must_name_school(self, client, factory: Factory) -> None:
+    async def test_all_schools_admin_must_name_school(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers = factory.headers(await factory.user("admin", None))
         r = await client.post(URL, headers=headers, json=_body())
@@ -257,7 +269,9 @@ class TestCreateGuardian:
 
 
 class TestUpdateGuardian:
-    async def test_patch_changes_fields_and_audits(self, client, factory: Factory) -> None:
+    async def test_patch_changes_fields_and_audits(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         g = await factory.guardian(school, phone="555 0100")
@@ -275,14 +289,16 @@ class TestUpdateGuardian:
         )
         assert audits == 1
 
-    async def test_null_name_is_422(self, client, factory: Factory) -> None:
+    async def test_null_name_is_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         g = await factory.guardian(school)
         r = await client.patch(f"{URL}/{g.id}", headers=headers, json={"first_name": None})
         assert r.status_code == 422
 
-    async def test_email_taken_by_another_is_409(self, client, factory: Factory) -> None:
+    async def test_email_taken_by_another_is_409(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         g = await factory.guardian(school)
@@ -292,7 +308,7 @@ class TestUpdateGuardian:
         r = await client.patch(f"{URL}/{g.id}", headers=headers, json={"email": g.email})
         assert r.status_code == 200
 
-    async def test_stale_if_match_is_412(self, client, factory: Factory) -> None:
+    async def test_stale_if_match_is_412(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         g = await factory.guardian(school)
@@ -306,7 +322,7 @@ class TestUpdateGuardian:
         )
         assert r.status_code == 412
 
-    async def test_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("admin", school)
         g = await factory.guardian(other)
@@ -315,7 +331,7 @@ class TestUpdateGuardian:
 
 
 class TestDeleteGuardian:
-    async def test_delete_removes_links(self, client, factory: Factory) -> None:
+    async def test_delete_removes_links(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         kid = await factory.student(school)
@@ -335,7 +351,7 @@ class TestDeleteGuardian:
         )
         assert audits == 1
 
-    async def test_delete_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_delete_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("staff", school)
         g = await factory.guardian(other)
@@ -343,7 +359,7 @@ class TestDeleteGuardian:
 
 
 class TestLinks:
-    async def test_link_and_unlink(self, client, factory: Factory) -> None:
+    async def test_link_and_unlink(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         kid = await factory.student(school)
@@ -370,7 +386,7 @@ class TestLinks:
         )
         assert actions == 2
 
-    async def test_already_linked_is_409(self, client, factory: Factory) -> None:
+    async def test_already_linked_is_409(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         kid = await factory.student(school)
@@ -380,7 +396,9 @@ class TestLinks:
         )
         assert r.status_code == 409
 
-    async def test_student_of_other_school_is_422(self, client, factory: Factory) -> None:
+    async def test_student_of_other_school_is_422(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         headers = factory.headers(await factory.user("admin", None))  # sees both schools
         kid = await factory.student(other)
@@ -391,7 +409,9 @@ class TestLinks:
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["body", "student_id"]
 
-    async def test_invisible_or_unknown_student_is_422(self, client, factory: Factory) -> None:
+    async def test_invisible_or_unknown_student_is_422(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("staff", school)
         g = await factory.guardian(school)
@@ -402,7 +422,7 @@ class TestLinks:
             )
             assert r.status_code == 422, student_id
 
-    async def test_oversized_ids_are_422(self, client, factory: Factory) -> None:
+    async def test_oversized_ids_are_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         g = await factory.guardian(school)
@@ -412,7 +432,7 @@ class TestLinks:
         r = await client.delete(f"{URL}/{g.id}/students/{2**40}", headers=headers)
         assert r.status_code == 422
 
-    async def test_unlink_not_linked_is_404(self, client, factory: Factory) -> None:
+    async def test_unlink_not_linked_is_404(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         kid = await factory.student(school)
@@ -420,7 +440,7 @@ class TestLinks:
         r = await client.delete(f"{URL}/{g.id}/students/{kid.id}", headers=headers)
         assert r.status_code == 404
 
-    async def test_teacher_cannot_link(self, client, factory: Factory) -> None:
+    async def test_teacher_cannot_link(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         kid = await factory.student(school)
         headers = await _teacher_with_student(factory, school, kid)
@@ -429,7 +449,7 @@ class TestLinks:
         assert r.status_code == 403
 
     async def test_link_writes_constant_statements(
-        self, client, factory: Factory, count_queries
+        self, client: AsyncClient, factory: Factory, count_queries: CountQueries
     ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)

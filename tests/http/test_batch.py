@@ -16,6 +16,7 @@ from homeroom.batch import service as batch_service
 from homeroom.batch.schemas import BatchRequest
 from homeroom.kit.db import Database
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 URL = "/api/v1/batch"
 
@@ -256,7 +257,7 @@ class TestOnlyJsonReads:
             assert (await client.get("/healthz")).status_code == 200
 
     async def test_refused_before_anything_runs(
-        self, client: httpx.AsyncClient, factory: Factory, count_queries: Any
+        self, client: httpx.AsyncClient, factory: Factory, count_queries: CountQueries
     ) -> None:
         school = await factory.school()
         headers, me = await factory.login_as("student", school)

@@ -173,7 +173,9 @@ class TestGetCacheHeaders:
             assert r.status_code == 200
             assert r.headers["cache-control"] == "no-store"
 
-    async def test_auth_answers_no_store(self, db: Database, settings: Settings, client) -> None:
+    async def test_auth_answers_no_store(
+        self, db: Database, settings: Settings, client: httpx.AsyncClient
+    ) -> None:
         await seed(settings)
         r = await client.post(
             "/api/v1/auth/login", json={"email": LOGINS["admin"], "password": PASSWORD}

@@ -2,13 +2,14 @@
 
 import gzip
 import zlib
+from collections.abc import AsyncIterator
 
 import brotli
 import httpx
 import orjson
 import pytest
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from homeroom.kit.compression import MINIMUM_SIZE, Compress, choose_encoding
 from tests.factories import Factory
@@ -24,10 +25,10 @@ def _app(body: bytes, media_type: str, **headers: str) -> Compress:
     return Compress(inner)
 
 
-async def _get(app: object, accept: str | None, method: str = "GET") -> httpx.Response:
+async def _get(app: ASGIApp, accept: str | None, method: str = "GET") -> httpx.Response:
     headers = {"Accept-Encoding": accept} if accept is not None else {}
     # The raw bytes are asserted: httpx must not decode them, so the header goes in by hand.
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         request = c.build_request(method, "/", headers=headers)
         if accept is None:
@@ -125,7 +126,7 @@ class TestCompressMiddleware:
     async def test_streamed_body(self, encoding: str) -> None:
         lines = [f"{i},Student {i},active\n".encode() for i in range(2000)]
 
-        async def rows():  # type: ignore[no-untyped-def]
+        async def rows() -> AsyncIterator[bytes]:
             for i in range(0, len(lines), 100):
                 yield b"".join(lines[i : i + 100])
 
@@ -142,7 +143,9 @@ class TestCompressMiddleware:
 
 
 class TestCompressedApi:
-    async def test_list_compressed_and_revalidated(self, client, factory: Factory) -> None:
+    async def test_list_compressed_and_revalidated(
+        self, client: httpx.AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         for _ in range(30):
@@ -173,7 +176,9 @@ class TestCompressedApi:
             assert again.headers["etag"] == r.headers["etag"]  # what its 200 carries
             assert "Accept-Encoding" in again.headers["vary"]
 
-    async def test_error_bodies_small_not_compressed(self, client, factory: Factory) -> None:
+    async def test_error_bodies_small_not_compressed(
+        self, client: httpx.AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         r = await client.get(

@@ -5,6 +5,7 @@ the wrong type, damaged, too big, too many rows. A fuzz of random and damaged fi
 import io
 import random
 import zipfile
+from collections.abc import Sequence
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from tests.imports.conftest import World, counts, csv_text, upload
 HEADER = "student_number,first_name,last_name,email,date_of_birth,grade_level"
 
 
-def workbook(rows: list[list[object]], **options: object) -> bytes:
+def workbook(rows: Sequence[Sequence[object]], **options: object) -> bytes:
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, **options})
     sheet = book.add_worksheet()

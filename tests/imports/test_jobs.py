@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from homeroom.config import Settings
+from homeroom.imports import repository as import_repository
 from homeroom.imports import rows
 from homeroom.imports import service as import_service
 from homeroom.imports.xlsx import Limits
@@ -107,7 +108,7 @@ class TestJobChecksAgain:
                 session, owner, "import", {"kind": "enrollments", "school_id": world.school.id}
             )
             prepared = rows.prepare("enrollments", data, None, None, Limits(rows=100))
-            await import_service.repository.store_upload(session, job["id"], rows.dump(prepared))
+            await import_repository.store_upload(session, job["id"], rows.dump(prepared))
             await session.commit()  # not sent: the test runs it below
         for _ in range(2):  # math1 had 3 of 5 seats taken; now it is full
             await factory.enroll(await factory.student(world.school), world.math1)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from homeroom.kit.db import Database
 from homeroom.models import Student
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 from tests.imports.conftest import World, counts, csv_text, data_statements, upload
 
 HEADER = "student_number,first_name,last_name,email,date_of_birth,grade_level"
@@ -93,7 +94,7 @@ def attendance_rows(world: World, n: int) -> bytes:
 
 class TestStatementCount:
     async def test_constant_whatever_the_rows(
-        self, client: httpx.AsyncClient, world: World, db: Database, count_queries: object
+        self, client: httpx.AsyncClient, world: World, db: Database, count_queries: CountQueries
     ) -> None:
         seen: dict[tuple[str, str, int], int] = {}
         cases = {
@@ -103,7 +104,7 @@ class TestStatementCount:
         for kind, (small, large) in cases.items():
             for size, data in (("small", small), ("large", large)):
                 for phase in ("dry", "create", "again"):
-                    with count_queries() as statements:  # type: ignore[operator]
+                    with count_queries() as statements:
                         r = await upload(client, kind, data, world.staff, dry_run=phase == "dry")
                     assert r.status_code == 200, r.text
                     seen[(kind, phase, size == "large")] = len(data_statements(statements))

@@ -3,6 +3,7 @@ filled in and imported back."""
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import httpx
@@ -16,7 +17,7 @@ from tests.factories import Factory
 from tests.imports.conftest import API, World, upload
 
 
-def workbook(rows: list[list[object]], constant_memory: bool = False) -> bytes:
+def workbook(rows: Sequence[Sequence[object]], constant_memory: bool = False) -> bytes:
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(
         buffer, {"in_memory": not constant_memory, "constant_memory": constant_memory}
@@ -57,7 +58,7 @@ class TestXlsx:
         assert [(e["row"], e["column"], e["value"]) for e in body["errors"]] == [
             (5, "Grade", "9.5")
         ]
-        rows = [
+        rows: list[list[object]] = [
             ["Student Number", "First Name", "Last Name", "Email", "Birth Date", "Grade"],
             [123456, "Émile", "Zola", "emile@example.edu", date(2010, 4, 2), 9],
         ]

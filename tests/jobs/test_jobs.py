@@ -5,6 +5,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
 from sqlalchemy import func, select, update
 
 from homeroom.jobs import service as jobs
@@ -12,6 +14,7 @@ from homeroom.kit.db import Database, run_after_commit
 from homeroom.kit.security import AccessClaims
 from homeroom.models import Job, JobFile, Notification, User, utcnow
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 from tests.jobs import handlers, wait_for_job
 
 JOBS = "/api/v1/jobs"
@@ -47,7 +50,7 @@ async def _count(db: Database, model: Any, **where: Any) -> int:
 
 class TestLifecycle:
     async def test_a_job_runs_and_its_owner_downloads_the_file(
-        self, client, db: Database, factory: Factory
+        self, client: AsyncClient, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         job_id = await _submit(db, user, "test.echo", {"text": "héllo,", "repeat": 3})
@@ -72,7 +75,7 @@ class TestLifecycle:
         assert again.status_code == 304
 
     async def test_a_file_bigger_than_one_chunk_comes_back_whole(
-        self, client, db: Database, factory: Factory
+        self, client: AsyncClient, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         job_id = await _submit(db, user, "test.echo", {"text": "0123456789", "repeat": 250_000})
@@ -83,7 +86,7 @@ class TestLifecycle:
         assert r.content == b"0123456789" * 250_000
 
     async def test_unicode_file_names_are_safe_in_the_header(
-        self, client, db: Database, factory: Factory
+        self, client: AsyncClient, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         job_id = await _submit(db, user, "test.echo", {"text": "x", "name": 'Élèves "8e"\r\n.txt'})
@@ -94,7 +97,7 @@ class TestLifecycle:
         assert "filename*=UTF-8''%C3%89l%C3%A8ves%20%228e%22%0D%0A.txt" in disposition
 
     async def test_running_jobs_show_progress_and_cannot_be_downloaded_yet(
-        self, client, db: Database, factory: Factory
+        self, client: AsyncClient, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         handlers.GATE.clear()
@@ -116,7 +119,7 @@ class TestLifecycle:
         assert (await wait_for_job(client, headers, job_id))["status"] == "succeeded"
 
     async def test_the_owner_lists_their_jobs_newest_first(
-        self, client, db: Database, factory: Factory
+        self, client: AsyncClient, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         first = await _submit(db, user, "test.echo", {"text": "a"})
@@ -141,7 +144,7 @@ class TestLifecycle:
 
 class TestOwnership:
     async def test_someone_else_gets_404_for_the_job_and_its_file(
-        self, client, db: Database, factory: Factory
+        self, client: AsyncClient, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         job_id = await _submit(db, user, "test.echo", {"text": "private"})
@@ -155,14 +158,14 @@ class TestOwnership:
             assert r.status_code == 404
             assert "private" not in r.text
 
-    async def test_anonymous_gets_401(self, client) -> None:
+    async def test_anonymous_gets_401(self, client: AsyncClient) -> None:
         assert (await client.get(f"{JOBS}/1")).status_code == 401
         assert (await client.get(f"{JOBS}/1/download")).status_code == 401
 
 
 class TestFailures:
     async def test_a_crashing_job_fails_without_leaking_its_internals(
-        self, client, db: Database, factory: Factory
+        self, client: AsyncClient, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         job_id = await _submit(db, user, "test.crash", {})
@@ -175,7 +178,7 @@ class TestFailures:
         assert r.status_code == 404
 
     async def test_a_refused_job_shows_its_message(
-        self, client, db: Database, factory: Factory
+        self, client: AsyncClient, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         job_id = await _submit(db, user, "test.refuse", {})
@@ -183,14 +186,18 @@ class TestFailures:
         assert job["status"] == "failed"
         assert job["error"] == "section 12 has no students"
 
-    async def test_an_unknown_kind_fails(self, client, db: Database, factory: Factory) -> None:
+    async def test_an_unknown_kind_fails(
+        self, client: AsyncClient, db: Database, factory: Factory
+    ) -> None:
         headers, user = await _staff(factory)
         job_id = await _submit(db, user, "no.such.kind", {})
         job = await wait_for_job(client, headers, job_id)
         assert job["status"] == "failed"
         assert "no.such.kind" in job["error"]
 
-    async def test_expired_files_are_gone(self, client, db: Database, factory: Factory) -> None:
+    async def test_expired_files_are_gone(
+        self, client: AsyncClient, app: FastAPI, db: Database, factory: Factory
+    ) -> None:
         headers, user = await _staff(factory)
         job_id = await _submit(db, user, "test.echo", {"text": "old"})
         await wait_for_job(client, headers, job_id)
@@ -206,7 +213,7 @@ class TestFailures:
         r = await client.get(f"{JOBS}/{job_id}/download", headers=headers)
         assert r.status_code == 410
         # The next sweep deletes the expired bytes.
-        await client._transport.app.state.jobs.sweep()  # type: ignore[attr-defined]
+        await app.state.jobs.sweep()
         assert await _count(db, JobFile, job_id=job_id) == 0
 
 
@@ -257,7 +264,7 @@ class TestRecovery:
             return job.id
 
     async def test_an_abandoned_job_is_queued_again_and_runs(
-        self, client, app, db: Database, factory: Factory
+        self, client: AsyncClient, app: FastAPI, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         job_id = await self._abandoned(db, user, attempts=1)
@@ -265,10 +272,11 @@ class TestRecovery:
         job = await wait_for_job(client, headers, job_id)
         assert job["status"] == "succeeded"
         async with db.sessionmaker() as session:
-            assert (await session.get(Job, job_id)).attempts == 2  # type: ignore[union-attr]
+            job_row = await session.get(Job, job_id)
+        assert job_row is not None and job_row.attempts == 2
 
     async def test_a_job_abandoned_too_often_fails(
-        self, client, app, db: Database, factory: Factory
+        self, client: AsyncClient, app: FastAPI, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         job_id = await self._abandoned(db, user, attempts=3)
@@ -278,7 +286,7 @@ class TestRecovery:
         assert "interrupted" in job["error"]
 
     async def test_a_job_runs_once_however_often_it_is_sent(
-        self, client, app, db: Database, factory: Factory
+        self, client: AsyncClient, app: FastAPI, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         job_id = await _submit(db, user, "test.echo", {"text": "once"})
@@ -286,7 +294,8 @@ class TestRecovery:
             await app.state.jobs.send(job_id)
         await wait_for_job(client, headers, job_id)
         async with db.sessionmaker() as session:
-            assert (await session.get(Job, job_id)).attempts == 1  # type: ignore[union-attr]
+            job_row = await session.get(Job, job_id)
+        assert job_row is not None and job_row.attempts == 1
         assert await _count(db, Notification, job_id=job_id) == 1
 
 
@@ -294,7 +303,7 @@ class TestNotifications:
     URL = "/api/v1/notifications"
 
     async def test_finished_and_failed_jobs_notify_their_owner(
-        self, client, db: Database, factory: Factory
+        self, client: AsyncClient, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         ok = await _submit(db, user, "test.echo", {"text": "x", "name": "list.csv"})
@@ -311,7 +320,7 @@ class TestNotifications:
         assert all(n["read_at"] is None for n in body["items"])
 
     async def test_unread_come_first_and_mark_read(
-        self, client, db: Database, factory: Factory
+        self, client: AsyncClient, db: Database, factory: Factory
     ) -> None:
         headers, user = await _staff(factory)
         ids = []
@@ -334,7 +343,7 @@ class TestNotifications:
         assert (await client.get(self.URL, headers=headers)).json()["unread"] == 0
 
     async def test_nobody_reads_or_marks_someone_elses(
-        self, client, db: Database, factory: Factory
+        self, client: AsyncClient, db: Database, factory: Factory
     ) -> None:
         _, user = await _staff(factory)
         async with db.sessionmaker() as session:
@@ -347,11 +356,17 @@ class TestNotifications:
         body = (await client.get(self.URL, headers=other_headers)).json()
         assert body["items"] == [] and body["total"] == 0
         async with db.sessionmaker() as session:
-            assert (await session.get(Notification, note.id)).read_at is None  # type: ignore[union-attr]
+            unread = await session.get(Notification, note.id)
+        assert unread is not None and unread.read_at is None
 
     @pytest.mark.parametrize("size", [1, 30])
     async def test_constant_statements(
-        self, client, db: Database, factory: Factory, count_queries, size: int
+        self,
+        client: AsyncClient,
+        db: Database,
+        factory: Factory,
+        count_queries: CountQueries,
+        size: int,
     ) -> None:
         headers, user = await _staff(factory)
         async with db.sessionmaker() as session:

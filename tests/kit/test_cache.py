@@ -18,8 +18,9 @@ from sqlalchemy import delete
 from homeroom.config import Settings
 from homeroom.kit.cache import EPOCH, ResponseCache
 from homeroom.kit.db import Database
-from homeroom.models import CacheVersion
+from homeroom.models import CacheVersion, School
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 from tests.live import free_port
 
 API = "/api/v1"
@@ -115,7 +116,7 @@ async def warm(client: AsyncClient, url: str, headers: dict[str, str], region: s
 
 class TestHits:
     async def test_a_hit_issues_no_statement_on_sqlite_and_one_on_postgresql(
-        self, client: AsyncClient, db: Database, world: World, count_queries
+        self, client: AsyncClient, db: Database, world: World, count_queries: CountQueries
     ) -> None:
         for region, url in world.urls().items():
             first = await client.get(url, headers=world.staff)
@@ -145,8 +146,9 @@ class TestHits:
         await warm(client, urls["student_grades"], world.staff, "student_grades")
         await warm(client, urls["student_attendance"], world.staff, "student_attendance")
         school_id = (await read(client, urls["section"], world.staff))["school_id"]
-        outsider_headers, _ = await factory.login_as("teacher", _School(school_id))
-        stranger_headers, _ = await factory.login_as("student", _School(school_id))
+        school = await _school(factory, school_id)
+        outsider_headers, _ = await factory.login_as("teacher", school)
+        stranger_headers, _ = await factory.login_as("student", school)
         for url in (urls["student_grades"], urls["student_attendance"], urls["section"]):
             assert (await client.get(url, headers=outsider_headers)).status_code == 404
             assert (await client.get(url, headers=stranger_headers)).status_code == 404
@@ -166,11 +168,11 @@ class TestHits:
         assert (hits("course"), misses("course")) == (before[0], before[1] + 3)
 
 
-class _School:
-    """Just enough of a School for factory.login_as."""
-
-    def __init__(self, school_id: int) -> None:
-        self.id = school_id
+async def _school(factory: Factory, school_id: int) -> School:
+    async with factory.db.sessionmaker() as session:
+        school = await session.get(School, school_id)
+    assert school is not None
+    return school
 
 
 class TestNeverStale:
@@ -207,8 +209,7 @@ class TestNeverStale:
         body = await warm(client, url, world.staff, "section")
         assert body["teacher_name"].endswith("Newname")
 
-        school = _School(body["school_id"])
-        newcomer = await factory.student(school)  # type: ignore[arg-type]
+        newcomer = await factory.student(await _school(factory, body["school_id"]))
         count = body["enrolled_count"]
         r = await client.post(
             f"{API}/enrollments",
@@ -374,9 +375,9 @@ class TestRedis:
         await two.start(db)
         try:
             calls, build = await _counted_build()
-            first = await one.cached(db, "t", ("k",), ("course:1",), build)
+            first = await one.cached(db, "course", ("k",), ("course:1",), build)
             # Another process (its own memory store) finds the entry in Redis.
-            assert await two.cached(db, "t", ("k",), ("course:1",), build) == first
+            assert await two.cached(db, "course", ("k",), ("course:1",), build) == first
             assert len(calls) == 1
         finally:
             await one.close()
@@ -392,7 +393,7 @@ class TestRedis:
                 calls, build = await _counted_build()
                 for _ in range(3):
                     await down.clear_local()
-                    entry = await down.cached(db, "t", ("k",), ("course:1",), build)
+                    entry = await down.cached(db, "course", ("k",), ("course:1",), build)
                     assert entry[1].startswith(b'{"n":')
             finally:
                 await down.close()

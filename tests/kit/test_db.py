@@ -63,7 +63,9 @@ class TestSqliteWriteLock:
         holder.execute("BEGIN IMMEDIATE")
         try:
             async with db.engine.connect() as conn:
-                inline = (await conn.get_raw_connection()).driver_connection._inline
+                raw = (await conn.get_raw_connection()).driver_connection
+                assert raw is not None
+                inline = raw._inline
                 monkeypatch.setattr(inline, "busy_timeout", 0.05)
                 with pytest.raises(Exception, match="locked"):
                     await conn.execute(
@@ -124,6 +126,7 @@ class TestSqliteWriteLock:
 
         async with db.engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
             raw._conn.create_function("which_thread", 1, which)
             await conn.execute(text("SELECT which_thread(1)"))
             with offloaded():
@@ -216,6 +219,7 @@ class TestCheckpoints:
         _sqlite_only(db)
         async with db.engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
             assert raw._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
         path = tmp_path / "wal.db"
         writer = sqlite3.connect(path)

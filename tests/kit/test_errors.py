@@ -66,7 +66,7 @@ async def test_valid_text_with_a_lone_surrogate_is_refused(
 def through_sqlalchemy(error: asyncpg.PostgresError) -> DBAPIError:
     """`error` as the write path sees it: SQLAlchemy's asyncpg adapter translates it (a plain
     DB-API Error for a timeout or a deadlock) and SQLAlchemy wraps that."""
-    dbapi = AsyncAdapt_asyncpg_dbapi(asyncpg)
+    dbapi = AsyncAdapt_asyncpg_dbapi(asyncpg)  # type: ignore[no-untyped-call]
     translate = dbapi._asyncpg_error_translate
     kind = next(translate[c] for c in type(error).__mro__ if c in translate)
     adapted = kind(f"{type(error)}: {error}")

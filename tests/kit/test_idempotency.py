@@ -23,6 +23,7 @@ from homeroom.kit.routing import Route
 from homeroom.models import IdempotencyKey, Job, School, Student, utcnow
 from homeroom.students import service as student_service
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 STUDENTS = "/api/v1/students"
 KEY = "Idempotency-Key"
@@ -74,7 +75,7 @@ async def staff(factory: Factory, school: School) -> dict[str, str]:
 
 class TestReplay:
     async def test_same_key_same_body_replays_the_first_answer(
-        self, client: AsyncClient, db: Database, admin: dict[str, str], count_queries: Any
+        self, client: AsyncClient, db: Database, admin: dict[str, str], count_queries: CountQueries
     ) -> None:
         headers = admin | {KEY: "create-ada-1"}
         first = await client.post(STUDENTS, headers=headers, json=new_student())
@@ -90,7 +91,7 @@ class TestReplay:
         assert r.status_code == 200
 
     async def test_a_keyed_create_costs_two_statements_more(
-        self, client: AsyncClient, admin: dict[str, str], count_queries: Any
+        self, client: AsyncClient, admin: dict[str, str], count_queries: CountQueries
     ) -> None:
         with count_queries() as plain:
             r = await client.post(STUDENTS, headers=admin, json=new_student(1))
@@ -162,16 +163,17 @@ class TestReplay:
         for s in students:
             await factory.enroll(s, section)
         headers = factory.headers(await factory.user_of(teacher), teacher.id) | {KEY: "day-1"}
+        records = [{"student_id": s.id, "status": "present"} for s in students]
         body = {
             "section_id": section.id,
             "date": (utcnow().date() - timedelta(days=1)).isoformat(),
-            "records": [{"student_id": s.id, "status": "present"} for s in students],
+            "records": records,
         }
         first = await client.post("/api/v1/attendance/bulk", headers=headers, json=body)
         assert first.status_code == 200, first.text
         again = await client.post("/api/v1/attendance/bulk", headers=headers, json=body)
         same_answer(first, again)
-        other = body | {"records": body["records"][:1]}
+        other = body | {"records": records[:1]}
         r = await client.post("/api/v1/attendance/bulk", headers=headers, json=other)
         assert r.status_code == 422
 
@@ -220,9 +222,9 @@ class TestFailuresKeepNothing:
     async def test_malformed_keys_are_422(
         self, client: AsyncClient, db: Database, admin: dict[str, str], key: str
     ) -> None:
-        r = await client.post(
-            STUDENTS, headers=admin | {KEY: key.encode("latin-1")}, json=new_student()
-        )
+        headers = {name.encode(): value.encode() for name, value in admin.items()}
+        headers[KEY.encode()] = key.encode("latin-1")
+        r = await client.post(STUDENTS, headers=headers, json=new_student())
         assert r.status_code == 422, r.text
         assert r.json()["errors"][0]["loc"] == ["header", KEY]
         assert await count(db, Student) == 0

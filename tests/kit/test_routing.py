@@ -125,7 +125,8 @@ class TestJsonReads:
             "/readyz",
             "/metrics",
         }
-        assert is_json_read(find_route(app, _get("/api/v1/students/7")))  # type: ignore[arg-type]
+        student = find_route(app, _get("/api/v1/students/7"))
+        assert student is not None and is_json_read(student)
         assert find_route(app, _get("/api/v1/nothing-here")) is None
         assert find_route(app, {**_get("/api/v1/students/7"), "method": "PUT"}) is None
 

@@ -3,7 +3,14 @@
 import pytest
 
 from homeroom.loadtest.runner import LoadTestError, check_host
-from homeroom.loadtest.scenarios import DEFAULTS, MAX_USERS, Stage, plan, users_at
+from homeroom.loadtest.scenarios import (
+    DEFAULTS,
+    MAX_USERS,
+    ScenarioName,
+    Stage,
+    plan,
+    users_at,
+)
 
 
 class TestPlan:
@@ -16,10 +23,10 @@ class TestPlan:
         assert plan("baseline", users=10, spawn_rate=5, duration=8).stages == (Stage(8, 10, 5),)
 
     @pytest.mark.parametrize("scenario", ["baseline", "stress", "soak", "spike", "journeys"])
-    def test_every_scenario_is_capped(self, scenario: str) -> None:
-        p = plan(scenario, duration=10_000)  # type: ignore[arg-type]
+    def test_every_scenario_is_capped(self, scenario: ScenarioName) -> None:
+        p = plan(scenario, duration=10_000)
         assert p.capped
-        assert p.duration == DEFAULTS[scenario].max_duration  # type: ignore[index]
+        assert p.duration == DEFAULTS[scenario].max_duration
         assert p.stages[-1].until == p.duration
 
     def test_soak_lasts_at_most_half_an_hour(self) -> None:
@@ -45,7 +52,7 @@ class TestPlan:
         assert DEFAULTS["journeys"].think_time == 0 and DEFAULTS["journeys"].workload == "journeys"
         assert plan("journeys", users=8, duration=5).stages == (Stage(5, 8, 64),)
         assert all(
-            DEFAULTS[s].think_time == 1 and DEFAULTS[s].workload == "mix"  # type: ignore[index]
+            DEFAULTS[s].think_time == 1 and DEFAULTS[s].workload == "mix"
             for s in ("baseline", "stress", "soak", "spike")
         )
 

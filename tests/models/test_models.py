@@ -1,5 +1,7 @@
+from typing import Any
+
 import pytest
-from sqlalchemy import UniqueConstraint, select
+from sqlalchemy import Connection, UniqueConstraint, select
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import selectinload
 
@@ -52,7 +54,7 @@ class TestSchema:
         from alembic.autogenerate import compare_metadata
         from alembic.migration import MigrationContext
 
-        def diff(sync_conn):  # type: ignore[no-untyped-def]
+        def diff(sync_conn: Connection) -> Any:
             context = MigrationContext.configure(
                 sync_conn, opts={"compare_type": True, "include_name": include_name}
             )

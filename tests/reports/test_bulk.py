@@ -17,6 +17,7 @@ from homeroom.models import AuditLog, Enrollment, Job, Section, User
 from homeroom.reports import service as report_service
 from homeroom.reports.jobs import make_report_cards
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 from tests.jobs import wait_for_job
 from tests.reports.conftest import World, days
 from tests.reports.pdftext import pdf_text
@@ -269,7 +270,7 @@ class TestHandler:
         factory: Factory,
         world: World,
         tmp_path: Path,
-        count_queries,
+        count_queries: CountQueries,
     ) -> None:
         owner = await self.staff(factory, world)
         params = {"term_id": world.current.id, "section_id": world.algebra.id}

@@ -4,8 +4,8 @@ import copy
 from typing import Any
 
 import pytest
-from reportlab.lib.units import inch  # type: ignore[import-untyped]
-from reportlab.pdfbase.pdfmetrics import stringWidth  # type: ignore[import-untyped]
+from reportlab.lib.units import inch
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from homeroom.reports import render
 from homeroom.reports.pdf import file_name, pdf_etag, wants_json

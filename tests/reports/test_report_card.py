@@ -2,6 +2,7 @@ from httpx import AsyncClient, Response
 
 from tests.assessments.conftest import queries
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 from tests.reports.conftest import World, days
 from tests.reports.pdftext import check_structure, pdf_text
 
@@ -346,7 +347,7 @@ class TestReportCardScope:
 
 class TestReportCardQueries:
     async def test_four_statements_whatever_the_size(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries
+        self, client: AsyncClient, factory: Factory, world: World, count_queries: CountQueries
     ) -> None:
         with count_queries() as statements:
             r = await client.get(url(world.student.id), headers=world.guardian)
@@ -370,7 +371,7 @@ class TestReportCardQueries:
         assert r.status_code == 200 and len(queries(statements)) == 4
 
     async def test_empty_term_skips_the_assessments(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries
+        self, client: AsyncClient, factory: Factory, world: World, count_queries: CountQueries
     ) -> None:
         summer = await factory.term(world.school, start_date=days(61), end_date=days(80))
         with count_queries() as statements:

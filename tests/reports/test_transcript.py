@@ -2,6 +2,7 @@ from httpx import AsyncClient
 
 from tests.assessments.conftest import queries
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 from tests.reports.conftest import World, days
 from tests.reports.pdftext import check_structure, pdf_text
 
@@ -125,7 +126,7 @@ class TestTranscriptScopeAndQueries:
         assert (await client.get(url(mine))).status_code == 401
 
     async def test_three_statements_whatever_the_size(
-        self, client: AsyncClient, factory: Factory, world: World, count_queries
+        self, client: AsyncClient, factory: Factory, world: World, count_queries: CountQueries
     ) -> None:
         with count_queries() as statements:
             assert (await client.get(url(world.student.id), headers=world.admin)).status_code == 200

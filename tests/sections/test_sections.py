@@ -2,9 +2,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from httpx import AsyncClient
 
 from homeroom.models import School, Section, Student, Teacher, User
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 URL = "/api/v1/sections"
 
@@ -54,13 +56,13 @@ def ids(r: Any) -> list[int]:
 class TestListScopes:
     @pytest.mark.parametrize("role", ["admin", "staff"])
     async def test_office_sees_every_section_of_the_school(
-        self, client, factory: Factory, role
+        self, client: AsyncClient, factory: Factory, role: str
     ) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as(role, w.school)
         assert ids(await client.get(URL, headers=headers)) == [w.section.id, w.other_section.id]
 
-    async def test_teacher_sees_own_sections(self, client, factory: Factory) -> None:
+    async def test_teacher_sees_own_sections(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, teacher = await factory.login_as("teacher", school)
         w = await world(factory, teacher, school)
@@ -68,7 +70,9 @@ class TestListScopes:
         r = await client.get(f"{URL}/{w.other_section.id}", headers=headers)
         assert r.status_code == 404
 
-    async def test_student_sees_enrolled_sections(self, client, factory: Factory) -> None:
+    async def test_student_sees_enrolled_sections(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory)
         headers, me = await factory.login_as("student", w.school)
         assert ids(await client.get(URL, headers=headers)) == []
@@ -76,7 +80,9 @@ class TestListScopes:
         assert ids(await client.get(URL, headers=headers)) == [w.other_section.id]
         assert (await client.get(f"{URL}/{w.section.id}", headers=headers)).status_code == 404
 
-    async def test_guardian_sees_childrens_sections(self, client, factory: Factory) -> None:
+    async def test_guardian_sees_childrens_sections(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("guardian", w.school)
         assert ids(await client.get(URL, headers=headers)) == []
@@ -85,7 +91,7 @@ class TestListScopes:
         r = await client.get(f"{URL}/{w.other_section.id}", headers=headers)
         assert r.status_code == 404
 
-    async def test_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         assert (await client.get(f"{URL}/{w.foreign.id}", headers=headers)).status_code == 404
@@ -93,7 +99,7 @@ class TestListScopes:
 
 class TestReadSection:
     async def test_rows_carry_course_teacher_and_enrolled_count(
-        self, client, factory: Factory
+        self, client: AsyncClient, factory: Factory
     ) -> None:
         w = await world(factory)
         dropped = await factory.student(w.school)
@@ -112,14 +118,14 @@ class TestReadSection:
         assert listed[0] == item
         assert listed[1]["enrolled_count"] == 0
 
-    async def test_section_without_teacher(self, client, factory: Factory) -> None:
+    async def test_section_without_teacher(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         section = await factory.section(await factory.course(await factory.term(school)), None)
         headers, _ = await factory.login_as("staff", school)
         r = await client.get(f"{URL}/{section.id}", headers=headers)
         assert (r.json()["teacher_id"], r.json()["teacher_name"]) == (None, None)
 
-    async def test_filters(self, client, factory: Factory) -> None:
+    async def test_filters(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         fall, spring = await factory.term(school), await factory.term(school)
         t1, t2 = await factory.teacher(school), await factory.teacher(school)
@@ -137,7 +143,9 @@ class TestReadSection:
         assert await get(term_id=spring.id) == [s3.id]
         assert await get(term_id=fall.id, teacher_id=t2.id) == [s2.id]
 
-    async def test_constant_query_count(self, client, factory: Factory, count_queries) -> None:
+    async def test_constant_query_count(
+        self, client: AsyncClient, factory: Factory, count_queries: CountQueries
+    ) -> None:
         school = await factory.school()
         course = await factory.course(await factory.term(school))
         teacher = await factory.teacher(school)
@@ -159,7 +167,9 @@ class TestReadSection:
 
 
 class TestRoster:
-    async def test_office_and_own_teacher_list_the_roster(self, client, factory: Factory) -> None:
+    async def test_office_and_own_teacher_list_the_roster(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         teacher_headers, teacher = await factory.login_as("teacher", school)
         w = await world(factory, teacher, school)
@@ -188,13 +198,15 @@ class TestRoster:
         )
         assert [e["id"] for e in r.json()["items"]] == [w.student.id]
 
-    async def test_other_teacher_gets_404(self, client, factory: Factory) -> None:
+    async def test_other_teacher_gets_404(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("teacher", w.school)
         r = await client.get(f"{URL}/{w.section.id}/roster", headers=headers)
         assert r.status_code == 404
 
-    async def test_student_in_section_gets_403_others_404(self, client, factory: Factory) -> None:
+    async def test_student_in_section_gets_403_others_404(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory)
         headers, me = await factory.login_as("student", w.school)
         r = await client.get(f"{URL}/{w.section.id}/roster", headers=headers)
@@ -203,14 +215,14 @@ class TestRoster:
         r = await client.get(f"{URL}/{w.section.id}/roster", headers=headers)
         assert r.status_code == 403
 
-    async def test_other_school_staff_gets_404(self, client, factory: Factory) -> None:
+    async def test_other_school_staff_gets_404(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", await factory.school())
         r = await client.get(f"{URL}/{w.section.id}/roster", headers=headers)
         assert r.status_code == 404
 
     async def test_roster_pages_with_constant_queries(
-        self, client, factory: Factory, count_queries
+        self, client: AsyncClient, factory: Factory, count_queries: CountQueries
     ) -> None:
         w = await world(factory)
         for _ in range(3):
@@ -228,7 +240,8 @@ class TestRoster:
             assert r.json()["total"] == 4
             counts.append(len(statements))
         assert counts == [3, 3]
-        seen, params = [], {"limit": 3, "sort": "student_number"}
+        seen: list[int] = []
+        params: dict[str, str | int] = {"limit": 3, "sort": "student_number"}
         while True:
             page = (
                 await client.get(f"{URL}/{w.section.id}/roster", headers=headers, params=params)
@@ -241,7 +254,7 @@ class TestRoster:
 
 
 class TestCreateSection:
-    async def test_staff_creates(self, client, factory: Factory) -> None:
+    async def test_staff_creates(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         course = await factory.course(await factory.term(school), code="ART")
         teacher = await factory.teacher(school)
@@ -258,14 +271,18 @@ class TestCreateSection:
         assert item["room"] is None
 
     @pytest.mark.parametrize("role", ["teacher", "student", "guardian"])
-    async def test_others_may_not_write(self, client, factory: Factory, role) -> None:
+    async def test_others_may_not_write(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         school = await factory.school()
         course = await factory.course(await factory.term(school))
         headers, _ = await factory.login_as(role, school)
         r = await client.post(URL, headers=headers, json={"course_id": course.id, "name": "X"})
         assert r.status_code == 403
 
-    async def test_course_and_teacher_must_be_in_school(self, client, factory: Factory) -> None:
+    async def test_course_and_teacher_must_be_in_school(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         course = await factory.course(await factory.term(school))
         their_course = await factory.course(await factory.term(other))
@@ -282,7 +299,7 @@ class TestCreateSection:
             assert r.status_code == 422, payload
             assert r.json()["errors"][0]["loc"] == ["body", field]
 
-    async def test_bad_bodies_are_422(self, client, factory: Factory) -> None:
+    async def test_bad_bodies_are_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         course = await factory.course(await factory.term(school))
         headers, _ = await factory.login_as("staff", school)
@@ -295,7 +312,9 @@ class TestCreateSection:
             r = await client.post(URL, headers=headers, json=bad)
             assert r.status_code == 422, bad
 
-    async def test_duplicate_name_in_course_is_409(self, client, factory: Factory) -> None:
+    async def test_duplicate_name_in_course_is_409(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         term = await factory.term(school)
         course, other_course = await factory.course(term), await factory.course(term)
@@ -310,7 +329,9 @@ class TestCreateSection:
 
 
 class TestUpdateSection:
-    async def test_patch_teacher_room_and_unassign(self, client, factory: Factory) -> None:
+    async def test_patch_teacher_room_and_unassign(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory)
         new_teacher = await factory.teacher(w.school)
         headers, _ = await factory.login_as("staff", w.school)
@@ -323,7 +344,9 @@ class TestUpdateSection:
         r = await client.patch(url, headers=headers, json={"name": None})
         assert r.status_code == 422
 
-    async def test_teacher_of_another_school_is_422(self, client, factory: Factory) -> None:
+    async def test_teacher_of_another_school_is_422(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory)
         foreign_teacher = await factory.teacher(await factory.school())
         headers, _ = await factory.login_as("staff", w.school)
@@ -332,7 +355,9 @@ class TestUpdateSection:
         )
         assert r.status_code == 422
 
-    async def test_capacity_below_enrolled_is_409(self, client, factory: Factory) -> None:
+    async def test_capacity_below_enrolled_is_409(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory)
         await factory.enroll(await factory.student(w.school), w.section)
         headers, _ = await factory.login_as("staff", w.school)
@@ -344,13 +369,13 @@ class TestUpdateSection:
         assert r.status_code == 200
         assert r.json()["capacity"] == 2
 
-    async def test_duplicate_name_is_409(self, client, factory: Factory) -> None:
+    async def test_duplicate_name_is_409(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         r = await client.patch(f"{URL}/{w.section.id}", headers=headers, json={"name": "B"})
         assert r.status_code == 409
 
-    async def test_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         r = await client.patch(f"{URL}/{w.foreign.id}", headers=headers, json={"room": "X"})
@@ -358,7 +383,9 @@ class TestUpdateSection:
 
 
 class TestDeleteSection:
-    async def test_section_with_enrollments_is_409(self, client, factory: Factory) -> None:
+    async def test_section_with_enrollments_is_409(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         assert (await client.delete(f"{URL}/{w.section.id}", headers=headers)).status_code == 409
@@ -366,7 +393,9 @@ class TestDeleteSection:
         assert r.status_code == 204
         assert (await client.get(f"{URL}/{w.other_section.id}", headers=headers)).status_code == 404
 
-    async def test_other_school_404_and_teacher_403(self, client, factory: Factory) -> None:
+    async def test_other_school_404_and_teacher_403(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         assert (await client.delete(f"{URL}/{w.foreign.id}", headers=headers)).status_code == 404
@@ -376,7 +405,7 @@ class TestDeleteSection:
 
 
 class TestBoundedIds:
-    async def test_ids_beyond_32_bits_are_422(self, client, factory: Factory) -> None:
+    async def test_ids_beyond_32_bits_are_422(self, client: AsyncClient, factory: Factory) -> None:
         w = await world(factory)
         headers, _ = await factory.login_as("staff", w.school)
         for url in (f"{URL}/{2**31}", f"{URL}/{2**31}/roster"):

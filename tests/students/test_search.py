@@ -23,6 +23,7 @@ from homeroom.kit.db import Database
 from homeroom.models import School, Student, StudentGuardian
 from tests.exports import csv_rows
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 LIST = "/api/v1/students"
 SEARCHED = ("first_name", "last_name", "email", "student_number")
@@ -85,7 +86,7 @@ class World:
 
 
 def nasty_text(rng: random.Random, size: int) -> str:
-    parts = []
+    parts: list[str] = []
     while sum(map(len, parts)) < size:
         if rng.random() < 0.5:
             parts.append(rng.choice(PIECES))
@@ -200,7 +201,7 @@ async def search(
 def expected_ids(
     world: World, scope: Scope, q: str, fold: Callable[[str], str], archived: str = "exclude"
 ) -> set[int]:
-    keep = {
+    keep: Callable[[dict[str, Any]], bool] = {
         "exclude": lambda r: not r["archived"],
         "include": lambda r: True,
         "only": lambda r: r["archived"],
@@ -484,7 +485,11 @@ class TestStatements:
 
     @pytest.mark.parametrize("q", ["ders", "de"])
     async def test_a_page_and_its_total_are_one_statement(
-        self, client: AsyncClient, admin: tuple[dict[str, str], School], count_queries: Any, q: str
+        self,
+        client: AsyncClient,
+        admin: tuple[dict[str, str], School],
+        count_queries: CountQueries,
+        q: str,
     ) -> None:
         headers, _ = admin
         with count_queries() as statements:
@@ -528,7 +533,8 @@ class TestStatements:
         headers, _ = admin
         loop_thread = threading.get_ident()
         threads: list[int] = []
-        scan, fetch = db.reader._scan, kit_db._fetch_batch  # type: ignore[union-attr]
+        assert isinstance(db.reader, kit_db.SqliteReader)
+        scan, fetch = db.reader._scan, kit_db._fetch_batch
 
         def scan_spy(query: Any, params: dict[str, Any]) -> Any:
             threads.append(threading.get_ident())

@@ -9,6 +9,7 @@ from homeroom.kit.schemas import Page
 from homeroom.models import School
 from homeroom.students.schemas import StudentRead
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 PageOfStudents = TypeAdapter(Page[StudentRead])
 
@@ -159,7 +160,7 @@ class TestQueryCounts:
         factory: Factory,
         school: School,
         admin: dict[str, str],
-        count_queries,
+        count_queries: CountQueries,
         url: str,
         expected: int,
     ) -> None:
@@ -180,7 +181,7 @@ class TestQueryCounts:
         factory: Factory,
         school: School,
         admin: dict[str, str],
-        count_queries,
+        count_queries: CountQueries,
     ) -> None:
         for _ in range(5):
             await factory.student(school)
@@ -198,7 +199,7 @@ class TestQueryCounts:
         factory: Factory,
         school: School,
         admin: dict[str, str],
-        count_queries,
+        count_queries: CountQueries,
     ) -> None:
         student = await factory.student(school)
         with count_queries() as statements:
@@ -212,7 +213,7 @@ class TestQueryCounts:
         school: School,
         admin: dict[str, str],
         db: Database,
-        count_queries,
+        count_queries: CountQueries,
     ) -> None:
         """POST: uniqueness check, INSERT ... RETURNING (the answer), cache bump, audit row.
         PATCH and DELETE: the scoped read that locks the row (and checks If-Match), UPDATE ...
@@ -382,7 +383,7 @@ class TestCreateStudent:
         assert r.status_code == 403
 
     async def test_every_write_is_audited(
-        self, client: AsyncClient, admin: dict[str, str], db
+        self, client: AsyncClient, admin: dict[str, str], db: Database
     ) -> None:
         from sqlalchemy import select
 

@@ -1,10 +1,12 @@
 from typing import Any
 
 import pytest
+from httpx import AsyncClient
 from sqlalchemy import func, select
 
 from homeroom.models import AuditLog, Teacher
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 URL = "/api/v1/teachers"
 ROLES = ["admin", "staff", "teacher", "student", "guardian"]
@@ -32,7 +34,9 @@ async def _audits(factory: Factory, entity_id: int, action: str) -> int:
 
 class TestListTeachers:
     @pytest.mark.parametrize("role", ROLES)
-    async def test_every_role_reads_own_school(self, client, factory: Factory, role: str) -> None:
+    async def test_every_role_reads_own_school(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as(role, school)
         await factory.teacher(school)
@@ -44,7 +48,9 @@ class TestListTeachers:
         assert "ETag" in r.headers
         assert (await client.get(f"{URL}/{foreign.id}", headers=headers)).status_code == 404
 
-    async def test_search_and_department_filter(self, client, factory: Factory) -> None:
+    async def test_search_and_department_filter(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         await factory.teacher(school, last_name="Noether", department="Mathematics")
@@ -64,7 +70,7 @@ class TestListTeachers:
             assert r.status_code == 200, r.text
             assert r.json()["total"] == expected, params
 
-    async def test_sort_and_keyset(self, client, factory: Factory) -> None:
+    async def test_sort_and_keyset(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         for name in ("Cole", "Adams", "Baker", "Adams"):
@@ -82,14 +88,16 @@ class TestListTeachers:
             params["cursor"] = body["next_cursor"]
         assert seen == sorted(seen, reverse=True) and len(set(seen)) == 4
 
-    async def test_limit_over_max_is_422(self, client, factory: Factory) -> None:
+    async def test_limit_over_max_is_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         assert (await client.get(URL, headers=headers, params={"limit": 1001})).status_code == 422
         r = await client.get(URL, headers=headers, params={"sort": "department"})
         assert r.status_code == 422
 
-    async def test_query_count_is_constant(self, client, factory: Factory, count_queries) -> None:
+    async def test_query_count_is_constant(
+        self, client: AsyncClient, factory: Factory, count_queries: CountQueries
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         teachers = [await factory.teacher(school) for _ in range(3)]
@@ -106,7 +114,7 @@ class TestListTeachers:
 
 
 class TestCreateTeacher:
-    async def test_staff_creates_with_audit(self, client, factory: Factory) -> None:
+    async def test_staff_creates_with_audit(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         r = await client.post(URL, headers=headers, json=_body(email="Alan@Example.edu"))
@@ -119,7 +127,9 @@ class TestCreateTeacher:
         assert r.json() == body
 
     @pytest.mark.parametrize("role", ["teacher", "student", "guardian"])
-    async def test_other_roles_cannot_write(self, client, factory: Factory, role: str) -> None:
+    async def test_other_roles_cannot_write(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as(role, school)
         t = await factory.teacher(school)
@@ -128,7 +138,7 @@ class TestCreateTeacher:
         assert r.status_code == 403
         assert (await client.delete(f"{URL}/{t.id}", headers=headers)).status_code == 403
 
-    async def test_duplicate_email_is_409(self, client, factory: Factory) -> None:
+    async def test_duplicate_email_is_409(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("admin", school)
         await factory.teacher(other, email="alan@example.edu")
@@ -146,7 +156,7 @@ class TestCreateTeacher:
         ],
     )
     async def test_invalid_body_is_422(
-        self, client, factory: Factory, patch: dict[str, Any], loc: list[str]
+        self, client: AsyncClient, factory: Factory, patch: dict[str, Any], loc: list[str]
     ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
@@ -154,7 +164,7 @@ class TestCreateTeacher:
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == loc
 
-    async def test_missing_field_is_422(self, client, factory: Factory) -> None:
+    async def test_missing_field_is_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         r = await client.post(URL, headers=headers, json={"first_name": "A"})
@@ -164,7 +174,7 @@ class TestCreateTeacher:
 
 
 class TestUpdateTeacher:
-    async def test_patch_and_clear_department(self, client, factory: Factory) -> None:
+    async def test_patch_and_clear_department(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         t = await factory.teacher(school)
@@ -175,14 +185,14 @@ class TestUpdateTeacher:
         assert r.json()["first_name"] == "Ida" and r.json()["department"] is None
         assert await _audits(factory, t.id, "update") == 1
 
-    async def test_email_conflict_is_409(self, client, factory: Factory) -> None:
+    async def test_email_conflict_is_409(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         t, other = await factory.teacher(school), await factory.teacher(school)
         r = await client.patch(f"{URL}/{t.id}", headers=headers, json={"email": other.email})
         assert r.status_code == 409
 
-    async def test_stale_if_match_is_412(self, client, factory: Factory) -> None:
+    async def test_stale_if_match_is_412(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         t = await factory.teacher(school)
@@ -193,7 +203,7 @@ class TestUpdateTeacher:
         )
         assert r.status_code == 412
 
-    async def test_oversized_id_is_422(self, client, factory: Factory) -> None:
+    async def test_oversized_id_is_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         r = await client.patch(f"{URL}/{2**40}", headers=headers, json={"first_name": "X"})
@@ -201,7 +211,7 @@ class TestUpdateTeacher:
         r = await client.post(URL, headers=headers, json=_body(school_id=2**40))
         assert r.status_code == 422
 
-    async def test_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("admin", school)
         t = await factory.teacher(other)
@@ -210,7 +220,7 @@ class TestUpdateTeacher:
 
 
 class TestDeleteTeacher:
-    async def test_delete_without_sections(self, client, factory: Factory) -> None:
+    async def test_delete_without_sections(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         t = await factory.teacher(school)
@@ -218,7 +228,7 @@ class TestDeleteTeacher:
         assert (await client.get(f"{URL}/{t.id}", headers=headers)).status_code == 404
         assert await _audits(factory, t.id, "delete") == 1
 
-    async def test_delete_with_sections_is_409(self, client, factory: Factory) -> None:
+    async def test_delete_with_sections_is_409(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         t = await factory.teacher(school)
@@ -230,7 +240,7 @@ class TestDeleteTeacher:
         async with factory.db.sessionmaker() as session:
             assert await session.get(Teacher, t.id) is not None
 
-    async def test_delete_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_delete_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("staff", school)
         t = await factory.teacher(other)

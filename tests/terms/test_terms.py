@@ -2,9 +2,11 @@ from datetime import date
 from typing import Any
 
 import pytest
+from httpx import AsyncClient
 
 from homeroom.models import Term
 from tests.factories import Factory
+from tests.fixture_types import CountQueries
 
 URL = "/api/v1/terms"
 ROLES = ("admin", "staff", "teacher", "student", "guardian")
@@ -16,7 +18,9 @@ def body(**kw: Any) -> dict[str, Any]:
 
 class TestListTerms:
     @pytest.mark.parametrize("role", ROLES)
-    async def test_every_role_reads_own_school_only(self, client, factory: Factory, role) -> None:
+    async def test_every_role_reads_own_school_only(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         mine = await factory.term(school)
         await factory.term(other)
@@ -26,7 +30,9 @@ class TestListTerms:
         assert [t["id"] for t in r.json()["items"]] == [mine.id]
         assert r.headers["ETag"]
 
-    async def test_sorts_by_start_date_name_and_id(self, client, factory: Factory) -> None:
+    async def test_sorts_by_start_date_name_and_id(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         b = await factory.term(school, name="B", start_date=date(2026, 1, 1))
         a = await factory.term(school, name="A", start_date=date(2027, 1, 1))
@@ -40,7 +46,9 @@ class TestListTerms:
         r = await client.get(URL, headers=headers, params={"sort": "nope"})
         assert r.status_code == 422
 
-    async def test_keyset_paging_walks_every_term(self, client, factory: Factory) -> None:
+    async def test_keyset_paging_walks_every_term(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         ids = {(await factory.term(school)).id for _ in range(5)}
         headers, _ = await factory.login_as("staff", school)
@@ -57,7 +65,9 @@ class TestListTerms:
             params = {"limit": 2, "cursor": page["next_cursor"]}
         assert sorted(seen) == sorted(ids)
 
-    async def test_constant_query_count(self, client, factory: Factory, count_queries) -> None:
+    async def test_constant_query_count(
+        self, client: AsyncClient, factory: Factory, count_queries: CountQueries
+    ) -> None:
         school = await factory.school()
         for _ in range(3):
             await factory.term(school)
@@ -78,7 +88,7 @@ class TestListTerms:
 
 
 class TestReadTerm:
-    async def test_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         theirs = await factory.term(other)
         headers, _ = await factory.login_as("student", school)
@@ -86,7 +96,7 @@ class TestReadTerm:
         assert r.status_code == 404
         assert r.headers["content-type"] == "application/problem+json"
 
-    async def test_reads_with_etag_and_304(self, client, factory: Factory) -> None:
+    async def test_reads_with_etag_and_304(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         term = await factory.term(school, name="Spring")
         headers, _ = await factory.login_as("teacher", school)
@@ -102,7 +112,7 @@ class TestReadTerm:
 
 class TestCreateTerm:
     @pytest.mark.parametrize("role", ["admin", "staff"])
-    async def test_writers_create(self, client, factory: Factory, role) -> None:
+    async def test_writers_create(self, client: AsyncClient, factory: Factory, role: str) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as(role, school)
         r = await client.post(URL, headers=headers, json=body())
@@ -113,13 +123,15 @@ class TestCreateTerm:
         assert r.status_code == 200
 
     @pytest.mark.parametrize("role", ["teacher", "student", "guardian"])
-    async def test_others_may_not_write(self, client, factory: Factory, role) -> None:
+    async def test_others_may_not_write(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as(role, school)
         r = await client.post(URL, headers=headers, json=body())
         assert r.status_code == 403
 
-    async def test_end_before_start_is_422(self, client, factory: Factory) -> None:
+    async def test_end_before_start_is_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         r = await client.post(URL, headers=headers, json=body(end_date="2026-08-31"))
@@ -128,7 +140,7 @@ class TestCreateTerm:
         r = await client.post(URL, headers=headers, json=body(end_date="2026-09-01"))
         assert r.status_code == 201  # a one-day term is fine
 
-    async def test_bad_bodies_are_422(self, client, factory: Factory) -> None:
+    async def test_bad_bodies_are_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         for bad in (body(name=""), body(start_date="soon"), body(extra=1), {"name": "X"}):
@@ -136,7 +148,9 @@ class TestCreateTerm:
             assert r.status_code == 422, bad
             assert r.json()["errors"]
 
-    async def test_duplicate_name_in_school_is_409(self, client, factory: Factory) -> None:
+    async def test_duplicate_name_in_school_is_409(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         await factory.term(school, name="Fall 2026")
         await factory.term(other, name="Winter")
@@ -147,7 +161,9 @@ class TestCreateTerm:
         r = await client.post(URL, headers=headers, json=body(name="Winter"))
         assert r.status_code == 201  # unique per school only
 
-    async def test_all_schools_admin_names_the_school(self, client, factory: Factory) -> None:
+    async def test_all_schools_admin_names_the_school(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         admin = await factory.user("admin", None)
         headers = factory.headers(admin)
@@ -157,13 +173,15 @@ class TestCreateTerm:
         assert r.status_code == 201
         assert r.json()["school_id"] == school.id
 
-    async def test_staff_may_not_create_in_another_school(self, client, factory: Factory) -> None:
+    async def test_staff_may_not_create_in_another_school(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("staff", school)
         r = await client.post(URL, headers=headers, json=body(school_id=other.id))
         assert r.status_code == 403
 
-    async def test_create_writes_an_audit_row(self, client, factory: Factory) -> None:
+    async def test_create_writes_an_audit_row(self, client: AsyncClient, factory: Factory) -> None:
         from sqlalchemy import select
 
         from homeroom.models import AuditLog
@@ -179,7 +197,7 @@ class TestCreateTerm:
 
 
 class TestUpdateTerm:
-    async def test_patch_changes_fields(self, client, factory: Factory) -> None:
+    async def test_patch_changes_fields(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         term = await factory.term(school)
         headers, _ = await factory.login_as("staff", school)
@@ -188,7 +206,9 @@ class TestUpdateTerm:
         assert r.json()["name"] == "Renamed"
         assert r.json()["start_date"] == "2026-09-01"
 
-    async def test_patch_checks_dates_against_stored_values(self, client, factory: Factory) -> None:
+    async def test_patch_checks_dates_against_stored_values(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         term = await factory.term(school)  # 2026-09-01 .. 2027-01-31
         headers, _ = await factory.login_as("staff", school)
@@ -197,7 +217,7 @@ class TestUpdateTerm:
         r = await client.patch(f"{URL}/{term.id}", headers=headers, json={"end_date": None})
         assert r.status_code == 422
 
-    async def test_patch_duplicate_name_is_409(self, client, factory: Factory) -> None:
+    async def test_patch_duplicate_name_is_409(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         await factory.term(school, name="Taken")
         term = await factory.term(school, name="Mine")
@@ -207,7 +227,7 @@ class TestUpdateTerm:
         r = await client.patch(f"{URL}/{term.id}", headers=headers, json={"name": "Mine"})
         assert r.status_code == 200
 
-    async def test_stale_if_match_is_412(self, client, factory: Factory) -> None:
+    async def test_stale_if_match_is_412(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         term = await factory.term(school)
         headers, _ = await factory.login_as("staff", school)
@@ -221,7 +241,9 @@ class TestUpdateTerm:
         )
         assert r.status_code == 412
 
-    async def test_other_school_is_404_and_teacher_403(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404_and_teacher_403(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         theirs = await factory.term(other)
         headers, _ = await factory.login_as("staff", school)
@@ -233,7 +255,7 @@ class TestUpdateTerm:
 
 
 class TestDeleteTerm:
-    async def test_deletes_an_empty_term(self, client, factory: Factory) -> None:
+    async def test_deletes_an_empty_term(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         term = await factory.term(school)
         headers, _ = await factory.login_as("admin", school)
@@ -242,7 +264,7 @@ class TestDeleteTerm:
         async with factory.db.sessionmaker() as session:
             assert await session.get(Term, term.id) is None
 
-    async def test_term_with_courses_is_409(self, client, factory: Factory) -> None:
+    async def test_term_with_courses_is_409(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         term = await factory.term(school)
         await factory.course(term)
@@ -251,7 +273,7 @@ class TestDeleteTerm:
         assert r.status_code == 409
         assert (await client.get(f"{URL}/{term.id}", headers=headers)).status_code == 200
 
-    async def test_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         theirs = await factory.term(other)
         headers, _ = await factory.login_as("staff", school)
@@ -260,7 +282,7 @@ class TestDeleteTerm:
 
 
 class TestBoundedIds:
-    async def test_ids_beyond_32_bits_are_422(self, client, factory: Factory) -> None:
+    async def test_ids_beyond_32_bits_are_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         for method in ("GET", "PATCH", "DELETE"):

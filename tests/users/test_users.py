@@ -1,13 +1,15 @@
 from typing import Any
 
 import pytest
+from httpx import AsyncClient
 from sqlalchemy import func, select
 
 from homeroom.config import Settings
 from homeroom.kit.db import Database
-from homeroom.models import AuditLog, RefreshToken, Student, User
+from homeroom.models import AuditLog, RefreshToken, School, Student, User
 from homeroom.users.commands import create_user_command
 from tests.factories import PASSWORD, Factory
+from tests.fixture_types import CountQueries
 from tests.kit.test_cache import hits, misses
 
 URL = "/api/v1/users"
@@ -23,7 +25,7 @@ def _body(**kw: Any) -> dict[str, Any]:
     } | kw
 
 
-async def _login(client, email: str, password: str = PASSWORD) -> Any:
+async def _login(client: AsyncClient, email: str, password: str = PASSWORD) -> Any:
     return await client.post("/api/v1/auth/login", json={"email": email, "password": password})
 
 
@@ -40,7 +42,7 @@ def _assert_no_secrets(payload: Any) -> None:
 class TestListUsers:
     @pytest.mark.parametrize("role", ["admin", "staff"])
     async def test_admin_and_staff_list_own_school(
-        self, client, factory: Factory, role: str
+        self, client: AsyncClient, factory: Factory, role: str
     ) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as(role, school)
@@ -56,13 +58,17 @@ class TestListUsers:
         _assert_no_secrets(body)
 
     @pytest.mark.parametrize("role", ["teacher", "student", "guardian"])
-    async def test_other_roles_are_403(self, client, factory: Factory, role: str) -> None:
+    async def test_other_roles_are_403(
+        self, client: AsyncClient, factory: Factory, role: str
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as(role, school)
         assert (await client.get(URL, headers=headers)).status_code == 403
         assert (await client.post(URL, headers=headers, json=_body())).status_code == 403
 
-    async def test_filters_role_active_and_search(self, client, factory: Factory) -> None:
+    async def test_filters_role_active_and_search(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         await factory.user("teacher", school, full_name="Katherine Johnson")
@@ -83,7 +89,7 @@ class TestListUsers:
         r = await client.get(URL, headers=headers, params={"role": "janitor"})
         assert r.status_code == 422
 
-    async def test_profile_id_is_shown(self, client, factory: Factory) -> None:
+    async def test_profile_id_is_shown(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         student = await factory.student(school, with_login=True)
@@ -92,7 +98,7 @@ class TestListUsers:
         assert r.json()["profile_id"] == student.id
         assert r.json()["role"] == "student"
 
-    async def test_keyset_paging(self, client, factory: Factory) -> None:
+    async def test_keyset_paging(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         for _ in range(4):
@@ -108,7 +114,9 @@ class TestListUsers:
             params["cursor"] = body["next_cursor"]
         assert len(seen) == len(set(seen)) == 5
 
-    async def test_all_schools_admin_sees_every_school(self, client, factory: Factory) -> None:
+    async def test_all_schools_admin_sees_every_school(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         a, b = await factory.school(), await factory.school()
         admin = await factory.user("admin", None)
         await factory.user("staff", a)
@@ -116,7 +124,9 @@ class TestListUsers:
         r = await client.get(URL, headers=factory.headers(admin))
         assert r.json()["total"] == 3
 
-    async def test_query_count_is_constant(self, client, factory: Factory, count_queries) -> None:
+    async def test_query_count_is_constant(
+        self, client: AsyncClient, factory: Factory, count_queries: CountQueries
+    ) -> None:
         school = await factory.school()
         headers, admin = await factory.login_as("admin", school)
         for _ in range(3):
@@ -139,7 +149,7 @@ class TestCachedTotal:
     every kind of write that creates or changes logins."""
 
     @pytest.fixture
-    async def school(self, factory: Factory, db: Database) -> Any:
+    async def school(self, factory: Factory, db: Database) -> School:
         school = await factory.school()
         for _ in range(3):
             await factory.teacher(school, with_login=True)
@@ -148,13 +158,18 @@ class TestCachedTotal:
         await db.cache.ensure_epoch(db)
         return school
 
-    async def total(self, client, headers: dict[str, str], **params: Any) -> int:
+    async def total(self, client: AsyncClient, headers: dict[str, str], **params: Any) -> int:
         r = await client.get(URL, headers=headers, params={"limit": 1, **params})
         assert r.status_code == 200, r.text
         return int(r.json()["total"])
 
     async def test_a_repeated_first_page_does_not_count_again(
-        self, client, factory: Factory, db: Database, school: Any, count_queries
+        self,
+        client: AsyncClient,
+        factory: Factory,
+        db: Database,
+        school: School,
+        count_queries: CountQueries,
     ) -> None:
         headers, _ = await factory.login_as("admin", school)
         assert await self.total(client, headers) == 4
@@ -171,7 +186,7 @@ class TestCachedTotal:
         assert (hits("users_total"), misses("users_total")) == (before[0] + 2, before[1])
 
     async def test_after_each_write_through_the_api(
-        self, client, factory: Factory, school: Any
+        self, client: AsyncClient, factory: Factory, school: School
     ) -> None:
         headers, _ = await factory.login_as("admin", school)
         assert await self.total(client, headers) == 4
@@ -204,7 +219,7 @@ class TestCachedTotal:
         assert await self.total(client, headers) == 5
 
     async def test_a_login_keeps_the_cached_total(
-        self, client, factory: Factory, school: Any
+        self, client: AsyncClient, factory: Factory, school: School
     ) -> None:
         headers, _ = await factory.login_as("admin", school)
         user = await factory.user("staff", school)
@@ -215,7 +230,7 @@ class TestCachedTotal:
         assert hits("users_total") == before + 1
 
     async def test_after_the_create_user_command(
-        self, client, factory: Factory, settings: Settings, school: Any
+        self, client: AsyncClient, factory: Factory, settings: Settings, school: School
     ) -> None:
         headers, _ = await factory.login_as("admin", school)
         everywhere = factory.headers(await factory.user("admin", None))
@@ -231,7 +246,7 @@ class TestCachedTotal:
         assert await self.total(client, everywhere) == 7
 
     async def test_schools_and_the_all_schools_admin(
-        self, client, factory: Factory, school: Any
+        self, client: AsyncClient, factory: Factory, school: School
     ) -> None:
         other = await factory.school()
         headers, _ = await factory.login_as("admin", school)
@@ -257,7 +272,7 @@ class TestCachedTotal:
 
 
 class TestReadUser:
-    async def test_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("staff", school)
         foreign = await factory.user("staff", other)
@@ -265,14 +280,14 @@ class TestReadUser:
         assert (await client.get(f"{URL}/{foreign.id}", headers=headers)).status_code == 404
         assert (await client.get(f"{URL}/{everywhere.id}", headers=headers)).status_code == 404
 
-    async def test_oversized_id_is_422(self, client, factory: Factory) -> None:
+    async def test_oversized_id_is_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         assert (await client.get(f"{URL}/{2**40}", headers=headers)).status_code == 422
         r = await client.post(URL, headers=headers, json=_body(role="student", profile_id=2**40))
         assert r.status_code == 422
 
-    async def test_read_never_returns_hash(self, client, factory: Factory) -> None:
+    async def test_read_never_returns_hash(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, me = await factory.login_as("admin", school)
         r = await client.get(f"{URL}/{me.id}", headers=headers)
@@ -282,7 +297,9 @@ class TestReadUser:
 
 
 class TestCreateUser:
-    async def test_admin_creates_login_that_works(self, client, factory: Factory) -> None:
+    async def test_admin_creates_login_that_works(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, admin = await factory.login_as("admin", school)
         r = await client.post(URL, headers=headers, json=_body(email="New.User@Example.edu"))
@@ -304,7 +321,7 @@ class TestCreateUser:
         assert audit.actor_id == admin.id and audit.entity_id == body["id"]
         _assert_no_secrets(audit.details)
 
-    async def test_staff_cannot_create(self, client, factory: Factory) -> None:
+    async def test_staff_cannot_create(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         assert (await client.post(URL, headers=headers, json=_body())).status_code == 403
@@ -320,7 +337,7 @@ class TestCreateUser:
         ],
     )
     async def test_invalid_body_is_422(
-        self, client, factory: Factory, patch: dict[str, Any], loc: list[str]
+        self, client: AsyncClient, factory: Factory, patch: dict[str, Any], loc: list[str]
     ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
@@ -328,19 +345,19 @@ class TestCreateUser:
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == loc
 
-    async def test_duplicate_email_is_409(self, client, factory: Factory) -> None:
+    async def test_duplicate_email_is_409(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, admin = await factory.login_as("admin", school)
         r = await client.post(URL, headers=headers, json=_body(email=admin.email.upper()))
         assert r.status_code == 409
 
-    async def test_bound_admin_stays_in_school(self, client, factory: Factory) -> None:
+    async def test_bound_admin_stays_in_school(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("admin", school)
         r = await client.post(URL, headers=headers, json=_body(school_id=other.id))
         assert r.status_code == 403
 
-    async def test_all_schools_admin_rules(self, client, factory: Factory) -> None:
+    async def test_all_schools_admin_rules(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers = factory.headers(await factory.user("admin", None))
         r = await client.post(URL, headers=headers, json=_body(role="admin"))
@@ -361,7 +378,7 @@ class TestCreateUser:
 
 
 class TestProfiles:
-    async def test_login_for_existing_student(self, client, factory: Factory) -> None:
+    async def test_login_for_existing_student(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         student = await factory.student(school)
@@ -380,7 +397,9 @@ class TestProfiles:
         )
         assert me.json()["student_id"] == student.id
 
-    async def test_already_linked_profile_is_409(self, client, factory: Factory) -> None:
+    async def test_already_linked_profile_is_409(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         teacher = await factory.teacher(school, with_login=True)
@@ -389,7 +408,9 @@ class TestProfiles:
         )
         assert r.status_code == 409
 
-    async def test_role_without_profile_table_is_422(self, client, factory: Factory) -> None:
+    async def test_role_without_profile_table_is_422(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         student = await factory.student(school)
@@ -397,7 +418,9 @@ class TestProfiles:
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["body", "profile_id"]
 
-    async def test_missing_or_foreign_profile_is_422(self, client, factory: Factory) -> None:
+    async def test_missing_or_foreign_profile_is_422(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("admin", school)
         foreign = await factory.guardian(other)
@@ -411,7 +434,7 @@ class TestProfiles:
 
 
 class TestUpdateUser:
-    async def test_patch_fields(self, client, factory: Factory) -> None:
+    async def test_patch_fields(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         user = await factory.user("staff", school)
@@ -421,7 +444,9 @@ class TestUpdateUser:
         assert r.status_code == 200, r.text
         assert r.json()["full_name"] == "Renamed" and r.json()["role"] == "admin"
 
-    async def test_password_change_replaces_login(self, client, factory: Factory) -> None:
+    async def test_password_change_replaces_login(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         user = await factory.user("staff", school)
@@ -432,7 +457,9 @@ class TestUpdateUser:
         assert (await _login(client, user.email)).status_code == 401
         assert (await _login(client, user.email, NEW_PASSWORD)).status_code == 200
 
-    async def test_cannot_deactivate_or_demote_self(self, client, factory: Factory) -> None:
+    async def test_cannot_deactivate_or_demote_self(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, me = await factory.login_as("admin", school)
         r = await client.patch(f"{URL}/{me.id}", headers=headers, json={"is_active": False})
@@ -446,14 +473,16 @@ class TestUpdateUser:
         assert r.status_code == 200
         assert (await _load(factory, User, me.id)).is_active is True
 
-    async def test_role_change_of_linked_login_is_422(self, client, factory: Factory) -> None:
+    async def test_role_change_of_linked_login_is_422(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         student = await factory.student(school, with_login=True)
         r = await client.patch(f"{URL}/{student.user_id}", headers=headers, json={"role": "staff"})
         assert r.status_code == 422
 
-    async def test_invalid_patch_is_422(self, client, factory: Factory) -> None:
+    async def test_invalid_patch_is_422(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         user = await factory.user("staff", school)
@@ -461,7 +490,7 @@ class TestUpdateUser:
             r = await client.patch(f"{URL}/{user.id}", headers=headers, json=body)
             assert r.status_code == 422, body
 
-    async def test_other_school_is_404(self, client, factory: Factory) -> None:
+    async def test_other_school_is_404(self, client: AsyncClient, factory: Factory) -> None:
         school, other = await factory.school(), await factory.school()
         headers, _ = await factory.login_as("admin", school)
         user = await factory.user("staff", other)
@@ -469,7 +498,7 @@ class TestUpdateUser:
         assert r.status_code == 404
         assert (await client.delete(f"{URL}/{user.id}", headers=headers)).status_code == 404
 
-    async def test_staff_cannot_write(self, client, factory: Factory) -> None:
+    async def test_staff_cannot_write(self, client: AsyncClient, factory: Factory) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("staff", school)
         user = await factory.user("teacher", school)
@@ -479,7 +508,9 @@ class TestUpdateUser:
 
 
 class TestDeactivateUser:
-    async def test_delete_deactivates_and_revokes_sessions(self, client, factory: Factory) -> None:
+    async def test_delete_deactivates_and_revokes_sessions(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         user = await factory.user("teacher", school)
@@ -504,7 +535,9 @@ class TestDeactivateUser:
         r = await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
         assert r.status_code == 401
 
-    async def test_deactivated_user_cannot_log_in(self, client, factory: Factory) -> None:
+    async def test_deactivated_user_cannot_log_in(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         user = await factory.user("staff", school)
@@ -517,7 +550,9 @@ class TestDeactivateUser:
         assert r.status_code == 200
         assert (await _login(client, user.email)).status_code == 200
 
-    async def test_patch_deactivation_also_refuses_login(self, client, factory: Factory) -> None:
+    async def test_patch_deactivation_also_refuses_login(
+        self, client: AsyncClient, factory: Factory
+    ) -> None:
         school = await factory.school()
         headers, _ = await factory.login_as("admin", school)
         user = await factory.user("guardian", school)

@@ -266,7 +266,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _xlsx_template(kind: cols.Kind, header: list[str], example: list[str]) -> bytes:
-    import xlsxwriter  # type: ignore[import-untyped]
+    import xlsxwriter
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
