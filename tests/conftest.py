@@ -8,7 +8,7 @@ the test's uncommitted rows. So the tables are emptied after each test that used
 the cheapest statements each backend has (see _clean_tables)."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
