@@ -2,9 +2,10 @@
 
 `check` reads what the file refers to (a constant number of statements), adds a row error for
 every row the domain's rules refuse, and returns a Plan: the counts and, for a real import,
-the set-based writes to make. The rules are those of the single and bulk writes (enrollment
-seats, a teacher's own sections, scores within max points, attendance for enrolled students
-only); the messages say which row and which value.
+the set-based writes to make. The rules are those of the single and bulk writes, called from
+the domains' `rules.py` (enrollment seats, a teacher's own sections, scores within max
+points), and attendance and grades for enrolled students only; the messages say which row and
+which value.
 
 Counts are rows: every valid row either created something, changed something, or matched
 what is stored already (unchanged). Empty optional cells leave stored values as they are.
@@ -21,13 +22,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.attendance import repository as attendance_repository
+from homeroom.enrollments import rules as enrollment_rules
 from homeroom.grades import repository as grades_repository
+from homeroom.grades import rules as grade_rules
 from homeroom.imports import repository
 from homeroom.imports.rows import Prepared, Record
 from homeroom.kit import cache
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Reader, Row
 from homeroom.models import Enrollment, Guardian, Student, utcnow
+from homeroom.sections import rules as section_rules
 
 Write = Callable[[AsyncSession], Awaitable[None]]
 
@@ -412,8 +416,9 @@ async def _sections_and_students(
     out = []
     for record in records:
         section = sections.find(ctx, record) if needs_section(record) else None
-        if section is not None and ctx.is_teacher and section[4] != ctx.principal.profile_id:
-            ctx.fail(record, _section_column(record), f"you do not teach {_label(section)}")
+        if section is not None and not section_rules.may_write(ctx.principal, section[4]):
+            message = section_rules.not_teacher_message(_label(section))
+            ctx.fail(record, _section_column(record), message)
             section = None
         student = students.get(record.values["student_number"])
         if student is None:
@@ -477,14 +482,11 @@ async def check_enrollments(ctx: Context) -> Plan:
     for record, section, key, status, stored in decided:
         joins = status == "enrolled" and (stored is None or stored[3] != "enrolled")
         if joins:
-            taken[section[0]] = taken.get(section[0], 0) + 1
-            if taken[section[0]] > section[5]:
-                ctx.fail(
-                    record,
-                    _section_column(record),
-                    f"{_label(section)} is full: all {section[5]} seats are taken",
-                )
+            if not enrollment_rules.has_seat(taken.get(section[0], 0), section[5]):
+                message = enrollment_rules.full_message(_label(section), section[5])
+                ctx.fail(record, _section_column(record), message)
                 continue
+            taken[section[0]] = taken.get(section[0], 0) + 1
         if stored is None:
             inserts.append(
                 {
@@ -538,12 +540,9 @@ async def check_grades(ctx: Context) -> Plan:
                 ctx.fail(record, "assessment_id", "no assessment with this id in the school")
             else:
                 section = sections.by_id.get(assessment[1])
-                if (
-                    section is not None
-                    and ctx.is_teacher
-                    and section[4] != ctx.principal.profile_id
-                ):
-                    ctx.fail(record, "assessment_id", f"you do not teach {_label(section)}")
+                if section is not None and not section_rules.may_write(ctx.principal, section[4]):
+                    message = section_rules.not_teacher_message(_label(section))
+                    ctx.fail(record, "assessment_id", message)
                     assessment = None
         elif section is not None:
             found = by_title.get((section[0], values["assessment"].casefold()), [])
@@ -560,12 +559,10 @@ async def check_grades(ctx: Context) -> Plan:
                 )
             else:
                 assessment = found[0]
-        if assessment is not None and values["score"] > assessment[3]:
-            ctx.fail(
-                record,
-                "score",
-                f"score must be between 0 and the assessment's {assessment[3]:g} points",
-            )
+        if assessment is not None and not grade_rules.score_in_range(
+            values["score"], assessment[3]
+        ):
+            ctx.fail(record, "score", grade_rules.score_range_message(assessment[3]))
             assessment = None
         if assessment is not None and section is not None and student is not None:
             chosen.append((record, assessment, section, student))
