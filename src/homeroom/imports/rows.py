@@ -131,8 +131,10 @@ def _match_header(kind: cols.Kind, table: Table, out: Prepared) -> dict[int, str
         candidates = {cols.normalize_header(u): u for u in unknown}
         keys = [cols.normalize_header(n) for n in (wanted, *kind.column(wanted).synonyms)]
         for key in keys:
-            for close in difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.75):
-                return f" (is '{candidates[close]}' meant to be {wanted}?)"
+            close = difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.75)
+            if close:
+                (match,) = close
+                return f" (is '{candidates[match]}' meant to be {wanted}?)"
         return ""
 
     for group in kind.required:
