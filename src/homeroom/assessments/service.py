@@ -17,17 +17,11 @@ from homeroom.audit import service as audit
 from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row, SessionReader
-from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
-
-
-def ensure_teaches(principal: Principal, teacher_id: int | None) -> None:
-    """Admins write any section they can see; a teacher only the sections they teach."""
-    if principal.role == "teacher" and teacher_id != principal.profile_id:
-        raise Forbidden("only the section's own teacher may change it")
-
+from homeroom.sections import rules as section_rules
 
 # --- categories --------------------------------------------------------------------------------
 
@@ -93,7 +87,7 @@ async def replace_categories(
     if not rows:
         raise NotFound("section not found")
     _, school_id, teacher_id = rows[0][:3]
-    ensure_teaches(principal, teacher_id)
+    section_rules.ensure_may_write(principal, teacher_id)
     if if_match is not None:
         ensure_match(if_match, _category_items(rows))  # as GET /sections/{id}/categories
     existing = {r[3]: (r[4], r[5], bool(r[6])) for r in rows if r[3] is not None}
@@ -193,7 +187,7 @@ async def create_assessment(
             errors=[field_error(["body", "section_id"], "no such section")],
         )
     _, school_id, teacher_id, category_id = target
-    ensure_teaches(principal, teacher_id)
+    section_rules.ensure_may_write(principal, teacher_id)
     if category_id is None:
         raise ValidationFailed(
             "the category does not belong to the section",
@@ -235,7 +229,7 @@ async def _target(
         if_match,
         query=repository.target_query(db, scope_kind(principal), with_category),
         params={"category_id": category_id} if with_category else None,
-        authorize=lambda loaded: ensure_teaches(principal, loaded.extra[0]),
+        authorize=lambda loaded: section_rules.ensure_may_write(principal, loaded.extra[0]),
     )
 
 

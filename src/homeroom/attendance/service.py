@@ -22,6 +22,7 @@ from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed,
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.models import utcnow
+from homeroom.sections import rules as section_rules
 
 
 def rate(present: int, late: int, total: int) -> float | None:
@@ -32,13 +33,6 @@ def rate(present: int, late: int, total: int) -> float | None:
 def _tags(section_id: int, *student_ids: int) -> list[str]:
     """What an attendance write changes: the section's summary and each student's."""
     return [f"section:{section_id}:attendance", *(f"student:{s}" for s in student_ids)]
-
-
-def _ensure_writer(principal: Principal, teacher_id: int | None) -> None:
-    """Admins and staff (attendance:write) take any visible section's attendance; a teacher
-    only their own section's."""
-    if principal.role == "teacher" and teacher_id != principal.profile_id:
-        raise Forbidden("only the section's teacher may record its attendance")
 
 
 # --- records ------------------------------------------------------------------------------------
@@ -76,7 +70,7 @@ async def create_record(
     if context is None:
         raise NotFound("section not found")
     teacher_id, school_id, enrollment_id, session_id, existing_id = context
-    _ensure_writer(principal, teacher_id)
+    section_rules.ensure_may_write(principal, teacher_id)
     if enrollment_id is None:
         raise ValidationFailed(
             "the student is not enrolled in this section",
@@ -131,7 +125,7 @@ async def _writable(
         record_id,
         if_match,
         query=repository.write_query(db, scope_kind(principal)),
-        authorize=lambda loaded: _ensure_writer(principal, loaded.extra[0]),
+        authorize=lambda loaded: section_rules.ensure_may_write(principal, loaded.extra[0]),
     )
     return record, int(record.extra[1])
 
@@ -201,7 +195,7 @@ def _checked(
     if not rows:
         raise NotFound("section not found")
     teacher_id, school_id, session_id = rows[0][:3]
-    _ensure_writer(principal, teacher_id)
+    section_rules.ensure_may_write(principal, teacher_id)
     errors = _bulk_errors(data, {r[3] for r in rows if r[3] is not None})
     if errors:
         raise ValidationFailed(

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
-from homeroom.enrollments import repository
+from homeroom.enrollments import repository, rules
 from homeroom.enrollments.schemas import (
     EnrollmentBulkCreate,
     EnrollmentCreate,
@@ -71,7 +71,7 @@ async def _check(
     existing = await repository.existing_pairs(session, student_ids, section_ids)
 
     problems: list[Problem] = []
-    seats = {sid: s.capacity - s.enrolled for sid, s in sections.items()}
+    taken = {sid: s.enrolled for sid, s in sections.items()}
     first_row: dict[tuple[int, int], int] = {}
     for i, row in enumerate(rows):
         student, section = students.get(row.student_id), sections.get(row.section_id)
@@ -98,16 +98,11 @@ async def _check(
                     )
                 )
         if not found and section is not None and row.status == "enrolled":
-            seats[row.section_id] -= 1
-            if seats[row.section_id] < 0:
-                found.append(
-                    Problem(
-                        i,
-                        "section_id",
-                        f"section {row.section_id} is full: all {section.capacity} seats are taken",
-                        True,
-                    )
-                )
+            if rules.has_seat(taken[row.section_id], section.capacity):
+                taken[row.section_id] += 1
+            else:
+                message = rules.full_message(f"section {row.section_id}", section.capacity)
+                found.append(Problem(i, "section_id", message, True))
         problems += found
     return Checked(problems, {sid: s.school_id for sid, s in sections.items()})
 
@@ -200,8 +195,8 @@ async def update_enrollment(
     if changes.get("status") == "enrolled" and current["status"] != "enrolled":
         kind, scope = scope_kind(principal), scope_params(principal)
         section = (await repository.sections_by_id(session, kind, scope, [section_id]))[section_id]
-        if section.enrolled >= section.capacity:
-            raise Conflict(f"section {section_id} is full: all {section.capacity} seats are taken")
+        if not rules.has_seat(section.enrolled, section.capacity):
+            raise Conflict(rules.full_message(f"section {section_id}", section.capacity))
     updated = await writes.update(db, session, principal, repository.RESOURCE, enrollment, changes)
     audit.record(
         session, principal, "update", "enrollment", enrollment_id, current["school_id"], changes

@@ -5,9 +5,8 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.assessments import service as assessment_service
 from homeroom.audit import service as audit
-from homeroom.grades import calculation, repository
+from homeroom.grades import calculation, repository, rules
 from homeroom.grades.schemas import BulkGrades, GradeCreate, GradeFilters, GradeUpdate
 from homeroom.kit import cache, writes
 from homeroom.kit.auth import Principal
@@ -16,6 +15,7 @@ from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_erro
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.models import utcnow
+from homeroom.sections import rules as section_rules
 from homeroom.students import service as student_service
 
 
@@ -27,7 +27,7 @@ def _no_assessment() -> ValidationFailed:
 
 
 def _score_error(loc: list[str | int], max_points: float) -> dict[str, Any]:
-    return field_error(loc, f"score must be between 0 and the assessment's {max_points:g} points")
+    return field_error(loc, rules.score_range_message(max_points))
 
 
 def _not_enrolled(loc: list[str | int]) -> dict[str, Any]:
@@ -66,11 +66,11 @@ async def create_grade(
         raise _no_assessment()
     school_id, section_id, max_points, teacher_id, enrollment_id = targets[0][:5]
     status, grade_id = targets[0][6:8]
-    assessment_service.ensure_teaches(principal, teacher_id)
+    section_rules.ensure_may_write(principal, teacher_id)
     errors = []
     if enrollment_id is None or status == "dropped":
         errors.append(_not_enrolled(["body", "student_id"]))
-    if data.score > max_points:
+    if not rules.score_in_range(data.score, max_points):
         errors.append(_score_error(["body", "score"], max_points))
     if errors:
         raise ValidationFailed(str(errors[0]["msg"]), errors=errors)
@@ -111,7 +111,7 @@ async def _target(
         grade_id,
         if_match,
         query=repository.target_query(db, scope_kind(principal)),
-        authorize=lambda loaded: assessment_service.ensure_teaches(principal, loaded.extra[1]),
+        authorize=lambda loaded: section_rules.ensure_may_write(principal, loaded.extra[1]),
     )
     return grade, float(grade.extra[0])
 
@@ -126,7 +126,7 @@ async def update_grade(
 ) -> dict[str, Any]:
     grade, max_points = await _target(db, session, principal, grade_id, if_match)
     changes = data.changes()
-    if "score" in changes and changes["score"] > max_points:
+    if "score" in changes and not rules.score_in_range(changes["score"], max_points):
         raise ValidationFailed(
             "score out of range", errors=[_score_error(["body", "score"], max_points)]
         )
@@ -170,7 +170,7 @@ def _checked_column(
     if not targets:
         raise _no_assessment()
     school_id, _, max_points, teacher_id = targets[0][:4]
-    assessment_service.ensure_teaches(principal, teacher_id)
+    section_rules.ensure_may_write(principal, teacher_id)
     enrolled = {t[5]: (t[4], t[7], t[8]) for t in targets if t[4] is not None and t[6] != "dropped"}
     errors: list[dict[str, Any]] = []
     seen: set[int] = set()
@@ -181,7 +181,7 @@ def _checked_column(
         elif row.student_id not in enrolled:
             errors.append(_not_enrolled([*loc, "student_id"]))
         seen.add(row.student_id)
-        if row.score > max_points:
+        if not rules.score_in_range(row.score, max_points):
             errors.append(_score_error([*loc, "score"], max_points))
     if errors:
         bad = len({e["loc"][2] for e in errors})

@@ -2,9 +2,10 @@
 
 `check` reads what the file refers to (a constant number of statements), adds a row error for
 every row the domain's rules refuse, and returns a Plan: the counts and, for a real import,
-the set-based writes to make. The rules are those of the single and bulk writes (enrollment
-seats, a teacher's own sections, scores within max points, attendance for enrolled students
-only); the messages say which row and which value.
+the set-based writes to make. The rules are those of the single and bulk writes, called from
+the domains' `rules.py` (enrollment seats, a teacher's own sections, scores within max
+points), and attendance and grades for enrolled students only; the messages say which row and
+which value.
 
 Counts are rows: every valid row either created something, changed something, or matched
 what is stored already (unchanged). Empty optional cells leave stored values as they are.
@@ -21,13 +22,24 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.attendance import repository as attendance_repository
+from homeroom.enrollments import rules as enrollment_rules
 from homeroom.grades import repository as grades_repository
+from homeroom.grades import rules as grade_rules
 from homeroom.imports import repository
+from homeroom.imports.repository import (
+    AssessmentRow,
+    AttendanceRow,
+    EnrollmentRow,
+    GradebookRow,
+    SectionRow,
+    StudentRef,
+)
 from homeroom.imports.rows import Prepared, Record
 from homeroom.kit import cache
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.db import Database, Reader
 from homeroom.models import Enrollment, Guardian, Student, utcnow
+from homeroom.sections import rules as section_rules
 
 Write = Callable[[AsyncSession], Awaitable[None]]
 
@@ -110,8 +122,8 @@ async def check_students(ctx: Context) -> Plan:
         {r.values["student_number"] for r in records},
         {r.values["email"] for r in records},
     )
-    by_number = {r[2]: r for r in rows if r[1] == ctx.school_id}
-    by_email = {r[5]: r for r in rows}
+    by_number = {r.student_number: r for r in rows if r.school_id == ctx.school_id}
+    by_email = {r.email: r for r in rows}
     records = _first_rows(
         ctx, records, lambda r: r.values["student_number"], "student_number", "this student number"
     )
@@ -129,16 +141,20 @@ async def check_students(ctx: Context) -> Plan:
         existing = by_number.get(number)
         owner = by_email.get(values["email"])
         failed = False
-        if owner is not None and (existing is None or owner[0] != existing[0]):
-            where = "of another school" if owner[1] != ctx.school_id else f"number {owner[2]}"
+        if owner is not None and (existing is None or owner.id != existing.id):
+            where = (
+                "of another school"
+                if owner.school_id != ctx.school_id
+                else f"number {owner.student_number}"
+            )
             ctx.fail(record, "email", f"this email belongs to another student ({where})")
             failed = True
-        if existing is not None and existing[9] is not None:
+        if existing is not None and existing.archived_at is not None:
             ctx.fail(
                 record,
                 "student_number",
                 "this student is archived; restore them (POST /api/v1/students/"
-                f"{existing[0]}/restore) before importing changes",
+                f"{existing.id}/restore) before importing changes",
             )
             failed = True
         if failed:
@@ -156,16 +172,14 @@ async def check_students(ctx: Context) -> Plan:
             )
             created_numbers.append(number)
             continue
-        stored = dict(
-            zip(("id", "school_id", "student_number", *STUDENT_FIELDS), existing[:9], strict=True)
-        )
+        stored = existing._asdict()
         new = {f: values.get(f, stored[f]) for f in in_file}
         if all(_plain(new[f]) == _plain(stored[f]) for f in in_file):
             plan.unchanged += 1
             continue
-        updates.append({"id": existing[0], **new, "updated_at": now})
+        updates.append({"id": existing.id, **new, "updated_at": now})
         updated_numbers.append(number)
-        plan.tags.add(f"student:{existing[0]}")
+        plan.tags.add(f"student:{existing.id}")
 
     plan.created, plan.updated = len(inserts), len(updates)
     if inserts or updates:
@@ -187,9 +201,11 @@ async def check_guardians(ctx: Context) -> Plan:
     records = ctx.prepared.records
     emails = {r.values["email"] for r in records}
     numbers = {r.values["student_number"] for r in records if r.values.get("student_number")}
-    guardians = {r[2]: r for r in await repository.guardians_by_email(ctx.db, ctx.reader, emails)}
+    guardians = {
+        r.email: r for r in await repository.guardians_by_email(ctx.db, ctx.reader, emails)
+    }
     students = {
-        r[1]: r
+        r.student_number: r
         for r in await repository.students_by_number(ctx.db, ctx.reader, ctx.school_id, numbers)
     }
     links = {(g, s): rel for g, s, rel in await repository.links_of(ctx.db, ctx.reader, emails)}
@@ -214,7 +230,7 @@ async def check_guardians(ctx: Context) -> Plan:
         email = values["email"]
         existing = guardians.get(email)
         failed = False
-        if existing is not None and existing[1] != ctx.school_id:
+        if existing is not None and existing.school_id != ctx.school_id:
             ctx.fail(record, "email", "this email belongs to a guardian of another school")
             failed = True
         first = first_of.setdefault(email, record)
@@ -247,29 +263,29 @@ async def check_guardians(ctx: Context) -> Plan:
             elif values.get("phone") and not new_guardians[email]["phone"]:
                 new_guardians[email]["phone"] = values["phone"]
         elif email not in guardian_updates:
-            stored = dict(zip(GUARDIAN_FIELDS, existing[3:6], strict=True))
+            stored = {f: getattr(existing, f) for f in GUARDIAN_FIELDS}
             new = {f: values.get(f) or stored[f] for f in GUARDIAN_FIELDS}
             if new != stored:
-                guardian_updates[email] = {"id": existing[0], **new, "updated_at": now}
+                guardian_updates[email] = {"id": existing.id, **new, "updated_at": now}
                 changed = True
         if student is not None:
             relationship = values.get("relationship")
-            stored_rel = links.get((existing[0], student[0])) if existing is not None else None
+            stored_rel = links.get((existing.id, student.id)) if existing is not None else None
             if stored_rel is None:
-                new_links.append((email, student[0], relationship or "guardian"))
+                new_links.append((email, student.id, relationship or "guardian"))
                 created = True
                 if existing is not None:
-                    changed_guardians.add(existing[0])
+                    changed_guardians.add(existing.id)
             elif existing is not None and relationship and relationship != stored_rel:
                 link_updates.append(
                     {
-                        "b_student": student[0],
-                        "b_guardian": existing[0],
+                        "b_student": student.id,
+                        "b_guardian": existing.id,
                         "b_relationship": relationship,
                     }
                 )
                 changed = True
-                changed_guardians.add(existing[0])
+                changed_guardians.add(existing.id)
         if created:
             plan.created += 1
         elif changed:
@@ -283,7 +299,7 @@ async def check_guardians(ctx: Context) -> Plan:
     async def write(session: AsyncSession) -> None:
         if new_guardians:
             await repository.insert_rows(session, ctx.db, Guardian, list(new_guardians.values()))
-        ids = {e: g[0] for e, g in guardians.items() if e not in new_emails}
+        ids = {e: g.id for e, g in guardians.items() if e not in new_emails}
         if new_links and new_emails:
             ids |= await repository.guardian_ids(session, ctx.db, new_emails)
         if new_links:
@@ -324,14 +340,13 @@ def _same_name(a: str, b: str) -> bool:
 class Sections:
     """The school's sections, found by id or by course code, section name and term."""
 
-    def __init__(self, rows: list[Row]) -> None:
-        # (id, name, course_code, term_name, teacher_id, capacity)
-        self.by_id = {r[0]: r for r in rows}
-        self.by_code: dict[str, list[Row]] = defaultdict(list)
+    def __init__(self, rows: list[SectionRow]) -> None:
+        self.by_id = {r.id: r for r in rows}
+        self.by_code: dict[str, list[SectionRow]] = defaultdict(list)
         for r in rows:
-            self.by_code[r[2].casefold()].append(r)
+            self.by_code[r.course_code.casefold()].append(r)
 
-    def find(self, ctx: Context, record: Record) -> Row | None:
+    def find(self, ctx: Context, record: Record) -> SectionRow | None:
         values = record.values
         section_id = values.get("section_id")
         code = values.get("course_code")
@@ -339,8 +354,9 @@ class Sections:
             found = self.by_id.get(section_id)
             if found is None:
                 ctx.fail(record, "section_id", "no section with this id in the school")
-            elif code is not None and found[2].casefold() != code.casefold():
-                ctx.fail(record, "course_code", f"section {section_id} is a section of {found[2]}")
+            elif code is not None and found.course_code.casefold() != code.casefold():
+                message = f"section {section_id} is a section of {found.course_code}"
+                ctx.fail(record, "course_code", message)
                 return None
             return found
         assert code is not None
@@ -350,8 +366,8 @@ class Sections:
             return None
         term = values.get("term")
         if term is not None:
-            terms = sorted({c[3] for c in candidates})
-            candidates = [c for c in candidates if c[3].casefold() == term.casefold()]
+            terms = sorted({c.term_name for c in candidates})
+            candidates = [c for c in candidates if c.term_name.casefold() == term.casefold()]
             if not candidates:
                 ctx.fail(
                     record,
@@ -361,8 +377,8 @@ class Sections:
                 return None
         name = values.get("section")
         if name is not None:
-            names = sorted({c[1] for c in candidates})
-            candidates = [c for c in candidates if _same_name(c[1], name)]
+            names = sorted({c.name for c in candidates})
+            candidates = [c for c in candidates if _same_name(c.name, name)]
             if not candidates:
                 ctx.fail(
                     record,
@@ -370,7 +386,7 @@ class Sections:
                     f"{code} has no such section (its sections: {', '.join(names)})",
                 )
                 return None
-        terms = sorted({c[3] for c in candidates})
+        terms = sorted({c.term_name for c in candidates})
         if len(terms) > 1:
             ctx.fail(
                 record,
@@ -380,23 +396,24 @@ class Sections:
             )
             return None
         if len(candidates) > 1:
-            names = sorted(c[1] for c in candidates)
+            names = sorted(c.name for c in candidates)
             ctx.fail(
                 record,
                 "section" if "section" in ctx.prepared.headers else "course_code",
                 f"{code} has several sections ({', '.join(names)}): name one in a section column",
             )
             return None
-        return candidates[0]
+        (section,) = candidates
+        return section
 
 
-def _label(section: Row) -> str:
-    return f"{section[2]} section {section[1]} ({section[3]})"
+def _label(section: SectionRow) -> str:
+    return f"{section.course_code} section {section.name} ({section.term_name})"
 
 
 async def _sections_and_students(
     ctx: Context, needs_section: Callable[[Record], bool] = lambda r: True
-) -> tuple[list[tuple[Record, Row | None, Row | None]], Sections]:
+) -> tuple[list[tuple[Record, SectionRow | None, StudentRef | None]], Sections]:
     """Each record with its section (or None) and student (or None), row errors for what is
     unknown or out of the caller's reach. Two statements."""
     records = ctx.prepared.records
@@ -404,7 +421,7 @@ async def _sections_and_students(
     numbers = {r.values["student_number"] for r in records}
     teacher = ctx.principal.profile_id if ctx.is_teacher else None
     students = {
-        r[1]: r
+        r.student_number: r
         for r in await repository.students_by_number(
             ctx.db, ctx.reader, ctx.school_id, numbers, teacher
         )
@@ -412,8 +429,9 @@ async def _sections_and_students(
     out = []
     for record in records:
         section = sections.find(ctx, record) if needs_section(record) else None
-        if section is not None and ctx.is_teacher and section[4] != ctx.principal.profile_id:
-            ctx.fail(record, _section_column(record), f"you do not teach {_label(section)}")
+        if section is not None and not section_rules.may_write(ctx.principal, section.teacher_id):
+            message = section_rules.not_teacher_message(_label(section))
+            ctx.fail(record, _section_column(record), message)
             section = None
         student = students.get(record.values["student_number"])
         if student is None:
@@ -423,7 +441,7 @@ async def _sections_and_students(
                 else "no student with this number in the school"
             )
             ctx.fail(record, "student_number", message)
-        elif student[2] is not None:
+        elif student.archived_at is not None:
             ctx.fail(record, "student_number", "this student is archived")
             student = None
         out.append((record, section, student))
@@ -440,22 +458,20 @@ def _section_column(record: Record) -> str:
 async def check_enrollments(ctx: Context) -> Plan:
     resolved, _ = await _sections_and_students(ctx)
     pairs = [(r, sec, st) for r, sec, st in resolved if sec is not None and st is not None]
-    section_ids = {sec[0] for _, sec, _ in pairs}
-    student_ids = {st[0] for _, _, st in pairs}
+    section_ids = {sec.id for _, sec, _ in pairs}
+    student_ids = {st.id for _, _, st in pairs}
     existing = {
-        (row[1], row[2]): row
+        (row.student_id, row.section_id): row
         for row in await repository.enrollments_of(ctx.db, ctx.reader, section_ids, student_ids)
     }
-    taken: dict[int, int] = dict(
-        await repository.seats_taken(ctx.db, ctx.reader, section_ids, lock=ctx.real)
-    )
+    taken = await repository.seats_taken(ctx.db, ctx.reader, section_ids, lock=ctx.real)
     first: dict[tuple[int, int], int] = {}
     plan = Plan()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    decided: list[tuple[Record, Row, tuple[int, int], str, Row | None]] = []
+    decided: list[tuple[Record, SectionRow, int, str, EnrollmentRow | None]] = []  # student id
     for record, section, student in pairs:
-        key = (student[0], section[0])
+        key = (student.id, section.id)
         if key in first:
             ctx.fail(
                 record,
@@ -467,40 +483,37 @@ async def check_enrollments(ctx: Context) -> Plan:
         if record.row in ctx.prepared.invalid_rows:
             continue
         stored = existing.get(key)
-        status = record.values.get("status") or (stored[3] if stored else "enrolled")
-        decided.append((record, section, key, status, stored))
+        status = record.values.get("status") or (stored.status if stored else "enrolled")
+        decided.append((record, section, student.id, status, stored))
     # Seats: what stays enrolled, plus what the file enrolls, in file order; drops free first.
     for _, section, _, status, stored in decided:
-        if stored is not None and stored[3] == "enrolled" and status != "enrolled":
-            taken[section[0]] = taken.get(section[0], 0) - 1
+        if stored is not None and stored.status == "enrolled" and status != "enrolled":
+            taken[section.id] = taken.get(section.id, 0) - 1
     now = utcnow()
-    for record, section, key, status, stored in decided:
-        joins = status == "enrolled" and (stored is None or stored[3] != "enrolled")
+    for record, section, student_id, status, stored in decided:
+        joins = status == "enrolled" and (stored is None or stored.status != "enrolled")
         if joins:
-            taken[section[0]] = taken.get(section[0], 0) + 1
-            if taken[section[0]] > section[5]:
-                ctx.fail(
-                    record,
-                    _section_column(record),
-                    f"{_label(section)} is full: all {section[5]} seats are taken",
-                )
+            if not enrollment_rules.has_seat(taken.get(section.id, 0), section.capacity):
+                message = enrollment_rules.full_message(_label(section), section.capacity)
+                ctx.fail(record, _section_column(record), message)
                 continue
+            taken[section.id] = taken.get(section.id, 0) + 1
         if stored is None:
             inserts.append(
                 {
                     "school_id": ctx.school_id,
-                    "student_id": key[0],
-                    "section_id": key[1],
+                    "student_id": student_id,
+                    "section_id": section.id,
                     "status": status,
                     "enrolled_at": now,
                 }
             )
-        elif stored[3] != status:
-            updates.append({"id": stored[0], "status": status})
+        elif stored.status != status:
+            updates.append({"id": stored.id, "status": status})
         else:
             plan.unchanged += 1
             continue
-        plan.tags.update((f"student:{key[0]}", f"section:{key[1]}"))
+        plan.tags.update((f"student:{student_id}", f"section:{section.id}"))
 
     plan.created, plan.updated = len(inserts), len(updates)
     if inserts:
@@ -519,34 +532,33 @@ async def check_grades(ctx: Context) -> Plan:
         ctx, lambda r: "assessment_id" not in r.values
     )
     ids = {r.values["assessment_id"] for r in ctx.prepared.records if "assessment_id" in r.values}
-    titled_sections = {sec[0] for _, sec, _ in resolved if sec is not None}
+    titled_sections = {sec.id for _, sec, _ in resolved if sec is not None}
     assessments = await repository.assessments_for(
         ctx.db, ctx.reader, ctx.school_id, titled_sections, ids
     )
-    by_id = {a[0]: a for a in assessments}
-    by_title: dict[tuple[int, str], list[Row]] = defaultdict(list)
+    by_id = {a.id: a for a in assessments}
+    by_title: dict[tuple[int, str], list[AssessmentRow]] = defaultdict(list)
     for a in assessments:
-        by_title[(a[1], a[2].casefold())].append(a)
+        by_title[(a.section_id, a.title.casefold())].append(a)
 
-    chosen: list[tuple[Record, Row, Row, Row]] = []  # record, assessment, section, student
+    chosen: list[tuple[Record, AssessmentRow, SectionRow, StudentRef]] = []
     for record, section, student in resolved:
         values = record.values
-        assessment: Row | None = None
+        assessment: AssessmentRow | None = None
         if "assessment_id" in values:
             assessment = by_id.get(values["assessment_id"])
             if assessment is None:
                 ctx.fail(record, "assessment_id", "no assessment with this id in the school")
             else:
-                section = sections.by_id.get(assessment[1])
-                if (
-                    section is not None
-                    and ctx.is_teacher
-                    and section[4] != ctx.principal.profile_id
+                section = sections.by_id.get(assessment.section_id)
+                if section is not None and not section_rules.may_write(
+                    ctx.principal, section.teacher_id
                 ):
-                    ctx.fail(record, "assessment_id", f"you do not teach {_label(section)}")
+                    message = section_rules.not_teacher_message(_label(section))
+                    ctx.fail(record, "assessment_id", message)
                     assessment = None
         elif section is not None:
-            found = by_title.get((section[0], values["assessment"].casefold()), [])
+            found = by_title.get((section.id, values["assessment"].casefold()), [])
             if not found:
                 ctx.fail(
                     record, "assessment", f"{_label(section)} has no assessment with this title"
@@ -556,25 +568,23 @@ async def check_grades(ctx: Context) -> Plan:
                     record,
                     "assessment",
                     f"{len(found)} assessments of {_label(section)} have this title: use "
-                    "assessment_id (" + ", ".join(str(a[0]) for a in found) + ")",
+                    "assessment_id (" + ", ".join(str(a.id) for a in found) + ")",
                 )
             else:
-                assessment = found[0]
-        if assessment is not None and values["score"] > assessment[3]:
-            ctx.fail(
-                record,
-                "score",
-                f"score must be between 0 and the assessment's {assessment[3]:g} points",
-            )
+                (assessment,) = found
+        if assessment is not None and not grade_rules.score_in_range(
+            values["score"], assessment.max_points
+        ):
+            ctx.fail(record, "score", grade_rules.score_range_message(assessment.max_points))
             assessment = None
         if assessment is not None and section is not None and student is not None:
             chosen.append((record, assessment, section, student))
 
     first: dict[tuple[int, int], int] = {}
-    unique: list[tuple[Record, Row, Row, Row]] = []
+    unique: list[tuple[Record, AssessmentRow, SectionRow, StudentRef]] = []
     for item in chosen:
         record, assessment, _, student = item
-        key = (student[0], assessment[0])
+        key = (student.id, assessment.id)
         if key in first:
             ctx.fail(
                 record,
@@ -588,31 +598,35 @@ async def check_grades(ctx: Context) -> Plan:
     book = await repository.gradebook_of(
         ctx.db,
         ctx.reader,
-        {c[2][0] for c in unique},
-        {c[3][0] for c in unique},
-        {c[1][0] for c in unique},
+        {section.id for _, _, section, _ in unique},
+        {student.id for _, _, _, student in unique},
+        {assessment.id for _, assessment, _, _ in unique},
     )
-    enrolled = {(r[1], r[2]): r[0] for r in book if r[3] != "dropped"}
-    grades = {(r[1], r[5]): r for r in book if r[4] is not None}
+    enrolled = {
+        (r.student_id, r.section_id): r.enrollment_id for r in book if r.status != "dropped"
+    }
+    grades: dict[tuple[int, int | None], GradebookRow] = {
+        (r.student_id, r.assessment_id): r for r in book if r.grade_id is not None
+    }
     plan = Plan()
     upserts: list[tuple[Any, ...]] = []
     now = utcnow()
     for record, assessment, section, student in unique:
         if record.row in ctx.prepared.invalid_rows:
             continue
-        enrollment_id = enrolled.get((student[0], section[0]))
+        enrollment_id = enrolled.get((student.id, section.id))
         if enrollment_id is None:
             ctx.fail(record, "student_number", f"the student is not enrolled in {_label(section)}")
             continue
         score = record.values["score"]
         comment = record.values.get("comment")
-        stored = grades.get((student[0], assessment[0]))
+        stored = grades.get((student.id, assessment.id))
         if stored is None:
             plan.created += 1
             stored_comment = ""
-        elif stored[6] != score or (comment is not None and comment != stored[7]):
+        elif stored.score != score or (comment is not None and comment != stored.comment):
             plan.updated += 1
-            stored_comment = stored[7]
+            stored_comment = stored.comment or ""
         else:
             plan.unchanged += 1
             continue
@@ -620,15 +634,15 @@ async def check_grades(ctx: Context) -> Plan:
             (
                 ctx.school_id,
                 enrollment_id,
-                assessment[0],
-                student[0],
+                assessment.id,
+                student.id,
                 score,
                 stored_comment if comment is None else comment,
                 ctx.principal.user_id,
                 now,
             )
         )
-        plan.tags.add(f"student:{student[0]}")
+        plan.tags.add(f"student:{student.id}")
 
     async def write(session: AsyncSession) -> None:
         await grades_repository.upsert_grades(session, upserts, set_comment=True)
@@ -638,7 +652,7 @@ async def check_grades(ctx: Context) -> Plan:
     plan.details = {
         "created": plan.created,
         "updated": plan.updated,
-        "assessment_ids": sorted({c[1][0] for c in unique}),
+        "assessment_ids": sorted({assessment.id for _, assessment, _, _ in unique}),
     }
     return plan
 
@@ -656,7 +670,7 @@ async def check_attendance(ctx: Context) -> Plan:
     first: dict[tuple[int, int, dt.date], int] = {}
     unique = []
     for record, section, student in items:
-        key = (student[0], section[0], record.values["date"])
+        key = (student.id, section.id, record.values["date"])
         if key in first:
             ctx.fail(
                 record,
@@ -666,60 +680,60 @@ async def check_attendance(ctx: Context) -> Plan:
             continue
         first[key] = record.row
         unique.append((record, section, student))
-    section_ids = {s[0] for _, s, _ in unique}
-    student_ids = {s[0] for _, _, s in unique}
+    section_ids = {section.id for _, section, _ in unique}
+    student_ids = {student.id for _, _, student in unique}
     dates = {r.values["date"] for r, _, _ in unique}
     enrolled = {
-        (row[1], row[2])
+        (row.student_id, row.section_id)
         for row in await repository.enrollments_of(ctx.db, ctx.reader, section_ids, student_ids)
-        if row[3] != "dropped"
+        if row.status != "dropped"
     }
     sessions: dict[tuple[int, str], int] = {}
-    records: dict[tuple[int, str, int], Row] = {}
+    records: dict[tuple[int, str, int], AttendanceRow] = {}
     for row in await repository.attendance_of(ctx.db, ctx.reader, section_ids, dates, student_ids):
-        iso_day = _plain(row[1])
-        sessions[(row[0], iso_day)] = row[2]
-        if row[3] is not None:
-            records[(row[0], iso_day, row[3])] = row
+        iso_day = _plain(row.date)
+        sessions[(row.section_id, iso_day)] = row.session_id
+        if row.student_id is not None:
+            records[(row.section_id, iso_day, row.student_id)] = row
     plan = Plan()
     upserts: list[dict[str, Any]] = []
     missing: dict[tuple[int, dt.date], dict[str, Any]] = {}
     now = utcnow()
     for record, section, student in unique:
-        if (student[0], section[0]) not in enrolled:
+        if (student.id, section.id) not in enrolled:
             ctx.fail(record, "student_number", f"the student is not enrolled in {_label(section)}")
             continue
         day: dt.date = record.values["date"]
         status = record.values["status"]
         note = record.values.get("note")
-        stored = records.get((section[0], day.isoformat(), student[0]))
-        if stored is not None and stored[5] == status and (note is None or note == stored[6]):
+        stored = records.get((section.id, day.isoformat(), student.id))
+        if stored is not None and stored.status == status and (note is None or note == stored.note):
             plan.unchanged += 1
             continue
         if stored is None:
             plan.created += 1
         else:
             plan.updated += 1
-        if (section[0], day.isoformat()) not in sessions:
-            missing[(section[0], day)] = {
+        if (section.id, day.isoformat()) not in sessions:
+            missing[(section.id, day)] = {
                 "school_id": ctx.school_id,
-                "section_id": section[0],
+                "section_id": section.id,
                 "date": day,
                 "created_at": now,
             }
         upserts.append(
             {
                 "school_id": ctx.school_id,
-                "section_id": section[0],
+                "section_id": section.id,
                 "date": day,
-                "student_id": student[0],
+                "student_id": student.id,
                 "status": status,
-                "note": (stored[6] if stored is not None else "") if note is None else note,
+                "note": (stored.note if stored is not None else "") if note is None else note,
                 "recorded_by": ctx.principal.user_id,
                 "recorded_at": now,
             }
         )
-        plan.tags.update((f"section:{section[0]}:attendance", f"student:{student[0]}"))
+        plan.tags.update((f"section:{section.id}:attendance", f"student:{student.id}"))
 
     async def write(session: AsyncSession) -> None:
         ids = {(s, dt.date.fromisoformat(d)): i for (s, d), i in sessions.items()}

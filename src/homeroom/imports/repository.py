@@ -6,13 +6,17 @@ json_each on SQLite, arrays (= ANY, unnest) on PostgreSQL - so a 10,000-row file
 the drivers' 32,767-parameter limit nor makes a statement of its own shape. They are compiled once
 (db.query) and run on any Reader: the raw read path for a dry run (no transaction, no write
 lock), the write session for a real import (the checks and the writes see the same data).
+
+Each lookup returns its rows as the NamedTuple defined beside it (the raw driver's tuples
+wrapped with `_make`: ~0.2 us a row, 2 ms for 10,000), so the checks read columns by name.
+Dates and timestamps come back as the stored text on SQLite's raw read path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import (
@@ -36,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
-from homeroom.kit.db import Database, Reader, Row
+from homeroom.kit.db import Database, Reader
 from homeroom.kit.scopes import student_filter
 from homeroom.models import (
     Assessment,
@@ -103,12 +107,26 @@ STUDENT_COLUMNS = (
 )
 
 
+class StudentRow(NamedTuple):
+    """STUDENT_COLUMNS, in their order."""
+
+    id: int
+    school_id: int
+    student_number: str
+    first_name: str
+    last_name: str
+    email: str
+    date_of_birth: dt.date | str
+    grade_level: int
+    status: str
+    archived_at: dt.datetime | str | None
+
+
 async def students_for_upsert(
     db: Database, reader: Reader, school_id: int, numbers: Collection[str], emails: Collection[str]
-) -> list[Row]:
+) -> list[StudentRow]:
     """The school's students with these numbers, and any student (any school) with these
-    emails: (id, school_id, student_number, first_name, last_name, email, date_of_birth,
-    grade_level, status, archived_at)."""
+    emails."""
 
     def build() -> Any:
         return select(*STUDENT_COLUMNS).where(
@@ -123,7 +141,13 @@ async def students_for_upsert(
 
     query = db.query("imports.students_for_upsert", build)
     params = {"school": school_id, "numbers": keys(db, numbers), "emails": keys(db, emails)}
-    return await reader.all(query, params)
+    return list(map(StudentRow._make, await reader.all(query, params)))
+
+
+class StudentRef(NamedTuple):
+    id: int
+    student_number: str
+    archived_at: dt.datetime | str | None
 
 
 async def students_by_number(
@@ -132,9 +156,9 @@ async def students_by_number(
     school_id: int,
     numbers: Collection[str],
     teacher_id: int | None = None,
-) -> list[Row]:
-    """(id, student_number, archived_at) of the school's students with these numbers; for a
-    teacher, only those of their own sections (the others are not theirs to know of)."""
+) -> list[StudentRef]:
+    """The school's students with these numbers; for a teacher, only those of their own
+    sections (the others are not theirs to know of)."""
     teacher = teacher_id is not None
 
     def build() -> Any:
@@ -148,7 +172,7 @@ async def students_by_number(
 
     query = db.query(("imports.students_by_number", teacher), build)
     params = {"school": school_id, "numbers": keys(db, numbers), "scope_profile": teacher_id}
-    return await reader.all(query, params)
+    return list(map(StudentRef._make, await reader.all(query, params)))
 
 
 def _unnest(table: Any, names: Sequence[str], rows: Sequence[dict[str, Any]]) -> Any:
@@ -190,6 +214,11 @@ def _rows_of(db: Database, table: Any, names: Sequence[str], rows: Sequence[dict
     return _json_rows(db, table, names, rows) if db.is_sqlite else _unnest(table, names, rows)
 
 
+def _column_names(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The keys every row of a write has (the first row's: they all have the same)."""
+    return list(next(iter(rows)))
+
+
 async def insert_rows(
     session: AsyncSession, db: Database, model: Any, rows: Sequence[dict[str, Any]]
 ) -> None:
@@ -198,7 +227,7 @@ async def insert_rows(
     row, and on SQLite every statement that writes the students search index (FTS5, by
     trigger) flushes it: 10,000 students took 2-3x longer."""
     table: Any = model.__table__
-    names = list(rows[0])
+    names = _column_names(rows)
     await session.execute(insert(table).from_select(names, _rows_of(db, table, names, rows)))
 
 
@@ -209,7 +238,7 @@ async def update_by_id(
     carries `id` and the same columns. (On PostgreSQL 2.4x faster than an executemany for
     10,000 students; on SQLite one statement flushes the search index once.)"""
     table: Any = model.__table__
-    names = [name for name in rows[0] if name != "id"]
+    names = [name for name in _column_names(rows) if name != "id"]
     source = _rows_of(db, table, ["id", *names], rows).subquery("v")
     await session.execute(
         update(table)
@@ -221,8 +250,19 @@ async def update_by_id(
 # --- guardians ---------------------------------------------------------------------------------
 
 
-async def guardians_by_email(db: Database, reader: Reader, emails: Collection[str]) -> list[Row]:
-    """(id, school_id, email, first_name, last_name, phone) of any school."""
+class GuardianRow(NamedTuple):
+    id: int
+    school_id: int
+    email: str
+    first_name: str
+    last_name: str
+    phone: str | None
+
+
+async def guardians_by_email(
+    db: Database, reader: Reader, emails: Collection[str]
+) -> list[GuardianRow]:
+    """The guardians with these emails, of any school."""
 
     def build() -> Any:
         return select(
@@ -235,11 +275,17 @@ async def guardians_by_email(db: Database, reader: Reader, emails: Collection[st
         ).where(_in(db, Guardian.email, "emails", String()))
 
     query = db.query("imports.guardians_by_email", build)
-    return await reader.all(query, {"emails": keys(db, emails)})
+    return list(map(GuardianRow._make, await reader.all(query, {"emails": keys(db, emails)})))
 
 
-async def links_of(db: Database, reader: Reader, emails: Collection[str]) -> list[Row]:
-    """(guardian_id, student_id, relationship) of the guardians with these emails."""
+class LinkRow(NamedTuple):
+    guardian_id: int
+    student_id: int
+    relationship: str
+
+
+async def links_of(db: Database, reader: Reader, emails: Collection[str]) -> list[LinkRow]:
+    """The links of the guardians with these emails to their students."""
 
     def build() -> Any:
         return (
@@ -253,7 +299,7 @@ async def links_of(db: Database, reader: Reader, emails: Collection[str]) -> lis
         )
 
     query = db.query("imports.links_of", build)
-    return await reader.all(query, {"emails": keys(db, emails)})
+    return list(map(LinkRow._make, await reader.all(query, {"emails": keys(db, emails)})))
 
 
 async def guardian_ids(
@@ -283,9 +329,18 @@ async def update_links(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
 # --- sections ----------------------------------------------------------------------------------
 
 
-async def sections_of_school(db: Database, reader: Reader, school_id: int) -> list[Row]:
-    """(id, name, course_code, term_name, teacher_id, capacity) of every section of the
-    school: a school has hundreds, and a file names them by code, name and term."""
+class SectionRow(NamedTuple):
+    id: int
+    name: str
+    course_code: str
+    term_name: str
+    teacher_id: int | None
+    capacity: int
+
+
+async def sections_of_school(db: Database, reader: Reader, school_id: int) -> list[SectionRow]:
+    """Every section of the school: a school has hundreds, and a file names them by code,
+    name and term."""
 
     def build() -> Any:
         return (
@@ -303,10 +358,17 @@ async def sections_of_school(db: Database, reader: Reader, school_id: int) -> li
         )
 
     query = db.query("imports.sections_of_school", build)
-    return await reader.all(query, {"school": school_id})
+    return list(map(SectionRow._make, await reader.all(query, {"school": school_id})))
 
 
 # --- enrollments -------------------------------------------------------------------------------
+
+
+class EnrollmentRow(NamedTuple):
+    id: int
+    student_id: int
+    section_id: int
+    status: str
 
 
 async def enrollments_of(
@@ -314,8 +376,8 @@ async def enrollments_of(
     reader: Reader,
     section_ids: Collection[int],
     student_ids: Collection[int],
-) -> list[Row]:
-    """(id, student_id, section_id, status) for these students in these sections."""
+) -> list[EnrollmentRow]:
+    """The enrollments of these students in these sections."""
 
     def build() -> Any:
         return select(
@@ -327,15 +389,15 @@ async def enrollments_of(
 
     query = db.query("imports.enrollments_of", build)
     params = {"sections": keys(db, section_ids), "students": keys(db, student_ids)}
-    return await reader.all(query, params)
+    return list(map(EnrollmentRow._make, await reader.all(query, params)))
 
 
 async def seats_taken(
     db: Database, reader: Reader, section_ids: Collection[int], lock: bool
-) -> list[Row]:
-    """(section_id, enrolled count). With `lock` (a real import on PostgreSQL) the sections
-    stay locked until commit, so a concurrent enrollment cannot take the same last seat
-    (SQLite's writer lock, taken at BEGIN IMMEDIATE, already serializes writers)."""
+) -> dict[int, int]:
+    """section_id -> the students enrolled in it. With `lock` (a real import on PostgreSQL)
+    the sections stay locked until commit, so a concurrent enrollment cannot take the same
+    last seat (SQLite's writer lock, taken at BEGIN IMMEDIATE, already serializes writers)."""
     lock = lock and not db.is_sqlite
 
     def build() -> Any:
@@ -351,10 +413,18 @@ async def seats_taken(
         return stmt.with_for_update(of=Section) if lock else stmt
 
     query = db.query(("imports.seats_taken", lock), build)
-    return await reader.all(query, {"sections": keys(db, section_ids)})
+    rows = await reader.all(query, {"sections": keys(db, section_ids)})
+    return {section_id: enrolled for section_id, enrolled in rows}
 
 
 # --- grades ------------------------------------------------------------------------------------
+
+
+class AssessmentRow(NamedTuple):
+    id: int
+    section_id: int
+    title: str
+    max_points: float
 
 
 async def assessments_for(
@@ -363,9 +433,8 @@ async def assessments_for(
     school_id: int,
     section_ids: Collection[int],
     assessment_ids: Collection[int],
-) -> list[Row]:
-    """(id, section_id, title, max_points) of the school's assessments in these sections or
-    with these ids."""
+) -> list[AssessmentRow]:
+    """The school's assessments in these sections or with these ids."""
 
     def build() -> Any:
         return select(
@@ -384,7 +453,18 @@ async def assessments_for(
         "sections": keys(db, section_ids),
         "ids": keys(db, assessment_ids),
     }
-    return await reader.all(query, params)
+    return list(map(AssessmentRow._make, await reader.all(query, params)))
+
+
+class GradebookRow(NamedTuple):
+    enrollment_id: int
+    student_id: int
+    section_id: int
+    status: str
+    grade_id: int | None
+    assessment_id: int | None
+    score: float | None
+    comment: str | None
 
 
 async def gradebook_of(
@@ -393,10 +473,9 @@ async def gradebook_of(
     section_ids: Collection[int],
     student_ids: Collection[int],
     assessment_ids: Collection[int],
-) -> list[Row]:
+) -> list[GradebookRow]:
     """These students' enrollments in these sections, each with its grades for these
-    assessments: (enrollment_id, student_id, section_id, status, grade_id, assessment_id,
-    score, comment), the grade columns NULL when there is none."""
+    assessments (a row an enrollment and grade; the grade's columns None when it has none)."""
 
     def build() -> Any:
         return (
@@ -429,10 +508,20 @@ async def gradebook_of(
         "students": keys(db, student_ids),
         "assessments": keys(db, assessment_ids),
     }
-    return await reader.all(query, params)
+    return list(map(GradebookRow._make, await reader.all(query, params)))
 
 
 # --- attendance --------------------------------------------------------------------------------
+
+
+class AttendanceRow(NamedTuple):
+    section_id: int
+    date: dt.date | str
+    session_id: int
+    student_id: int | None
+    record_id: int | None
+    status: str | None
+    note: str | None
 
 
 async def attendance_of(
@@ -441,9 +530,9 @@ async def attendance_of(
     section_ids: Collection[int],
     dates: Collection[dt.date],
     student_ids: Collection[int],
-) -> list[Row]:
-    """(section_id, date, session_id, student_id, record_id, status, note): the sessions of
-    these sections on these dates, with these students' records in them (or NULLs)."""
+) -> list[AttendanceRow]:
+    """The sessions of these sections on these dates, each with these students' records in
+    it (a row a session and record; the record's columns None when it has none)."""
 
     def build() -> Any:
         return (
@@ -475,7 +564,7 @@ async def attendance_of(
         "dates": keys(db, dates),
         "students": keys(db, student_ids),
     }
-    return await reader.all(query, params)
+    return list(map(AttendanceRow._make, await reader.all(query, params)))
 
 
 async def add_sessions(
@@ -528,7 +617,7 @@ async def load_upload(db: Database, job_id: int) -> bytes | None:
     chunks = await db.reader.all(query, {"job": job_id})
     if not chunks:
         return None
-    return b"".join(bytes(c[0]) for c in chunks)
+    return b"".join(bytes(chunk) for (chunk,) in chunks)
 
 
 async def drop_upload(session: AsyncSession, job_id: int) -> None:

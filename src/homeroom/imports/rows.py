@@ -133,16 +133,16 @@ def _match_header(kind: cols.Kind, table: Table, out: Prepared) -> dict[int, str
         for key in keys:
             close = difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.75)
             if close:
-                return f" (is '{candidates[close[0]]}' meant to be {wanted}?)"
+                (match,) = close
+                return f" (is '{candidates[match]}' meant to be {wanted}?)"
         return ""
 
     for group in kind.required:
         if not present.intersection(group):
             wanted = " or ".join(group)
+            first, *_ = group
             out.header_failed = True
-            out.add_error(
-                row, None, None, f"missing required column {wanted}{suggestion(group[0])}"
-            )
+            out.add_error(row, None, None, f"missing required column {wanted}{suggestion(first)}")
     for name, needed in kind.needs.items():
         if name in present and not present.intersection(needed):
             out.header_failed = True
@@ -206,12 +206,12 @@ def _read_rows(
         for group in kind.required:
             if not any(n in texts for n in group):
                 present = [n for n in group if n in out.headers]
-                out.add_error(number, present[0], "", f"{' or '.join(present)} is required")
+                first, *_ = present
+                out.add_error(number, first, "", f"{' or '.join(present)} is required")
         for name, needed in kind.needs.items():
             if name in texts and not any(n in texts for n in needed):
-                out.add_error(
-                    number, needed[0], "", f"{' or '.join(needed)} is required with {name}"
-                )
+                first, *_ = needed
+                out.add_error(number, first, "", f"{' or '.join(needed)} is required with {name}")
         try:
             validated = model.model_validate(values)
         except ValidationError as exc:

@@ -69,8 +69,9 @@ async def make_report_cards(ctx: JobContext) -> dict[str, Any]:
             assert previous is not None
             await write(*previous)
         finally:
-            if previous is not None and not previous[1].done():
-                previous[1].cancel()
+            if previous is not None:
+                _, rendering = previous
+                rendering.cancel()  # (no-op once it is done)
     return {
         "students": len(students),
         "term_id": target.term["id"],

@@ -117,9 +117,10 @@ def _name(student: dict[str, Any]) -> str:
 
 
 def _labels(pairs: Sequence[tuple[str, str]]) -> Table:
-    widths = [1.3 * inch, WIDTH - 1.3 * inch]
-    rows = [[label, _cell(value, widths[1], BODY)] for label, value in pairs]
-    table = Table(rows, colWidths=widths, hAlign="LEFT")
+    label_width = 1.3 * inch
+    value_width = WIDTH - label_width
+    rows = [[label, _cell(value, value_width, BODY)] for label, value in pairs]
+    table = Table(rows, colWidths=[label_width, value_width], hAlign="LEFT")
     table.setStyle(LABELS)
     return table
 
@@ -186,12 +187,13 @@ def _courses(sections: list[dict[str, Any]]) -> list[Flowable]:
     if not sections:
         return [_p("No sections in this term.", BODY)]
     widths = [x * inch for x in (0.9, 2.1, 0.6, 1.5, 0.55, 0.75, 0.6)]
+    code_width, title_width, section_width, teacher_width, *_ = widths  # text that may wrap
     rows = [
         [
-            _cell(s["course_code"], widths[0], CELL_BOLD),
-            _cell(s["course_title"], widths[1]),
-            _cell(s["section_name"], widths[2]),
-            _cell(s["teacher"] or DASH, widths[3]),
+            _cell(s["course_code"], code_width, CELL_BOLD),
+            _cell(s["course_title"], title_width),
+            _cell(s["section_name"], section_width),
+            _cell(s["teacher"] or DASH, teacher_width),
             _number(s["credits"]),
             _percent(s["final_percentage"]),
             s["letter"] or DASH,
@@ -280,10 +282,11 @@ def _term_block(entry: dict[str, Any]) -> list[Flowable]:
     if entry["in_progress"]:
         heading += " (in progress)"
     widths = [x * inch for x in (1.0, 2.9, 0.65, 0.85, 0.6, 0.9)]
+    code_width, title_width, *_ = widths  # the columns whose text may wrap
     rows = [
         [
-            _cell(s["course_code"], widths[0], CELL_BOLD),
-            _cell(s["course_title"], widths[1]),
+            _cell(s["course_code"], code_width, CELL_BOLD),
+            _cell(s["course_title"], title_width),
             _number(s["credits"]),
             _percent(s["final_percentage"]),
             s["letter"] or DASH,

@@ -6,10 +6,13 @@ endpoints), or a window of a bulk job's students, defined in SQL as the students
 or of a grade level between two ids (so a job reads its students batch by batch with plain
 bind parameters, no IN list). The columns are the same in every shape, with the student's id
 first, so one function groups them whatever the shape.
+
+Each query's rows are the NamedTuple defined beside it (the raw driver's tuples wrapped,
+~0.2 us a row). Dates come back as text on SQLite's raw read path, as dates on PostgreSQL.
 """
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     Date,
@@ -22,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from homeroom.kit.db import Database, Row
+from homeroom.kit.db import Database
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
 from homeroom.models import (
     Assessment,
@@ -162,6 +165,24 @@ def _header(kind: ScopeKind, term_mode: TermMode) -> Select[Any]:
     )
 
 
+class StudentHeader(NamedTuple):
+    """A document's student and school (STUDENT_COLUMNS, School.id, School.name), and the
+    term a report card shows (TERM_COLUMNS; absent for a transcript and a bulk job's roster,
+    None when the term is not found)."""
+
+    id: int
+    student_number: str
+    first_name: str
+    last_name: str
+    grade_level: int
+    school_id: int
+    school_name: str
+    term_id: int | None = None
+    term_name: str | None = None
+    term_start: dt.date | str | None = None
+    term_end: dt.date | str | None = None
+
+
 async def header(
     db: Database,
     kind: ScopeKind,
@@ -169,13 +190,14 @@ async def header(
     student_id: int,
     term_mode: TermMode,
     term_id: int | None = None,
-) -> Row | None:
-    """(student id, number, first, last, grade level, school id, school name[, term id, name,
-    start, end]) when the caller may see the student; the term columns are NULL when the term
-    named is not the student's school's (or, with "auto", the school has no terms)."""
+) -> StudentHeader | None:
+    """The student, their school and (but with "none") the term, when the caller may see the
+    student; the term's columns are None when the term named is not the student's school's
+    (or, with "auto", the school has no terms)."""
     query = db.query(("reports.header", kind, term_mode), lambda: _header(kind, term_mode))
     params = {**scope, "student_id": student_id, "term_id": term_id, "today": dt.date.today()}
-    return await db.reader.first(query, params)
+    row = await db.reader.first(query, params)
+    return None if row is None else StudentHeader(*row)
 
 
 # --- sections, assessments, attendance of one or many students -------------------------------
@@ -274,46 +296,95 @@ def _attendance(who: Who, teacher_only: bool) -> Select[Any]:
     return stmt
 
 
+class SectionLine(NamedTuple):
+    """A row of _sections: fields 1-7 are a row of grades.service.summarize's sections."""
+
+    student_id: int
+    section_id: int
+    course_code: str
+    course_title: str
+    term_id: int
+    category_id: int | None
+    category_name: str | None
+    weight: float | None
+    section_name: str
+    credits: float
+    teacher_first: str | None
+    teacher_last: str | None
+    term_name: str
+    term_start: dt.date | str
+    term_end: dt.date | str
+
+
 async def sections(
     db: Database, who: Who, teacher_only: bool, has_term: bool, params: dict[str, Any]
-) -> list[Row]:
-    """Per student, section and category: (student_id, section_id, course_code, course_title,
-    term_id, category_id, category_name, weight, section_name, credits, teacher_first,
-    teacher_last, term_name, term_start, term_end), ordered by student, term, course code."""
+) -> list[SectionLine]:
+    """Per student, section and category, ordered by student, term, course code."""
     shape = (who, teacher_only, has_term)
     query = db.query(("reports.sections", *shape), lambda: _sections(*shape))
-    return await db.reader.all(query, params)
+    return list(map(SectionLine._make, await db.reader.all(query, params)))
+
+
+class AssessmentLine(NamedTuple):
+    """A row of _assessments: fields 1-7 are a row of grades.service.summarize's
+    assessments."""
+
+    student_id: int
+    section_id: int
+    assessment_id: int
+    title: str
+    category_id: int
+    max_points: float
+    due_date: dt.date | str | None
+    score: float | None
+    comment: str | None
 
 
 async def assessments(
     db: Database, who: Who, teacher_only: bool, has_term: bool, params: dict[str, Any]
-) -> list[Row]:
-    """Every assessment of the students' sections with the student's score and comment or
-    NULL: (student_id, section_id, assessment_id, title, category_id, max_points, due_date,
-    score, comment)."""
+) -> list[AssessmentLine]:
+    """Every assessment of the students' sections with the student's score and comment (None
+    when ungraded)."""
     shape = (who, teacher_only, has_term)
     query = db.query(("reports.assessments", *shape), lambda: _assessments(*shape))
-    return await db.reader.all(query, params)
+    return list(map(AssessmentLine._make, await db.reader.all(query, params)))
+
+
+class AttendanceCounts(NamedTuple):
+    student_id: int
+    total: int
+    present: int
+    absent: int
+    late: int
+    excused: int
 
 
 async def attendance(
     db: Database, who: Who, teacher_only: bool, params: dict[str, Any]
-) -> list[Row]:
-    """(student_id, total, present, absent, late, excused) over the term's sections."""
+) -> list[AttendanceCounts]:
+    """Each student's records over the term's sections, counted by status."""
     query = db.query(
         ("reports.attendance", who, teacher_only), lambda: _attendance(who, teacher_only)
     )
-    return await db.reader.all(query, params)
+    return list(map(AttendanceCounts._make, await db.reader.all(query, params)))
 
 
 # --- bulk jobs ---------------------------------------------------------------------------------
 
 
+class SectionTarget(NamedTuple):
+    id: int
+    school_id: int
+    teacher_id: int | None
+    term_id: int
+    course_code: str
+    name: str
+
+
 async def section_target(
     db: Database, kind: ScopeKind, scope: dict[str, Any], section_id: int
-) -> Row | None:
-    """(section_id, school_id, teacher_id, term_id, course_code, section_name) of a section
-    the caller may see."""
+) -> SectionTarget | None:
+    """A section the caller may see."""
 
     def build() -> Select[Any]:
         return (
@@ -334,20 +405,30 @@ async def section_target(
         )
 
     query = db.query(("reports.section_target", kind), build)
-    return await db.reader.first(query, {**scope, "section_id": section_id})
+    row = await db.reader.first(query, {**scope, "section_id": section_id})
+    return None if row is None else SectionTarget._make(row)
+
+
+class TermTarget(NamedTuple):
+    id: int
+    school_id: int
+    name: str
+    start_date: dt.date | str
+    end_date: dt.date | str
 
 
 async def term_target(
     db: Database, kind: ScopeKind, scope: dict[str, Any], term_id: int
-) -> Row | None:
-    """(term_id, school_id, name, start_date, end_date) of a term of the caller's school."""
+) -> TermTarget | None:
+    """A term of the caller's school."""
     query = db.query(
         ("reports.term_target", kind),
         lambda: select(Term.id, Term.school_id, *TERM_COLUMNS[1:]).where(
             Term.id == bindparam("term_id"), school_filter(kind, Term.school_id)
         ),
     )
-    return await db.reader.first(query, {**scope, "term_id": term_id})
+    row = await db.reader.first(query, {**scope, "term_id": term_id})
+    return None if row is None else TermTarget._make(row)
 
 
 def _roster(kind: ScopeKind, by_section: bool) -> Select[Any]:
@@ -383,9 +464,9 @@ def _roster(kind: ScopeKind, by_section: bool) -> Select[Any]:
 
 async def roster(
     db: Database, kind: ScopeKind, scope: dict[str, Any], by_section: bool, params: dict[str, Any]
-) -> list[Row]:
-    """The students a bulk job covers, by id: (id, number, first, last, grade level, school id,
-    school name). A section's enrolled students, or a grade level's students (not archived)
-    enrolled in the term; always within the caller's own scope."""
+) -> list[StudentHeader]:
+    """The students a bulk job covers, by id (no term columns): a section's enrolled
+    students, or a grade level's students (not archived) enrolled in the term; always within
+    the caller's own scope."""
     query = db.query(("reports.roster", kind, by_section), lambda: _roster(kind, by_section))
-    return await db.reader.all(query, {**scope, **params})
+    return [StudentHeader(*row) for row in await db.reader.all(query, {**scope, **params})]

@@ -14,7 +14,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,10 +23,16 @@ from homeroom.audit import service as audit
 from homeroom.grades import service as grade_service
 from homeroom.jobs import service as jobs
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row
+from homeroom.kit.db import Database
 from homeroom.kit.errors import Forbidden, NotFound, ValidationFailed, field_error
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.reports import repository
+from homeroom.reports.repository import (
+    AssessmentLine,
+    AttendanceCounts,
+    SectionLine,
+    StudentHeader,
+)
 from homeroom.reports.schemas import ReportCardsCreate
 
 JOB_KIND = "report_cards"
@@ -47,22 +53,21 @@ def _text(value: Any) -> str | None:
     return str(value.isoformat())
 
 
-def _student(row: Row) -> dict[str, Any]:
-    sid, number, first, last, grade_level = row[:5]
+def _student(row: StudentHeader) -> dict[str, Any]:
     return {
-        "id": sid,
-        "student_number": number,
-        "first_name": first,
-        "last_name": last,
-        "grade_level": grade_level,
+        "id": row.id,
+        "student_number": row.student_number,
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "grade_level": row.grade_level,
     }
 
 
-def _school(row: Row) -> dict[str, Any]:
-    return {"id": row[5], "name": row[6]}
+def _school(row: StudentHeader) -> dict[str, Any]:
+    return {"id": row.school_id, "name": row.school_name}
 
 
-def _term(term_id: int, name: str, start: Any, end: Any) -> dict[str, Any]:
+def _term(term_id: int, name: str | None, start: Any, end: Any) -> dict[str, Any]:
     return {"id": term_id, "name": name, "start_date": _text(start), "end_date": _text(end)}
 
 
@@ -70,48 +75,58 @@ def _teacher(first: str | None, last: str | None) -> str | None:
     return None if first is None else f"{first} {last}"
 
 
-def _by_student(rows: Iterable[Row]) -> dict[int, list[Row]]:
-    out: dict[int, list[Row]] = defaultdict(list)
+Line = TypeVar("Line", SectionLine, AssessmentLine)
+
+
+def _by_student(rows: Iterable[Line]) -> dict[int, list[Line]]:
+    out: dict[int, list[Line]] = defaultdict(list)
     for row in rows:
-        out[row[0]].append(row)
+        out[row.student_id].append(row)
     return out
 
 
-def _due_order(row: Row) -> tuple[bool, str, int]:
-    due = _text(row[6])
-    return (due is None, due or "", row[2])
+def _due_order(row: AssessmentLine) -> tuple[bool, str, int]:
+    due = _text(row.due_date)
+    return (due is None, due or "", row.assessment_id)
 
 
 def _sections(
-    student_id: int, section_rows: Sequence[Row], assessment_rows: Sequence[Row]
+    student_id: int,
+    section_rows: Sequence[SectionLine],
+    assessment_rows: Sequence[AssessmentLine],
 ) -> list[dict[str, Any]]:
     """Each section of the rows with its final percentage and letter (computed by
     grades.service.summarize), course, teacher, credits, term and the teacher's comments."""
+    # Fields 1-7 of each line are the row summarize takes (its columns, in its order).
     summary = grade_service.summarize(
         student_id, [r[1:8] for r in section_rows], [r[1:8] for r in assessment_rows]
     )
-    details = {r[1]: r for r in section_rows}
-    comments: dict[int, list[Row]] = defaultdict(list)
-    for row in assessment_rows:
-        if row[7] is not None and row[8] and row[8].strip():
-            comments[row[1]].append(row)
+    details = {r.section_id: r for r in section_rows}
+    comments: dict[int, list[AssessmentLine]] = defaultdict(list)
+    for line in assessment_rows:
+        if line.score is not None and line.comment and line.comment.strip():
+            comments[line.section_id].append(line)
     out = []
     for section in summary["sections"]:
         row = details[section["section_id"]]
         out.append(
             {
                 "section_id": section["section_id"],
-                "section_name": row[8],
+                "section_name": row.section_name,
                 "course_code": section["course_code"],
                 "course_title": section["course_title"],
-                "credits": float(row[9]),
-                "teacher": _teacher(row[10], row[11]),
-                "term": _term(row[4], row[12], row[13], row[14]),
+                "credits": float(row.credits),
+                "teacher": _teacher(row.teacher_first, row.teacher_last),
+                "term": _term(row.term_id, row.term_name, row.term_start, row.term_end),
                 "final_percentage": section["final_percentage"],
                 "letter": section["letter"],
                 "categories": section["categories"],
                 "comments": [
-                    {"assessment_id": c[2], "assessment": c[3], "comment": c[8].strip()}
+                    {
+                        "assessment_id": c.assessment_id,
+                        "assessment": c.title,
+                        "comment": (c.comment or "").strip(),
+                    }
                     for c in sorted(comments[section["section_id"]], key=_due_order)
                 ],
             }
@@ -119,8 +134,9 @@ def _sections(
     return out
 
 
-def _attendance(row: Row | None) -> dict[str, Any]:
-    total, present, absent, late, excused = (int(n) for n in row[1:6]) if row else (0,) * 5
+def _attendance(row: AttendanceCounts | None) -> dict[str, Any]:
+    counts = (row.total, row.present, row.absent, row.late, row.excused) if row else (0,) * 5
+    total, present, absent, late, excused = (int(n) for n in counts)
     return {
         "total": total,
         "present": present,
@@ -136,9 +152,9 @@ def build_report_card(
     school: dict[str, Any],
     term: dict[str, Any],
     partial: bool,
-    section_rows: Sequence[Row],
-    assessment_rows: Sequence[Row],
-    attendance_row: Row | None,
+    section_rows: Sequence[SectionLine],
+    assessment_rows: Sequence[AssessmentLine],
+    attendance_row: AttendanceCounts | None,
 ) -> dict[str, Any]:
     sections = _sections(student["id"], section_rows, assessment_rows)
     for section in sections:
@@ -171,8 +187,8 @@ def build_transcript(
     student: dict[str, Any],
     school: dict[str, Any],
     partial: bool,
-    section_rows: Sequence[Row],
-    assessment_rows: Sequence[Row],
+    section_rows: Sequence[SectionLine],
+    assessment_rows: Sequence[AssessmentLine],
     today: dt.date,
 ) -> dict[str, Any]:
     terms: dict[int, dict[str, Any]] = {}
@@ -220,14 +236,14 @@ async def report_card(
     row = await repository.header(db, kind, scope, student_id, mode, term_id)
     if row is None:
         raise NotFound("student not found")
-    if row[7] is None:
+    if row.term_id is None:
         if term_id is not None:
             raise ValidationFailed(
                 "term not found",
                 errors=[field_error(["query", "term_id"], "no such term in the student's school")],
             )
         raise NotFound("the student's school has no terms yet: there is no report card")
-    term = _term(*row[7:11])
+    term = _term(row.term_id, row.term_name, row.term_start, row.term_end)
     teacher_only = kind == "teacher"
     params = {**scope, "student_id": student_id, "term_id": term["id"]}
     sections = await repository.sections(db, "one", teacher_only, True, params)
@@ -242,7 +258,7 @@ async def report_card(
         teacher_only,
         sections,
         assessments,
-        attendance[0] if attendance else None,
+        next(iter(attendance), None),
     )
 
 
@@ -284,8 +300,8 @@ async def submit_report_cards(
         section = await repository.section_target(db, kind, scope, data.section_id)
         if section is None:
             raise _body_error("section_id", "no such section")
-        _, school_id, teacher_id, term_id = section[:4]
-        if principal.role == "teacher" and teacher_id != principal.profile_id:
+        school_id, term_id = section.school_id, section.term_id
+        if principal.role == "teacher" and section.teacher_id != principal.profile_id:
             raise Forbidden("a teacher may make report cards only for a section they teach")
         if data.term_id is not None and data.term_id != term_id:
             raise _body_error("term_id", f"the section belongs to term {term_id}")
@@ -297,7 +313,7 @@ async def submit_report_cards(
         term = await repository.term_target(db, kind, scope, data.term_id)
         if term is None:
             raise _body_error("term_id", "no such term")
-        school_id = term[1]
+        school_id = term.school_id
         params = {"term_id": data.term_id, "grade_level": data.grade_level}
     job = await jobs.submit(session, principal, JOB_KIND, params, school_id=school_id)
     audit.record(
@@ -325,22 +341,22 @@ async def resolve_target(db: Database, owner: Principal, params: dict[str, Any])
     term_row = await repository.term_target(db, kind, scope, int(params["term_id"]))
     if term_row is None:
         return None
-    term_id, school_id, name, start, end = term_row
-    term = _term(term_id, name, start, end)
+    term = _term(term_row.id, term_row.name, term_row.start_date, term_row.end_date)
     if params.get("section_id") is not None:
         section = await repository.section_target(db, kind, scope, int(params["section_id"]))
-        if section is None or section[3] != term_id:
+        if section is None or section.term_id != term_row.id:
             return None
-        if owner.role == "teacher" and section[2] != owner.profile_id:
+        if owner.role == "teacher" and section.teacher_id != owner.profile_id:
             return None
-        label = f"{section[4]} section {section[5]}"
-        return Target(term, label, "section", {"target_section": section[0]})
+        label = f"{section.course_code} section {section.name}"
+        return Target(term, label, "section", {"target_section": section.id})
     grade_level = int(params["grade_level"])
     label = f"grade {grade_level}"
-    return Target(term, label, "grade", {"target_school": school_id, "target_grade": grade_level})
+    target = {"target_school": term_row.school_id, "target_grade": grade_level}
+    return Target(term, label, "grade", target)
 
 
-async def roster(db: Database, owner: Principal, target: Target) -> list[Row]:
+async def roster(db: Database, owner: Principal, target: Target) -> list[StudentHeader]:
     """The students of the target the owner may see, by id."""
     kind, scope = scope_kind(owner), scope_params(owner)
     params = {**target.params, "term_id": target.term["id"]}
@@ -348,7 +364,7 @@ async def roster(db: Database, owner: Principal, target: Target) -> list[Row]:
 
 
 async def report_cards(
-    db: Database, owner: Principal, target: Target, students: Sequence[Row]
+    db: Database, owner: Principal, target: Target, students: Sequence[StudentHeader]
 ) -> list[dict[str, Any]]:
     """The report cards of a batch of the roster (consecutive, ordered by id): three
     statements whatever the batch's size."""
@@ -358,15 +374,15 @@ async def report_cards(
         **scope,
         **target.params,
         "term_id": target.term["id"],
-        "first_id": students[0][0],
-        "last_id": students[-1][0],
+        "first_id": min(s.id for s in students),
+        "last_id": max(s.id for s in students),
     }
     sections = _by_student(await repository.sections(db, target.who, teacher_only, True, params))
     assessments = _by_student(
         await repository.assessments(db, target.who, teacher_only, True, params)
     )
     attendance = {
-        r[0]: r for r in await repository.attendance(db, target.who, teacher_only, params)
+        r.student_id: r for r in await repository.attendance(db, target.who, teacher_only, params)
     }
     return [
         build_report_card(
@@ -374,9 +390,9 @@ async def report_cards(
             _school(row),
             target.term,
             teacher_only,
-            sections.get(row[0], []),
-            assessments.get(row[0], []),
-            attendance.get(row[0]),
+            sections.get(row.id, []),
+            assessments.get(row.id, []),
+            attendance.get(row.id),
         )
         for row in students
     ]
