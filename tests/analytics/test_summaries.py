@@ -3,7 +3,6 @@ recomputation from scratch by the application's statements (analytics/summaries.
 every kind of write (API and plain SQL, cascades included), and their final percentages equal
 grades/calculation.py's."""
 
-import math
 from collections import defaultdict
 from typing import Any
 
@@ -117,16 +116,8 @@ async def assert_finals_match_calculation(db: Database) -> None:
             for w, e, p, n in sums[enrollment_id].values()
         ]
         expected = calculation.final_percentage(totals)
-        if expected is None:
-            assert final is None, enrollment_id
-        else:
-            # Both round to 2 decimals, SQL half away from zero on the decimal value, Python on
-            # the binary float: a half-way value (93.095) may differ in its last digit.
-            assert final is not None and math.isclose(final, expected, abs_tol=0.0100001), (
-                enrollment_id,
-                final,
-                expected,
-            )
+        # One rounding rule (grades/calculation.to_cents): the same cent, the same float.
+        assert final == expected, (enrollment_id, final, expected)
 
 
 async def ok(response: Any) -> Any:

@@ -1,6 +1,6 @@
 """The summary tables of models/analytics.py filled from the rows they summarize, set-based.
 
-Database triggers keep the summaries in step with every write (migrations 0004 and 0005). A
+Database triggers keep the summaries in step with every write (migrations 0004, 0005, 0008). A
 seed turns the triggers off for its load and runs these statements once after it, in the same
 transaction (seed/writers.py); the tests compare the tables the triggers kept with these.
 
@@ -28,9 +28,6 @@ TABLES = (
 STUDENT_BUCKETS = (*STUDENT_STATUSES, "archived")  # archived students counted apart
 ENROLLMENT_COUNTS = ("enrolled", "completed", "dropped")
 FAILING_BELOW = calculation.LETTER_FLOORS[-1][1]
-
-SQLITE_ROUND = "round({}, 2)"
-POSTGRES_ROUND = "CAST(round(CAST({} AS numeric), 2) AS FLOAT)"
 
 
 def _quote(value: str) -> str:
@@ -82,9 +79,13 @@ def _attendance_rate(row: str) -> str:
 
 def final_percentage(sqlite: bool) -> str:
     """The final percentage of the enrollment of the analytics_enrollment_categories rows `x`
-    grouped by it: categories with graded work and a positive weight, renormalised."""
+    grouped by it: categories with graded work and a positive weight, renormalised, rounded
+    as grades/calculation.to_cents rounds (SQLite's CAST truncates: the floor of a value that
+    is never negative)."""
     weighted = "100.0 * sum(x.weight * x.earned / x.possible) / sum(x.weight)"
-    return (SQLITE_ROUND if sqlite else POSTGRES_ROUND).format(weighted)
+    cents = f"({weighted}) * 100.0 + {calculation.HALF_UP!r}"
+    whole = f"CAST({cents} AS INTEGER)" if sqlite else f"floor({cents})"
+    return f"{whole} / 100.0"
 
 
 def fill_statements(sqlite: bool) -> list[str]:
