@@ -1,18 +1,16 @@
-"""The summary tables behind the dashboard, kept by the triggers of migration 0004, equal a
-recomputation from scratch after every kind of write (API and plain SQL, cascades included),
-and their final percentages equal grades/calculation.py's."""
+"""The summary tables behind the dashboard, kept by the triggers of the migrations, equal a
+recomputation from scratch by the application's statements (analytics/summaries.py) after
+every kind of write (API and plain SQL, cascades included), and their final percentages equal
+grades/calculation.py's."""
 
-import importlib.util
-import math
 from collections import defaultdict
-from pathlib import Path
-from types import ModuleType
 from typing import Any, cast
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import Table, delete, select, text, update
 
+from homeroom.analytics import summaries
 from homeroom.grades import calculation
 from homeroom.kit.db import Database
 from homeroom.models import (
@@ -26,18 +24,6 @@ from homeroom.models import (
 )
 from tests.analytics.conftest import API, MONDAY, TUESDAY, World
 from tests.factories import Factory
-
-MIGRATION = next(
-    (Path(__file__).parents[2] / "src/homeroom/migrations/versions").glob("*_0004_*.py")
-)
-
-
-def _migration() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("analytics_migration", MIGRATION)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _select(table: str) -> str:
@@ -58,15 +44,13 @@ def _rows(result: Any) -> list[tuple[Any, ...]]:
 
 
 async def tables(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    migration = _migration()
     async with db.engine.connect() as conn:
-        return {t: _rows(await conn.exec_driver_sql(_select(t))) for t in migration.TABLES}
+        return {t: _rows(await conn.exec_driver_sql(_select(t))) for t in summaries.TABLES}
 
 
 async def rebuilt(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """The same tables recomputed by the migration's set-based fill, in a transaction rolled
+    """The same tables recomputed by the application's set-based fill, in a transaction rolled
     back afterwards (with the triggers off for it)."""
-    migration = _migration()
     out = {}
     async with db.engine.connect() as conn:
         transaction = await conn.begin()
@@ -77,15 +61,13 @@ async def rebuilt(db: Database) -> dict[str, list[tuple[Any, ...]]]:
                 )
                 for (name,) in names.all():
                     await conn.exec_driver_sql(f"DROP TRIGGER {name}")
-                round_ = migration.SQLITE_ROUND
             else:
                 await conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-                round_ = migration.POSTGRES_ROUND
-            for table in migration.TABLES:
+            for table in reversed(summaries.TABLES):
                 await conn.exec_driver_sql(f"DELETE FROM {table}")
-            for statement in migration._rebuild(round_):
+            for statement in summaries.fill_statements(db.is_sqlite):
                 await conn.exec_driver_sql(statement)
-            for table in migration.TABLES:
+            for table in summaries.TABLES:
                 out[table] = _rows(await conn.exec_driver_sql(_select(table)))
         finally:
             await transaction.rollback()
@@ -136,16 +118,8 @@ async def assert_finals_match_calculation(db: Database) -> None:
             for w, e, p, n in sums[enrollment_id].values()
         ]
         expected = calculation.final_percentage(totals)
-        if expected is None:
-            assert final is None, enrollment_id
-        else:
-            # Both round to 2 decimals, SQL half away from zero on the decimal value, Python on
-            # the binary float: a half-way value (93.095) may differ in its last digit.
-            assert final is not None and math.isclose(final, expected, abs_tol=0.0100001), (
-                enrollment_id,
-                final,
-                expected,
-            )
+        # One rounding rule (grades/calculation.to_cents): the same cent, the same float.
+        assert final == expected, (enrollment_id, final, expected)
 
 
 async def ok(response: Any) -> Any:

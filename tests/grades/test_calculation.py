@@ -5,6 +5,7 @@ from homeroom.grades.calculation import (
     category_percentage,
     final_percentage,
     letter,
+    to_cents,
 )
 
 
@@ -70,3 +71,33 @@ class TestLetter:
         # 89.996% shows as 90.0 and so is an A
         pct = final_percentage([totals(100, 89.996, 100)])
         assert pct == 90.0 and letter(pct) == "A"
+
+
+class TestRounding:
+    """Half up to the cent, whatever the binary float holds (89.995 is 89.99499999999999...)."""
+
+    @pytest.mark.parametrize(
+        ("percentage", "cents"),
+        [
+            (89.995, 90.0),
+            (89.985, 89.99),  # half-even would give 89.98
+            (0.015, 0.02),
+            (79.995, 80.0),
+            (89.994, 89.99),
+            (89.9949, 89.99),
+            (89.99499999999, 90.0),  # within a millionth of a cent: floating-point noise
+            (100.0, 100.0),
+            (0.0, 0.0),
+        ],
+    )
+    def test_half_up_to_the_cent(self, percentage: float, cents: float) -> None:
+        assert to_cents(percentage) == cents
+
+    def test_a_half_way_final_is_rounded_up_and_lettered_from_the_rounded_figure(self) -> None:
+        # 60% of 90.0 and 40% of 89.9875: 89.995, an A
+        pct = final_percentage([totals(60, 9, 10), totals(40, 71.99, 80)])
+        assert pct == 90.0 and letter(pct) == "A"
+
+    def test_a_category_is_rounded_by_the_same_rule(self) -> None:
+        assert category_percentage(totals(10, 89.995, 100)) == 90.0
+        assert category_percentage(totals(10, 7.9985, 10)) == 79.99

@@ -3,8 +3,15 @@
 A category's percentage is its points earned over its points possible, counting only graded
 assessments. The final percentage weighs each category that has at least one graded assessment
 and renormalises by those categories' weights, so an ungraded category neither helps nor hurts.
-Percentages are rounded to two decimals, and the letter is read from the rounded figure so that
-the number and the letter a family sees always agree.
+
+Percentages are rounded half up to the cent (a hundredth of a point): 89.995 is 90.00, 89.994
+is 89.99. The letter is read from the rounded figure, so the number and the letter a family
+sees always agree. The arithmetic is binary floating point, in which 89.995 is held as
+89.99499999999999..., and the database keeps its sums by adding and subtracting as grades
+change: a value less than a millionth of a cent below a half-way value counts as half-way
+(HALF_UP), so that noise never decides a cent or a letter. The database computes the stored
+final percentages with the same formula and constant (analytics/summaries.py and the triggers
+of migration 0008), so the dashboard and the student's page agree to the cent.
 """
 
 import math
@@ -12,6 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 LETTER_FLOORS = (("A", 90.0), ("B", 80.0), ("C", 70.0), ("D", 60.0))
+
+# A half, and a millionth of a cent of floating-point noise.
+HALF_UP = 0.500001
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +32,15 @@ class CategoryTotals:
     graded: int  # how many graded assessments the sums cover
 
 
+def to_cents(percentage: float) -> float:
+    """`percentage` rounded half up to the cent: a whole number of cents over 100."""
+    return math.floor(percentage * 100.0 + HALF_UP) / 100.0
+
+
 def category_percentage(totals: CategoryTotals) -> float | None:
     if totals.graded == 0 or totals.possible <= 0:
         return None
-    return round(100.0 * totals.earned / totals.possible, 2)
+    return to_cents(100.0 * totals.earned / totals.possible)
 
 
 def final_percentage(categories: Iterable[CategoryTotals]) -> float | None:
@@ -34,7 +49,7 @@ def final_percentage(categories: Iterable[CategoryTotals]) -> float | None:
     if not counted or weights <= 0:
         return None
     weighted = math.fsum(c.weight * c.earned / c.possible for c in counted)
-    return round(100.0 * weighted / weights, 2)
+    return to_cents(100.0 * weighted / weights)
 
 
 def letter(percentage: float | None) -> str | None:

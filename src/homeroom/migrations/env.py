@@ -1,16 +1,27 @@
 """Alembic environment: runs migrations on the configured database (async drivers)."""
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from homeroom.config import get_settings
 from homeroom.kit.db import create_engine
 from homeroom.models import Base
+from homeroom.models.base import UTCDateTime
 from homeroom.models.search import include_name
 
 target_metadata = Base.metadata
+
+
+def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Autogenerate writes UTCDateTime as the DDL it makes, so a new migration imports nothing
+    from the application (migrations are frozen history)."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return 'sa.DateTime(timezone=True).with_variant(sa.String(length=32), "sqlite")'
+    return False
 
 
 def _run(connection: Connection) -> None:
@@ -20,6 +31,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_name=include_name,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-import homeroom.models.base
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -5,12 +5,13 @@ computed from those rows it takes seconds. These tables hold the same figures al
 one row per school, student, section, enrollment, attendance session and school day, so the
 dashboard reads a few thousand small rows instead.
 
-They are written ONLY by the triggers of migration 0004 (SQLite: row triggers; PostgreSQL:
-statement triggers over transition tables), in the transaction of whatever wrote the source
-rows: the API, an import, a seed, a psql session. No application code maintains them, so no
-write path can forget to, and they are never out of date with a committed write. The migration
-also fills them from existing data. Every change is incremental (counts and sums adjusted by
-the rows written, looked up by primary key), never a rescan of the big tables.
+They are written ONLY by the triggers of migrations 0004, 0005 and 0008 (SQLite: row triggers;
+PostgreSQL: statement triggers over transition tables), in the transaction of whatever wrote
+the source rows: the API, an import, a psql session. No application code maintains them, so no
+write path can forget to, and they are never out of date with a committed write. Migration 0004
+filled them from existing data; a seed, which turns the triggers off for its load, fills them
+with analytics/summaries.py. Every change is incremental (counts and sums adjusted by the rows
+written, looked up by primary key), never a rescan of the big tables.
 """
 
 from datetime import date

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import homeroom.models.base
+# models/base.py's UTCDateTime as the DDL it makes, copied here: a migration never imports the
+# application. timestamptz on PostgreSQL, fixed-width ISO-8601 text on SQLite.
+UTC_DATETIME = sa.DateTime(timezone=True).with_variant(sa.String(length=32), "sqlite")
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -25,7 +27,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("code", sa.String(length=40), nullable=False),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_schools")),
         sa.UniqueConstraint("code", name=op.f("uq_schools_code")),
     )
@@ -36,8 +38,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("start_date", sa.Date(), nullable=False),
         sa.Column("end_date", sa.Date(), nullable=False),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint("end_date >= start_date", name=op.f("ck_terms_dates")),
         sa.ForeignKeyConstraint(
             ["school_id"],
@@ -64,9 +66,9 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
-        sa.Column("last_login_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", UTC_DATETIME, nullable=True),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint(
             "role IN ('admin', 'staff', 'teacher', 'student', 'guardian')",
             name=op.f("ck_users_role"),
@@ -94,7 +96,7 @@ def upgrade() -> None:
         sa.Column("entity", sa.String(length=40), nullable=False),
         sa.Column("entity_id", sa.Integer(), nullable=True),
         sa.Column("details", sa.JSON(), nullable=False),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(
             ["actor_id"],
             ["users.id"],
@@ -131,8 +133,8 @@ def upgrade() -> None:
         sa.Column("credits", sa.Float(), nullable=False),
         sa.Column("published", sa.Boolean(), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint("credits >= 0", name=op.f("ck_courses_credits")),
         sa.ForeignKeyConstraint(
             ["school_id"],
@@ -164,8 +166,8 @@ def upgrade() -> None:
         sa.Column("last_name", sa.String(length=100), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("phone", sa.String(length=40), nullable=True),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(
             ["school_id"],
             ["schools.id"],
@@ -194,7 +196,7 @@ def upgrade() -> None:
         sa.Column("success", sa.Boolean(), nullable=False),
         sa.Column("ip_address", sa.String(length=64), nullable=True),
         sa.Column("user_agent", sa.String(length=400), nullable=True),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -215,10 +217,10 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("family_id", sa.String(length=36), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("expires_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", UTC_DATETIME, nullable=False),
+        sa.Column("used_at", UTC_DATETIME, nullable=True),
+        sa.Column("revoked_at", UTC_DATETIME, nullable=True),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -246,9 +248,9 @@ def upgrade() -> None:
         sa.Column("date_of_birth", sa.Date(), nullable=False),
         sa.Column("grade_level", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("archived_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("archived_at", UTC_DATETIME, nullable=True),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint(
             "status IN ('active', 'inactive', 'graduated', 'withdrawn')",
             name=op.f("ck_students_status"),
@@ -324,8 +326,8 @@ def upgrade() -> None:
         sa.Column("last_name", sa.String(length=100), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("department", sa.String(length=100), nullable=True),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(
             ["school_id"],
             ["schools.id"],
@@ -356,8 +358,8 @@ def upgrade() -> None:
         sa.Column("room", sa.String(length=40), nullable=True),
         sa.Column("meeting_pattern", sa.String(length=80), nullable=True),
         sa.Column("capacity", sa.Integer(), nullable=False),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint("capacity > 0", name=op.f("ck_sections_capacity")),
         sa.ForeignKeyConstraint(
             ["course_id"],
@@ -454,7 +456,7 @@ def upgrade() -> None:
         sa.Column("school_id", sa.Integer(), nullable=False),
         sa.Column("section_id", sa.Integer(), nullable=False),
         sa.Column("date", sa.Date(), nullable=False),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(
             ["school_id"],
             ["schools.id"],
@@ -486,7 +488,7 @@ def upgrade() -> None:
         sa.Column("student_id", sa.Integer(), nullable=False),
         sa.Column("section_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("enrolled_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("enrolled_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint(
             "status IN ('enrolled', 'dropped', 'completed')", name=op.f("ck_enrollments_status")
         ),
@@ -532,8 +534,8 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("max_points", sa.Float(), nullable=False),
         sa.Column("due_date", sa.Date(), nullable=True),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint("max_points > 0", name=op.f("ck_assessments_max_points")),
         sa.ForeignKeyConstraint(
             ["category_id"],
@@ -577,7 +579,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("note", sa.String(length=500), nullable=False),
         sa.Column("recorded_by", sa.Integer(), nullable=True),
-        sa.Column("recorded_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint(
             "status IN ('present', 'absent', 'late', 'excused')",
             name=op.f("ck_attendance_records_status"),
@@ -634,7 +636,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=False),
         sa.Column("graded_by", sa.Integer(), nullable=True),
-        sa.Column("graded_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("graded_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint("score >= 0", name=op.f("ck_grades_score")),
         sa.ForeignKeyConstraint(
             ["assessment_id"],

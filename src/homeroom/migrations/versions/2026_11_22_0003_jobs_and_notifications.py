@@ -10,7 +10,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import homeroom.models.base
+# models/base.py's UTCDateTime as the DDL it makes, copied here: a migration never imports the
+# application. timestamptz on PostgreSQL, fixed-width ISO-8601 text on SQLite.
+UTC_DATETIME = sa.DateTime(timezone=True).with_variant(sa.String(length=32), "sqlite")
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -36,11 +38,11 @@ def upgrade() -> None:
         sa.Column("file_name", sa.String(length=200), nullable=True),
         sa.Column("media_type", sa.String(length=120), nullable=True),
         sa.Column("file_size", sa.Integer(), nullable=True),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("started_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("heartbeat_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("expires_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("started_at", UTC_DATETIME, nullable=True),
+        sa.Column("heartbeat_at", UTC_DATETIME, nullable=True),
+        sa.Column("finished_at", UTC_DATETIME, nullable=True),
+        sa.Column("expires_at", UTC_DATETIME, nullable=True),
         sa.CheckConstraint(
             "state IN ('queued', 'running', 'succeeded', 'failed')", name=op.f("ck_jobs_state")
         ),
@@ -81,8 +83,8 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("job_id", sa.Integer(), nullable=True),
-        sa.Column("read_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", UTC_DATETIME, nullable=True),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(
             ["job_id"], ["jobs.id"], name=op.f("fk_notifications_job_id_jobs"), ondelete="CASCADE"
         ),

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import homeroom.models.base
+# models/base.py's UTCDateTime as the DDL it makes, copied here: a migration never imports the
+# application. timestamptz on PostgreSQL, fixed-width ISO-8601 text on SQLite.
+UTC_DATETIME = sa.DateTime(timezone=True).with_variant(sa.String(length=32), "sqlite")
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -31,8 +33,8 @@ def upgrade() -> None:
         sa.Column("status", sa.Integer(), nullable=True),
         sa.Column("headers", sa.JSON(), nullable=True),
         sa.Column("body", sa.LargeBinary(), nullable=True),
-        sa.Column("created_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", homeroom.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("expires_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
