@@ -1,6 +1,7 @@
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from homeroom.config import Settings
@@ -139,13 +140,13 @@ class TestCachedTotal:
     every kind of write that creates or changes logins."""
 
     @pytest.fixture
-    async def school(self, factory: Factory, db: Database) -> Any:
+    async def school(self, factory: Factory, app: FastAPI) -> Any:
         school = await factory.school()
         for _ in range(3):
             await factory.teacher(school, with_login=True)
         # The per-test cleanup empties cache_versions; a serving process writes its epoch at
         # start (without one nothing is cached).
-        await db.cache.ensure_epoch(db)
+        await app.state.cache.ensure_epoch()
         return school
 
     async def total(self, client, headers: dict[str, str], **params: Any) -> int:

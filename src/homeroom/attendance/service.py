@@ -343,6 +343,7 @@ async def section_summary(
 
 async def student_summary_cached(
     db: Database,
+    pages: cache.ResponseCache,
     principal: Principal,
     student_id: int,
     date_from: dt.date | None,
@@ -360,11 +361,12 @@ async def student_summary_cached(
         *cache.scope_tags(principal),
     )
     key = (student_id, date_from, date_to, *cache.scope_key(principal))
-    return await cache.cached(db, "student_attendance", key, tags, build)
+    return await pages.cached("student_attendance", key, tags, build)
 
 
 async def section_summary_cached(
     db: Database,
+    pages: cache.ResponseCache,
     principal: Principal,
     section_id: int,
     date_from: dt.date | None,
@@ -384,4 +386,4 @@ async def section_summary_cached(
         *cache.scope_tags(principal),
     )
     key = (section_id, date_from, date_to, *cache.scope_key(principal))
-    return await cache.cached(db, "section_attendance", key, tags, build)
+    return await pages.cached("section_attendance", key, tags, build)

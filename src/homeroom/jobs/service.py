@@ -5,12 +5,12 @@ broker only after that transaction commits (`after_commit`), so a worker never s
 whose row isn't there yet, and a request that fails leaves no job behind.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homeroom.jobs import repository
 from homeroom.jobs.schemas import JobFilters
@@ -20,6 +20,21 @@ from homeroom.kit.errors import Conflict, Gone, NotFound
 from homeroom.models import Job, utcnow
 
 API_PREFIX = "/api/v1"
+
+Send = Callable[[int], Awaitable[None]]
+_SEND = "homeroom.jobs.send"
+
+
+def send_through(sessionmaker: async_sessionmaker[AsyncSession], send: Send | None) -> Send | None:
+    """Makes the sessions of `sessionmaker` send the jobs submitted in them with `send` once
+    they commit (the process's JobRuntime, jobs/broker.py; None: nothing is sent, the jobs stay
+    queued for a sweep). Returns what was set before."""
+    info = dict(sessionmaker.kw.get("info") or {})
+    previous: Send | None = info.pop(_SEND, None)
+    if send is not None:
+        info[_SEND] = send
+    sessionmaker.configure(info=info)
+    return previous
 
 
 async def submit(
@@ -47,16 +62,15 @@ async def submit(
         created_at=utcnow(),
     )
     job_id = await repository.add(session, job)
+    # No sender (a process without a job runtime): the job stays queued, and the next sweep
+    # of any process that runs jobs sends it.
+    send: Send | None = session.info.get(_SEND)
+    if send is not None:
 
-    db: Database | None = session.info.get("db")
+        async def sent() -> None:
+            await send(job_id)
 
-    async def send() -> None:
-        # No dispatcher (a process without a job runtime): the job stays queued, and the
-        # next sweep of any process that runs jobs sends it.
-        if db is not None and db.job_dispatch is not None:
-            await db.job_dispatch(job_id)
-
-    after_commit(session, send)
+        after_commit(session, sent)
     return view(repository.as_row(job))
 
 
