@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/python scripts/check_layers.py src/homeroom
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
