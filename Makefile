@@ -54,6 +54,7 @@ lint: $(DEV)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/python scripts/check_layers.py src/homeroom
 
 format: $(DEV)
 	$(BIN)/ruff format src tests bench

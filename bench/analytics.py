@@ -366,7 +366,7 @@ async def run_backend(backend: str, url: str, calls: int) -> dict[str, Any]:
             return (await caller.get(dashboard, admin))[1]
 
         async def fresh_cache() -> float:
-            await db.cache.clear_local()
+            await app.state.cache.clear_local()
             return (await caller.get(dashboard, admin))[1]
 
         sections, _ = await caller.get("/api/v1/sections?limit=1", teacher)

@@ -29,6 +29,7 @@ from homeroom.imports.uploads import largest_request as largest_upload_request
 from homeroom.jobs.broker import JobRuntime
 from homeroom.jobs.endpoints import router as jobs_router
 from homeroom.kit import cpu
+from homeroom.kit.cache import ResponseCache
 from homeroom.kit.compression import Compress
 from homeroom.kit.db import Database
 from homeroom.kit.docs import add_docs_routes
@@ -86,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings)
         await db.start()
         app.state.db = db
+        cache = ResponseCache(db, settings)
+        await cache.start()
+        app.state.cache = cache
         # With no external broker, API processes run the jobs themselves.
         jobs = JobRuntime(db, settings, runs_jobs=not settings.broker_url)
         await jobs.start()
@@ -101,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await jobs.close()
+            await cache.close()
             await db.close()
             cpu.shutdown()
 

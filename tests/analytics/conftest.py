@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import update
 
 from homeroom.kit.db import Database
@@ -36,7 +37,7 @@ class World:
 
 
 @pytest.fixture
-async def world(factory: Factory, db: Database) -> World:
+async def world(factory: Factory, db: Database, app: FastAPI) -> World:
     """School S, term T1, courses MATH1 (section X, teacher A) and ART1 (section Y, teacher B).
 
     Students: s1, s2, s3 active; s4 archived; s5 inactive. Guardian g of s1 and s2.
@@ -99,7 +100,7 @@ async def world(factory: Factory, db: Database) -> World:
 
     # Each test starts from emptied tables, cache versions included; a serving process writes
     # its cache epoch at start, so it is put back here (without one nothing is cached).
-    await db.cache.ensure_epoch(db)
+    await app.state.cache.ensure_epoch()
     return World(
         school=school,
         other_school=other_school,

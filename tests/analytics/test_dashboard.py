@@ -4,6 +4,7 @@ parameters, statement counts."""
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 
 from homeroom.kit.db import Database
@@ -257,6 +258,7 @@ class TestStatements:
 
     async def test_the_count_does_not_grow_with_the_school(
         self,
+        app: FastAPI,
         client: AsyncClient,
         factory: Factory,
         db: Database,
@@ -269,7 +271,7 @@ class TestStatements:
                 student = await factory.student(world.school)
                 await factory.enroll(student, world.x)
                 await factory.attendance(world.x, student, TUESDAY, "absent")
-            await db.cache.clear_local()
+            await app.state.cache.clear_local()
             with count_queries() as statements:
                 r = await client.get(URL, headers=world.staff, params={"at_risk_limit": 100})
             assert r.status_code == 200

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any, cast
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import Table
 
@@ -348,10 +349,10 @@ class TestCachedExport:
     students, whoever makes it (a trigger bumps the school's people tag)."""
 
     @pytest.fixture(autouse=True)
-    async def _epoch(self, db: Database) -> None:
+    async def _epoch(self, app: FastAPI) -> None:
         # The per-test cleanup empties cache_versions, the epoch a serving process writes at
         # start included; without one nothing is cached.
-        await db.cache.ensure_epoch(db)
+        await app.state.cache.ensure_epoch()
 
     @pytest.mark.parametrize("url", [CSV, EXCEL])
     async def test_served_again_without_reading_the_students(

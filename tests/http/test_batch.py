@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
-from homeroom.batch import service as batch_service
+from homeroom.batch import subrequests
 from homeroom.batch.schemas import BatchRequest
 from homeroom.kit.db import Database
 from tests.factories import Factory
@@ -323,7 +323,7 @@ class TestSubRequestRunner:
     async def run(self, *paths: str) -> list[dict[str, Any]]:
         data = BatchRequest.model_validate({"requests": [get(p) for p in paths]})
         with deadline(10):
-            return await batch_service.run_batch(_endless_app(), self.PARENT, data)
+            return await subrequests.run_batch(_endless_app(), self.PARENT, data)
 
     async def test_a_stream_ends_without_spinning(self) -> None:
         out = await self.run("/api/v1/stream")
@@ -338,10 +338,10 @@ class TestSubRequestRunner:
         assert "4,194,304-byte limit" in out[0]["body"]["detail"]
 
     async def test_the_limit_is_for_the_whole_batch(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(batch_service, "MAX_BATCH_BYTES", 1_200_000)
+        monkeypatch.setattr(subrequests, "MAX_BATCH_BYTES", 1_200_000)
         out = await self.run("/api/v1/big", "/api/v1/big")
         assert sorted(x["status"] for x in out) == [200, 413]
         assert len(next(x for x in out if x["status"] == 200)["body"]) == 400_001
-        monkeypatch.setattr(batch_service, "MAX_BATCH_BYTES", 500_000)
+        monkeypatch.setattr(subrequests, "MAX_BATCH_BYTES", 500_000)
         out = await self.run("/api/v1/big")
         assert out[0]["status"] == 413

@@ -223,12 +223,11 @@ class TestAfterCommit:
     ) -> None:
         _, user = await _staff(factory)
         sent: list[int] = []
-        original = db.job_dispatch
 
         async def spy(job_id: int) -> None:
             sent.append(job_id)
 
-        db.job_dispatch = spy
+        original = jobs.send_through(db.sessionmaker, spy)
         try:
             async with db.sessionmaker() as session:
                 await jobs.submit(session, _claims(user), "test.echo", {"text": "x"})
@@ -242,7 +241,7 @@ class TestAfterCommit:
                 await run_after_commit(session)
             assert sent == [job["id"]]
         finally:
-            db.job_dispatch = original
+            jobs.send_through(db.sessionmaker, original)
 
 
 class TestRecovery:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 import structlog
+from fastapi import FastAPI
 from httpx import AsyncClient
 from prometheus_client import REGISTRY
 from sqlalchemy import delete
@@ -53,7 +54,7 @@ class World:
 
 
 @pytest.fixture
-async def world(factory: Factory, db: Database) -> World:
+async def world(factory: Factory, db: Database, app: FastAPI) -> World:
     school = await factory.school()
     staff, _ = await factory.login_as("staff", school)
     teacher_headers, teacher = await factory.login_as("teacher", school)
@@ -74,7 +75,7 @@ async def world(factory: Factory, db: Database) -> World:
     await factory.attendance(section, student, DAY, "present")
     # The per-test cleanup empties cache_versions, epoch included; a serving process writes
     # its epoch at start. Without one nothing is cached, so these tests put it back.
-    await db.cache.ensure_epoch(db)
+    await app.state.cache.ensure_epoch()
     return World(
         staff=staff,
         teacher=teacher_headers,
@@ -370,14 +371,14 @@ class TestRedis:
         self, settings: Settings, db: Database, world: World
     ) -> None:
         redis.Redis.from_url(REDIS_URL).flushdb()
-        one, two = (ResponseCache(_redis_settings(settings, REDIS_URL)) for _ in range(2))
-        await one.start(db)
-        await two.start(db)
+        one, two = (ResponseCache(db, _redis_settings(settings, REDIS_URL)) for _ in range(2))
+        await one.start()
+        await two.start()
         try:
             calls, build = await _counted_build()
-            first = await one.cached(db, "course", ("k",), ("course:1",), build)
+            first = await one.cached("course", ("k",), ("course:1",), build)
             # Another process (its own memory store) finds the entry in Redis.
-            assert await two.cached(db, "course", ("k",), ("course:1",), build) == first
+            assert await two.cached("course", ("k",), ("course:1",), build) == first
             assert len(calls) == 1
         finally:
             await one.close()
@@ -386,14 +387,14 @@ class TestRedis:
     async def test_redis_down_means_misses_and_one_warning_never_an_error(
         self, settings: Settings, db: Database, world: World
     ) -> None:
-        down = ResponseCache(_redis_settings(settings, f"redis://127.0.0.1:{free_port()}/1"))
+        down = ResponseCache(db, _redis_settings(settings, f"redis://127.0.0.1:{free_port()}/1"))
         with structlog.testing.capture_logs() as logs:
-            await down.start(db)
+            await down.start()
             try:
                 calls, build = await _counted_build()
                 for _ in range(3):
                     await down.clear_local()
-                    entry = await down.cached(db, "course", ("k",), ("course:1",), build)
+                    entry = await down.cached("course", ("k",), ("course:1",), build)
                     assert entry[1].startswith(b'{"n":')
             finally:
                 await down.close()
@@ -402,16 +403,17 @@ class TestRedis:
         assert len(warnings) == 1 and "redis" in warnings[0]["event"]
 
     async def test_the_app_serves_with_redis_down(
-        self, settings: Settings, client: AsyncClient, db: Database, world: World
+        self, settings: Settings, app: FastAPI, client: AsyncClient, db: Database, world: World
     ) -> None:
         """The app's own cache pointed at a closed port: every cached endpoint still answers."""
-        original = db.cache
-        db.cache = ResponseCache(_redis_settings(settings, f"redis://127.0.0.1:{free_port()}/1"))
-        await db.cache.start(db)
+        original = app.state.cache
+        down = ResponseCache(db, _redis_settings(settings, f"redis://127.0.0.1:{free_port()}/1"))
+        app.state.cache = down
+        await down.start()
         try:
             for url in world.urls().values():
                 for _ in range(2):
                     assert (await client.get(url, headers=world.staff)).status_code == 200
         finally:
-            await db.cache.close()
-            db.cache = original
+            await down.close()
+            app.state.cache = original

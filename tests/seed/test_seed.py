@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from homeroom.app import create_app
@@ -514,12 +515,12 @@ class TestSharedDatabase:
         assert await run_seed(settings, 40, PASSWORD, 5, if_empty=True, quiet=True)
 
     async def test_the_seed_replaces_the_cache_epoch(
-        self, db: Database, settings: Settings, client: httpx.AsyncClient
+        self, app: FastAPI, db: Database, settings: Settings, client: httpx.AsyncClient
     ) -> None:
         """The seed writes logins (and everything else) past the write paths that bump cache
         tags: it gives the database a new cache epoch instead, so no answer cached before it
         (a count of logins, say) can be served after it."""
-        await db.cache.ensure_epoch(db)
+        await app.state.cache.ensure_epoch()
         statement = text("SELECT version FROM cache_versions WHERE tag = '__epoch__'")
         async with db.engine.connect() as conn:
             before = await conn.scalar(statement)

@@ -1,6 +1,7 @@
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import func, select
 
@@ -149,13 +150,13 @@ class TestCachedTotal:
     every kind of write that creates or changes logins."""
 
     @pytest.fixture
-    async def school(self, factory: Factory, db: Database) -> School:
+    async def school(self, factory: Factory, app: FastAPI) -> School:
         school = await factory.school()
         for _ in range(3):
             await factory.teacher(school, with_login=True)
         # The per-test cleanup empties cache_versions; a serving process writes its epoch at
         # start (without one nothing is cached).
-        await db.cache.ensure_epoch(db)
+        await app.state.cache.ensure_epoch()
         return school
 
     async def total(self, client: AsyncClient, headers: dict[str, str], **params: Any) -> int:

@@ -14,7 +14,7 @@ from homeroom.analytics.schemas import (
 )
 from homeroom.kit.auth import AnalyticsMe, AnalyticsSchool, Authenticated, Principal
 from homeroom.kit.cache import cached_response
-from homeroom.kit.deps import DB
+from homeroom.kit.deps import DB, PageCache
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.routing import Route
@@ -41,10 +41,11 @@ async def dashboard(
     request: Request,
     principal: AnalyticsSchool,
     db: DB,
+    pages: PageCache,
     query: Annotated[DashboardQuery, query_model(DashboardQuery)],
 ) -> Response:
     """The school's dashboard."""
-    entry = await analytics_service.dashboard_cached(db, principal, query)
+    entry = await analytics_service.dashboard_cached(db, pages, principal, query)
     return cached_response(request, entry)
 
 
@@ -76,7 +77,8 @@ async def me(
     request: Request,
     principal: AnalyticsMe,
     db: DB,
+    pages: PageCache,
     query: Annotated[MeQuery, query_model(MeQuery)],
 ) -> Response:
     """My grades, attendance and upcoming work."""
-    return cached_response(request, await analytics_service.me_cached(db, principal, query))
+    return cached_response(request, await analytics_service.me_cached(db, pages, principal, query))

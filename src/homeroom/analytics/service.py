@@ -200,7 +200,7 @@ async def dashboard(
 
 
 async def dashboard_cached(
-    db: Database, principal: Principal, query: DashboardQuery
+    db: Database, pages: cache.ResponseCache, principal: Principal, query: DashboardQuery
 ) -> cache.Entry:
     """GET /analytics/dashboard as cached bytes. The key holds the school and every
     parameter (the date resolved: "today" moves at midnight); staff and admins of a school
@@ -220,7 +220,7 @@ async def dashboard_cached(
         query.at_risk_limit,
         query.activity_limit,
     )
-    return await cache.cached(db, "dashboard", key, tags, build, gate=db.heavy)
+    return await pages.cached("dashboard", key, tags, build, gate=db.heavy)
 
 
 # --- a section ---------------------------------------------------------------------------------
@@ -414,7 +414,9 @@ def _group(rows: list[Row]) -> dict[int, list[Row]]:
     return out
 
 
-async def me_cached(db: Database, principal: Principal, query: MeQuery) -> cache.Entry:
+async def me_cached(
+    db: Database, pages: cache.ResponseCache, principal: Principal, query: MeQuery
+) -> cache.Entry:
     """GET /analytics/me as bytes. A student's own page is cached: it shows their records
     (their enrollments, grades and attendance bump their student tag), the school's
     assessments and categories ("grading") and its courses and sections ("catalog"); the key
@@ -434,7 +436,7 @@ async def me_cached(db: Database, principal: Principal, query: MeQuery) -> cache
         cache.school_tag(school, "catalog"),
     )
     key = (_today(query.date), query.upcoming_limit, *cache.scope_key(principal))
-    return await cache.cached(db, "analytics_me", key, tags, build)
+    return await pages.cached("analytics_me", key, tags, build)
 
 
 async def me(db: Database, principal: Principal, query: MeQuery) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from homeroom.attendance.schemas import (
 from homeroom.kit.auth import AttendanceRead as CanReadAttendance
 from homeroom.kit.auth import AttendanceWrite as CanWriteAttendance
 from homeroom.kit.cache import cached_response
-from homeroom.kit.deps import DB, Session
+from homeroom.kit.deps import DB, PageCache, Session
 from homeroom.kit.idempotency import IDEMPOTENT
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
@@ -122,12 +122,13 @@ async def student_attendance(
     request: Request,
     principal: CanReadAttendance,
     db: DB,
+    pages: PageCache,
     student_id: PathId,
     period: Annotated[DateRange, query_model(DateRange)],
 ) -> Response:
     """A student's attendance counts and rate, overall and per section."""
     summary = await attendance_service.student_summary_cached(
-        db, principal, student_id, period.date_from, period.date_to
+        db, pages, principal, student_id, period.date_from, period.date_to
     )
     return cached_response(request, summary)
 
@@ -142,11 +143,12 @@ async def section_attendance(
     request: Request,
     principal: CanReadAttendance,
     db: DB,
+    pages: PageCache,
     section_id: PathId,
     period: Annotated[DateRange, query_model(DateRange)],
 ) -> Response:
     """A section's attendance: rate, counts per student and per date."""
     summary = await attendance_service.section_summary_cached(
-        db, principal, section_id, period.date_from, period.date_to
+        db, pages, principal, section_id, period.date_from, period.date_to
     )
     return cached_response(request, summary)

@@ -338,6 +338,7 @@ async def section_summary(
 
 async def student_summary_cached(
     db: Database,
+    pages: cache.ResponseCache,
     principal: Principal,
     student_id: int,
     date_from: dt.date | None,
@@ -355,11 +356,12 @@ async def student_summary_cached(
         *cache.scope_tags(principal),
     )
     key = (student_id, date_from, date_to, *cache.scope_key(principal))
-    return await cache.cached(db, "student_attendance", key, tags, build)
+    return await pages.cached("student_attendance", key, tags, build)
 
 
 async def section_summary_cached(
     db: Database,
+    pages: cache.ResponseCache,
     principal: Principal,
     section_id: int,
     date_from: dt.date | None,
@@ -379,4 +381,4 @@ async def section_summary_cached(
         *cache.scope_tags(principal),
     )
     key = (section_id, date_from, date_to, *cache.scope_key(principal))
-    return await cache.cached(db, "section_attendance", key, tags, build)
+    return await pages.cached("section_attendance", key, tags, build)

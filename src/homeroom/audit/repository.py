@@ -6,6 +6,7 @@ import orjson
 from sqlalchemy import Select, bindparam, select
 
 from homeroom.audit.schemas import AuditLogFilters
+from homeroom.kit.bulk import RowSet
 from homeroom.kit.db import Database, Row
 from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
 from homeroom.kit.scopes import ScopeKind, school_filter
@@ -87,3 +88,29 @@ async def get(db: Database, kind: ScopeKind, scope: dict[str, Any], log_id: int)
         ("audit.get", kind), lambda: _scoped(kind).where(AuditLog.id == bindparam("id"))
     )
     return await db.reader.first(query, {**scope, "id": log_id})
+
+
+_ROWS = RowSet(
+    (
+        ("school_id", "INTEGER"),
+        ("actor_id", "INTEGER"),
+        ("action", "TEXT"),
+        ("entity", "TEXT"),
+        ("entity_id", "INTEGER"),
+        ("details", "TEXT"),
+        ("created_at", "TIMESTAMPTZ"),
+    )
+)
+
+
+def insert_logs(sqlite: bool, rows: list[tuple[Any, ...]]) -> tuple[str, dict[str, Any]]:
+    """One INSERT of a transaction's audit rows (school_id, actor_id, action, entity,
+    entity_id, details as JSON text, created_at), whatever their number: its text and
+    parameters, run by the transaction's epilogue (kit/epilogue.py)."""
+    details = "r.details" if sqlite else "CAST(r.details AS JSON)"
+    sql = (
+        "INSERT INTO audit_logs (school_id, actor_id, action, entity, entity_id, details, "
+        f"created_at) SELECT r.school_id, r.actor_id, r.action, r.entity, r.entity_id, {details}, "
+        f"r.created_at FROM ({_ROWS.select(sqlite)}) r"
+    )
+    return sql, _ROWS.params(sqlite, rows)

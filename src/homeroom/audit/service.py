@@ -17,7 +17,6 @@ from homeroom.audit import repository
 from homeroom.audit.schemas import AuditLogFilters
 from homeroom.kit import epilogue
 from homeroom.kit.auth import Principal
-from homeroom.kit.bulk import RowSet
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import NotFound
 from homeroom.kit.pagination import PagePlan
@@ -48,17 +47,6 @@ def record(
 
 
 _PENDING = "homeroom.audit"
-_ROWS = RowSet(
-    (
-        ("school_id", "INTEGER"),
-        ("actor_id", "INTEGER"),
-        ("action", "TEXT"),
-        ("entity", "TEXT"),
-        ("entity_id", "INTEGER"),
-        ("details", "TEXT"),
-        ("created_at", "TIMESTAMPTZ"),
-    )
-)
 
 
 @epilogue.part
@@ -78,13 +66,7 @@ def _insert_pending(session: Session, sqlite: bool) -> tuple[str, dict[str, Any]
         )
         for r in noted
     ]
-    details = "r.details" if sqlite else "CAST(r.details AS JSON)"
-    sql = (
-        "INSERT INTO audit_logs (school_id, actor_id, action, entity, entity_id, details, "
-        f"created_at) SELECT r.school_id, r.actor_id, r.action, r.entity, r.entity_id, {details}, "
-        f"r.created_at FROM ({_ROWS.select(sqlite)}) r"
-    )
-    return sql, _ROWS.params(sqlite, rows)
+    return repository.insert_logs(sqlite, rows)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -105,6 +105,11 @@ async def record_logins(session: AsyncSession, logins: list[LoginWrite]) -> None
         )
 
 
+def add_refresh_token(session: AsyncSession, values: dict[str, Any]) -> None:
+    """A new refresh token (`values`: its columns), inserted at the session's next flush."""
+    session.add(RefreshToken(**values))
+
+
 async def refresh_token_by_digest(session: AsyncSession, digest: str) -> RefreshToken | None:
     result = await session.execute(
         select(RefreshToken).where(RefreshToken.token_hash == digest).with_for_update()

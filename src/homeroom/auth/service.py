@@ -26,7 +26,7 @@ from homeroom.kit.security import (
     refresh_token_digest,
     verify_password,
 )
-from homeroom.models import RefreshToken, utcnow
+from homeroom.models import utcnow
 
 BAD_CREDENTIALS = "incorrect email or password"
 BAD_REFRESH = "the refresh token is invalid, expired or already used"
@@ -62,7 +62,7 @@ async def _issue(
     session: AsyncSession, settings: Settings, claims: AccessClaims, family_id: str | None = None
 ) -> TokenPair:
     pair, row = _new_token(settings, claims, family_id)
-    session.add(RefreshToken(**row))
+    repository.add_refresh_token(session, row)
     return pair
 
 

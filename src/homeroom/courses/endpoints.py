@@ -7,7 +7,7 @@ from homeroom.courses import service as course_service
 from homeroom.courses.schemas import CourseCreate, CourseFilters, CourseRead, CourseUpdate
 from homeroom.kit.auth import CoursesRead, CoursesWrite
 from homeroom.kit.cache import cached_response
-from homeroom.kit.deps import DB, Session
+from homeroom.kit.deps import DB, PageCache, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
@@ -43,11 +43,11 @@ async def create_course(
 
 @router.get("/{course_id}", response_model=CourseRead)
 async def get_course(
-    request: Request, principal: CoursesRead, db: DB, course_id: PathId
+    request: Request, principal: CoursesRead, db: DB, pages: PageCache, course_id: PathId
 ) -> Response:
     """Read one course."""
     return cached_response(
-        request, await course_service.get_course_cached(db, principal, course_id)
+        request, await course_service.get_course_cached(db, pages, principal, course_id)
     )
 
 

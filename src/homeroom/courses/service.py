@@ -33,14 +33,16 @@ async def get_course(db: Database, principal: Principal, course_id: int) -> dict
     return repository.to_item(row)
 
 
-async def get_course_cached(db: Database, principal: Principal, course_id: int) -> cache.Entry:
+async def get_course_cached(
+    db: Database, pages: cache.ResponseCache, principal: Principal, course_id: int
+) -> cache.Entry:
     """GET /courses/{id} as cached bytes: the course row is all it shows."""
 
     async def build() -> bytes:
         return orjson.dumps(await get_course(db, principal, course_id))
 
     key = (course_id, *cache.scope_key(principal))
-    return await cache.cached(db, "course", key, (f"course:{course_id}",), build)
+    return await pages.cached("course", key, (f"course:{course_id}",), build)
 
 
 async def _changed(session: AsyncSession, course_id: int, school_id: int) -> None:

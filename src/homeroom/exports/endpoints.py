@@ -10,7 +10,7 @@ from homeroom.exports.service import Export
 from homeroom.exports.writers import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from homeroom.jobs.schemas import JobList, JobRead
 from homeroom.kit.auth import CurrentPrincipal, ExportsCreate, StudentsRead
-from homeroom.kit.deps import DB, Session
+from homeroom.kit.deps import DB, PageCache, Session
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import PRIVATE, json_response
 from homeroom.kit.routing import Route
@@ -45,10 +45,12 @@ def _stream(export: Export, chunks: AsyncIterator[bytes]) -> StreamingResponse:
     "/export/students/csv", response_class=StreamingResponse, responses=_streamed(CSV_MEDIA_TYPE)
 )
 async def export_students_csv(
-    principal: StudentsRead, db: DB, filters: Filters, sort: Sort
+    principal: StudentsRead, db: DB, pages: PageCache, filters: Filters, sort: Sort
 ) -> StreamingResponse:
     """The caller's student list (GET /students' filters and sort, every page) as CSV."""
-    return _stream(*await export_service.students_stream(db, principal, filters, sort.sort, "csv"))
+    return _stream(
+        *await export_service.students_stream(db, pages, principal, filters, sort.sort, "csv")
+    )
 
 
 @router.get(
@@ -57,10 +59,12 @@ async def export_students_csv(
     responses=_streamed(XLSX_MEDIA_TYPE),
 )
 async def export_students_excel(
-    principal: StudentsRead, db: DB, filters: Filters, sort: Sort
+    principal: StudentsRead, db: DB, pages: PageCache, filters: Filters, sort: Sort
 ) -> StreamingResponse:
     """The caller's student list (GET /students' filters and sort, every page) as XLSX."""
-    return _stream(*await export_service.students_stream(db, principal, filters, sort.sort, "xlsx"))
+    return _stream(
+        *await export_service.students_stream(db, pages, principal, filters, sort.sort, "xlsx")
+    )
 
 
 @router.post("/exports", response_model=JobRead, status_code=202)

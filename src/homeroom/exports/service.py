@@ -136,6 +136,7 @@ def students(
 
 async def students_stream(
     db: Database,
+    pages: cache.ResponseCache,
     principal: Principal,
     filters: StudentFilters,
     sort: str | None,
@@ -152,12 +153,13 @@ async def students_stream(
     if scope_kind(principal) in ("school", "all"):
         tags = [cache.school_tag(principal.school_id, "people")]
         parts = (fmt, sort, principal.school_id, *filters.model_dump().values())
-        key = await db.cache.key(db, "export:students", parts, tags)
-    return export, _cached(db, export, key)
+        key = await pages.key("export:students", parts, tags)
+    return export, _cached(db, pages.large, export, key)
 
 
-async def _cached(db: Database, export: Export, key: str | None) -> AsyncGenerator[bytes]:
-    large = db.cache.large
+async def _cached(
+    db: Database, large: cache.LargeBodies, export: Export, key: str | None
+) -> AsyncGenerator[bytes]:
     body = large.get(key) if key is not None else None
     if body is None:
         async with db.heavy:

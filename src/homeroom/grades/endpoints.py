@@ -16,7 +16,7 @@ from homeroom.grades.schemas import (
 )
 from homeroom.kit.auth import GradesRead, GradesWrite
 from homeroom.kit.cache import cached_response
-from homeroom.kit.deps import DB, Session
+from homeroom.kit.deps import DB, PageCache, Session
 from homeroom.kit.idempotency import IDEMPOTENT
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
@@ -99,9 +99,12 @@ async def student_grades(
     request: Request,
     principal: GradesRead,
     db: DB,
+    pages: PageCache,
     student_id: PathId,
     query: Annotated[StudentGradesQuery, query_model(StudentGradesQuery)],
 ) -> Response:
     """A student's grades by section, with weighted final percentages and letters."""
-    summary = await grade_service.student_grades_cached(db, principal, student_id, query.term_id)
+    summary = await grade_service.student_grades_cached(
+        db, pages, principal, student_id, query.term_id
+    )
     return cached_response(request, summary)

@@ -342,7 +342,11 @@ async def student_grades(
 
 
 async def student_grades_cached(
-    db: Database, principal: Principal, student_id: int, term_id: int | None
+    db: Database,
+    pages: cache.ResponseCache,
+    principal: Principal,
+    student_id: int,
+    term_id: int | None,
 ) -> cache.Entry:
     """GET /students/{id}/grades as cached bytes. It shows the student's enrollments and
     grades (student tag), the school's assessments and categories ("grading") and its
@@ -359,4 +363,4 @@ async def student_grades_cached(
         *cache.scope_tags(principal),
     )
     key = (student_id, term_id, *cache.scope_key(principal))
-    return await cache.cached(db, "student_grades", key, tags, build)
+    return await pages.cached("student_grades", key, tags, build)

@@ -23,6 +23,7 @@ from taskiq import AsyncBroker, InMemoryBroker
 
 from homeroom.config import Settings
 from homeroom.jobs import runner
+from homeroom.jobs import service as job_service
 from homeroom.kit.db import Database
 
 log = structlog.get_logger("homeroom.jobs")
@@ -74,7 +75,7 @@ class JobRuntime:
         if not self.in_process and self.runs_jobs:
             self.broker.is_worker_process = True
         await self.broker.startup()
-        self.db.job_dispatch = self.send
+        job_service.send_through(self.db.sessionmaker, self.send)
         if self.runs_jobs:
             runner.load_handlers(self.settings)
             self._sweeper = asyncio.create_task(self._sweep_forever())
@@ -108,7 +109,7 @@ class JobRuntime:
                 await asyncio.wait(pending, timeout=within)
 
     async def close(self) -> None:
-        self.db.job_dispatch = None
+        job_service.send_through(self.db.sessionmaker, None)
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,4 +1,5 @@
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
@@ -8,7 +9,7 @@ from homeroom.jobs.schemas import JobFilters, JobList, JobRead
 from homeroom.kit.auth import CurrentPrincipal
 from homeroom.kit.deps import DB
 from homeroom.kit.params import query_model
-from homeroom.kit.responses import json_response
+from homeroom.kit.responses import PRIVATE, json_response
 from homeroom.kit.routing import Route
 from homeroom.kit.schemas import PathId
 
@@ -49,4 +50,22 @@ async def download(
     request: Request, principal: CurrentPrincipal, db: DB, job_id: PathId
 ) -> Response:
     """The file a finished job made, streamed; its owner only (anyone else: 404)."""
-    return await job_service.download(db, principal, job_id, request.headers.get("if-none-match"))
+    file = await job_service.job_file(db, principal, job_id)
+    headers = {
+        "ETag": file.etag,
+        "Cache-Control": PRIVATE,
+        "Content-Disposition": attachment(file.name),
+        "Content-Length": str(file.size),
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match and file.etag in (
+        t.strip().removeprefix("W/") for t in if_none_match.split(",")
+    ):
+        return Response(status_code=304, headers=headers)
+    return StreamingResponse(file.chunks(), media_type=file.media_type, headers=headers)
+
+
+def attachment(file_name: str) -> str:
+    """A Content-Disposition naming the file, safe for any name (RFC 6266 / 5987)."""
+    ascii_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in file_name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"

@@ -1,12 +1,18 @@
-"""Job queries."""
+"""Job queries: the request side (submit, read back, list, download) and the runner's (claim,
+heartbeat, finish, sweep)."""
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.kit.db import Database
-from homeroom.models import Job
+from homeroom.models import Job, JobFile
+
+CHUNK = 1024 * 1024  # bytes of a job's file per job_files row
 
 COLUMNS = (
     Job.id,
@@ -95,3 +101,96 @@ async def list_own(
     else:
         total = int(await db.reader.scalar(count_q, params))
     return [to_item(r) for r in rows], total
+
+
+async def add(session: AsyncSession, job: Job) -> int:
+    """Inserts `job` in the session's transaction; its id."""
+    session.add(job)
+    await session.flush()
+    return job.id
+
+
+async def file_chunk(db: Database, job_id: int, seq: int) -> bytes | None:
+    """Chunk `seq` of a job's file, on the raw read path; None once it was deleted."""
+    query = db.query(
+        "jobs.file_chunk",
+        lambda: select(JobFile.data).where(
+            JobFile.job_id == bindparam("job_id"), JobFile.seq == bindparam("seq")
+        ),
+    )
+    data = await db.reader.scalar(query, {"job_id": job_id, "seq": seq})
+    return None if data is None else bytes(data)
+
+
+# --- the runner's statements (each in a session of its own, committed by the runner) ----------
+
+
+async def claim(session: AsyncSession, job_id: int, now: datetime) -> Job | None:
+    """Marks a queued job running (one conditional UPDATE); None if it is not queued."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == "queued")
+        .values(
+            state="running",
+            attempts=Job.attempts + 1,
+            started_at=now,
+            heartbeat_at=now,
+            progress=0,
+        )
+        .returning(Job)
+    )
+    return result.scalar_one_or_none()
+
+
+async def beat(session: AsyncSession, job_id: int, values: dict[str, Any]) -> None:
+    """Sets `values` (heartbeat, progress) on a job while it runs."""
+    await session.execute(
+        update(Job).where(Job.id == job_id, Job.state == "running").values(**values)
+    )
+
+
+async def add_file_chunk(session: AsyncSession, job_id: int, seq: int, data: bytes) -> None:
+    await session.execute(insert(JobFile).values(job_id=job_id, seq=seq, data=data))
+
+
+async def finish(session: AsyncSession, job_id: int, values: dict[str, Any]) -> None:
+    """Sets a job's final state and what goes with it (`values`)."""
+    await session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+async def fail_abandoned(
+    session: AsyncSession, stale: datetime, max_attempts: int, now: datetime, error: str
+) -> None:
+    """Fails running jobs with no heartbeat since `stale` that ran `max_attempts` times."""
+    await session.execute(
+        update(Job)
+        .where(_abandoned(stale), Job.attempts >= max_attempts)
+        .values(state="failed", finished_at=now, error=error)
+    )
+
+
+async def requeue_abandoned(session: AsyncSession, stale: datetime, max_attempts: int) -> None:
+    """Puts running jobs with no heartbeat since `stale` back in the queue."""
+    await session.execute(
+        update(Job)
+        .where(_abandoned(stale), Job.attempts < max_attempts)
+        .values(state="queued", progress=0)
+    )
+
+
+def _abandoned(stale: datetime) -> Any:
+    return (Job.state == "running") & (Job.heartbeat_at < stale)
+
+
+async def delete_expired_files(session: AsyncSession, now: datetime) -> None:
+    """Deletes the files of jobs whose results expired, and the input of failed jobs (an
+    import's rows: of no further use)."""
+    expired = select(Job.id).where(Job.expires_at < now).scalar_subquery()
+    await session.execute(delete(JobFile).where(JobFile.job_id.in_(expired)))
+    failed = select(Job.id).where(Job.state == "failed").scalar_subquery()
+    await session.execute(delete(JobFile).where(JobFile.seq < 0, JobFile.job_id.in_(failed)))
+
+
+async def queued_ids(session: AsyncSession) -> Sequence[int]:
+    result = await session.execute(select(Job.id).where(Job.state == "queued").order_by(Job.id))
+    return list(result.scalars())

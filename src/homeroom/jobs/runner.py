@@ -11,25 +11,24 @@ import contextlib
 import importlib
 import tempfile
 import traceback
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, delete, insert, select, update
 
 from homeroom.config import Settings
+from homeroom.jobs import repository
 from homeroom.jobs.registry import HANDLER_MODULES, HANDLERS, JobContext, JobFailed
 from homeroom.kit import idempotency
 from homeroom.kit.db import Database
 from homeroom.kit.security import AccessClaims
 from homeroom.kit.sqlite_inline import offloaded
-from homeroom.models import Job, JobFile, Notification, utcnow
+from homeroom.models import Job, utcnow
+from homeroom.notifications import repository as notification_repository
 
 log = structlog.get_logger("homeroom.jobs")
 
-CHUNK = 1024 * 1024
 HEARTBEAT_SECONDS = 10.0
 _loaded = False
 
@@ -52,21 +51,8 @@ def load_handlers(settings: Settings) -> None:
 
 async def _claim(db: Database, job_id: int) -> Job | None:
     """Marks a queued job running, for this process only; None if someone else has it."""
-    now = utcnow()
     async with db.sessionmaker() as session:
-        result = await session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.state == "queued")
-            .values(
-                state="running",
-                attempts=Job.attempts + 1,
-                started_at=now,
-                heartbeat_at=now,
-                progress=0,
-            )
-            .returning(Job)
-        )
-        job = result.scalar_one_or_none()
+        job = await repository.claim(session, job_id, utcnow())
         await session.commit()
         return job
 
@@ -76,9 +62,7 @@ async def _report(db: Database, job_id: int, progress: int | None = None) -> Non
     if progress is not None:
         values["progress"] = progress
     async with db.sessionmaker() as session:
-        await session.execute(
-            update(Job).where(Job.id == job_id, Job.state == "running").values(**values)
-        )
+        await repository.beat(session, job_id, values)
         await session.commit()
 
 
@@ -121,29 +105,24 @@ async def _succeed(
             size = 0
             with path.open("rb") as f:
                 seq = 0
-                while chunk := f.read(CHUNK):
-                    await session.execute(
-                        insert(JobFile).values(job_id=job.id, seq=seq, data=chunk)
-                    )
+                while chunk := f.read(repository.CHUNK):
+                    await repository.add_file_chunk(session, job.id, seq, chunk)
                     size += len(chunk)
                     seq += 1
             values |= {"file_name": ctx.output_name, "media_type": ctx.output_type}
             values["file_size"] = size
-        await session.execute(update(Job).where(Job.id == job.id).values(**values))
+        await repository.finish(session, job.id, values)
         body = f"{ctx.output_name} is ready to download." if path is not None else "Done."
-        await session.execute(insert(Notification).values(**_notification(job, True, body)))
+        await notification_repository.add(session, _notification(job, True, body))
         await session.commit()
 
 
 async def _fail(db: Database, job: Job, message: str) -> None:
     now = utcnow()
     async with db.sessionmaker() as session:
-        await session.execute(
-            update(Job)
-            .where(Job.id == job.id)
-            .values(state="failed", error=message, finished_at=now, heartbeat_at=now)
-        )
-        await session.execute(insert(Notification).values(**_notification(job, False, message)))
+        values = {"state": "failed", "error": message, "finished_at": now, "heartbeat_at": now}
+        await repository.finish(session, job.id, values)
+        await notification_repository.add(session, _notification(job, False, message))
         await session.commit()
 
 
@@ -210,44 +189,16 @@ async def recover(db: Database, settings: Settings) -> list[int]:
     now = utcnow()
     stale = now - timedelta(seconds=settings.job_stale_seconds)
     async with db.sessionmaker() as session:
-        abandoned = (Job.state == "running") & (Job.heartbeat_at < stale)
-        await session.execute(
-            update(Job)
-            .where(abandoned, Job.attempts >= settings.job_max_attempts)
-            .values(
-                state="failed",
-                finished_at=now,
-                error="the job was interrupted too many times (its worker stopped)",
-            )
+        await repository.fail_abandoned(
+            session,
+            stale,
+            settings.job_max_attempts,
+            now,
+            "the job was interrupted too many times (its worker stopped)",
         )
-        await session.execute(
-            update(Job)
-            .where(abandoned, Job.attempts < settings.job_max_attempts)
-            .values(state="queued", progress=0)
-        )
-        expired = select(Job.id).where(Job.expires_at < now).scalar_subquery()
-        await session.execute(delete(JobFile).where(JobFile.job_id.in_(expired)))
-        # The input of a job that failed (an import's rows) is of no further use.
-        failed = select(Job.id).where(Job.state == "failed").scalar_subquery()
-        await session.execute(delete(JobFile).where(JobFile.seq < 0, JobFile.job_id.in_(failed)))
+        await repository.requeue_abandoned(session, stale, settings.job_max_attempts)
+        await repository.delete_expired_files(session, now)
         await idempotency.delete_expired(session, now)
-        queued = await session.execute(select(Job.id).where(Job.state == "queued").order_by(Job.id))
-        ids = list(queued.scalars())
+        ids = list(await repository.queued_ids(session))
         await session.commit()
     return ids
-
-
-async def file_chunks(db: Database, job_id: int, size: int) -> AsyncIterator[bytes]:
-    """A finished job's file, chunk by chunk: one chunk in memory at a time, each read on the
-    raw read path (on SQLite the write session would take the write lock)."""
-    query = db.query(
-        "jobs.file_chunk",
-        lambda: select(JobFile.data).where(
-            JobFile.job_id == bindparam("job_id"), JobFile.seq == bindparam("seq")
-        ),
-    )
-    for seq in range((size + CHUNK - 1) // CHUNK):
-        data = await db.reader.scalar(query, {"job_id": job_id, "seq": seq})
-        if data is None:  # expired and deleted while streaming
-            return
-        yield bytes(data)

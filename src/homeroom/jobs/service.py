@@ -5,23 +5,36 @@ broker only after that transaction commits (`after_commit`), so a worker never s
 whose row isn't there yet, and a request that fails leaves no job behind.
 """
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
-from fastapi import Response
-from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homeroom.jobs import repository, runner
+from homeroom.jobs import repository
 from homeroom.jobs.schemas import JobFilters
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, after_commit
 from homeroom.kit.errors import Conflict, Gone, NotFound
-from homeroom.kit.responses import PRIVATE
 from homeroom.models import Job, utcnow
 
 API_PREFIX = "/api/v1"
+
+Send = Callable[[int], Awaitable[None]]
+_SEND = "homeroom.jobs.send"
+
+
+def send_through(sessionmaker: async_sessionmaker[AsyncSession], send: Send | None) -> Send | None:
+    """Makes the sessions of `sessionmaker` send the jobs submitted in them with `send` once
+    they commit (the process's JobRuntime, jobs/broker.py; None: nothing is sent, the jobs stay
+    queued for a sweep). Returns what was set before."""
+    info = dict(sessionmaker.kw.get("info") or {})
+    previous: Send | None = info.pop(_SEND, None)
+    if send is not None:
+        info[_SEND] = send
+    sessionmaker.configure(info=info)
+    return previous
 
 
 async def submit(
@@ -48,19 +61,16 @@ async def submit(
         attempts=0,
         created_at=utcnow(),
     )
-    session.add(job)
-    await session.flush()
-    job_id = job.id
+    job_id = await repository.add(session, job)
+    # No sender (a process without a job runtime): the job stays queued, and the next sweep
+    # of any process that runs jobs sends it.
+    send: Send | None = session.info.get(_SEND)
+    if send is not None:
 
-    db: Database | None = session.info.get("db")
+        async def sent() -> None:
+            await send(job_id)
 
-    async def send() -> None:
-        # No dispatcher (a process without a job runtime): the job stays queued, and the
-        # next sweep of any process that runs jobs sends it.
-        if db is not None and db.job_dispatch is not None:
-            await db.job_dispatch(job_id)
-
-    after_commit(session, send)
+        after_commit(session, sent)
     return view(repository.as_row(job))
 
 
@@ -120,11 +130,31 @@ async def list_jobs(db: Database, principal: Principal, filters: JobFilters) -> 
     }
 
 
-async def download(
-    db: Database, principal: Principal, job_id: int, if_none_match: str | None
-) -> Response:
-    """Streams the owner's finished job file: 404 for anyone else or when the job made no
-    file, 409 while it runs, 410 once it expired."""
+@dataclass(frozen=True, slots=True)
+class JobDownload:
+    """A finished job's file: what names it and its bytes, read chunk by chunk."""
+
+    db: Database
+    job_id: int
+    name: str
+    media_type: str
+    size: int
+    # A job's file never changes once written: its id, size and finish time name it.
+    etag: str
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The file, one chunk in memory at a time, each read on the raw read path (on
+        SQLite the write session would take the write lock)."""
+        for seq in range((self.size + repository.CHUNK - 1) // repository.CHUNK):
+            data = await repository.file_chunk(self.db, self.job_id, seq)
+            if data is None:  # expired and deleted while streaming
+                return
+            yield data
+
+
+async def job_file(db: Database, principal: Principal, job_id: int) -> JobDownload:
+    """The owner's finished job file: 404 for anyone else or when the job made no file, 409
+    while it runs, 410 once it expired."""
     row = await repository.get(db, principal.user_id, job_id)
     if row is None:
         raise NotFound("job not found")
@@ -134,26 +164,14 @@ async def download(
         raise NotFound("this job made no file to download")
     if row["expires_at"] is not None and _as_dt(row["expires_at"]) <= utcnow():
         raise Gone("the file has expired; run the job again")
-    # A job's file never changes once written: its id, size and finish time name it.
     etag = '"job-{}-{}-{}"'.format(
         row["id"], row["file_size"], _as_dt(row["finished_at"]).timestamp()
     )
-    headers = {
-        "ETag": etag,
-        "Cache-Control": PRIVATE,
-        "Content-Disposition": attachment(row["file_name"]),
-        "Content-Length": str(row["file_size"]),
-    }
-    if if_none_match and etag in (t.strip().removeprefix("W/") for t in if_none_match.split(",")):
-        return Response(status_code=304, headers=headers)
-    return StreamingResponse(
-        runner.file_chunks(db, job_id, int(row["file_size"] or 0)),
-        media_type=row["media_type"] or "application/octet-stream",
-        headers=headers,
+    return JobDownload(
+        db,
+        job_id,
+        row["file_name"],
+        row["media_type"] or "application/octet-stream",
+        int(row["file_size"] or 0),
+        etag,
     )
-
-
-def attachment(file_name: str) -> str:
-    """A Content-Disposition naming the file, safe for any name (RFC 6266 / 5987)."""
-    ascii_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in file_name)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"

@@ -55,12 +55,12 @@ from starlette.responses import Response
 from homeroom.config import Settings
 from homeroom.kit import epilogue
 from homeroom.kit.bulk import RowSet
+from homeroom.kit.db import Database
 from homeroom.kit.responses import PRIVATE, etag_of, prepared_json
 from homeroom.models.cache import CacheVersion
 
 if TYPE_CHECKING:
     from homeroom.kit.auth import Principal
-    from homeroom.kit.db import Database
 
 EPOCH = "__epoch__"
 _RETRY_AFTER = 5.0  # seconds Redis is left alone after a failure
@@ -166,9 +166,12 @@ def _versions_statement(count: int) -> Any:
 
 
 class ResponseCache:
-    """One process's view of the cache: memory store (LRU, TTL), optional Redis behind it."""
+    """One process's view of the cache: memory store (LRU, TTL), optional Redis behind it,
+    versions read from `db`. Created in the app's lifespan beside the Database
+    (`app.state.cache`); endpoints take it as the `PageCache` dependency (kit/deps.py)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
         self.ttl = settings.cache_ttl_seconds
         self.local = Memory(size=settings.cache_local_entries, check_interval=0)
         self.shared: Any = None
@@ -193,14 +196,14 @@ class ResponseCache:
             settings.cache_large_bytes, settings.cache_large_entry_bytes, settings.cache_ttl_seconds
         )
 
-    async def start(self, db: Database) -> None:
+    async def start(self) -> None:
         await self.local.init()
         if self.shared is not None:
             try:
                 await self.shared.init()
             except Exception as exc:
                 self._redis_failed(exc)
-        await self.ensure_epoch(db)
+        await self.ensure_epoch()
 
     async def close(self) -> None:
         if self.shared is not None:
@@ -211,8 +214,9 @@ class ResponseCache:
             except Exception as exc:
                 self._redis_failed(exc)
 
-    async def ensure_epoch(self, db: Database) -> None:
+    async def ensure_epoch(self) -> None:
         """Writes the database's cache epoch unless it has one (every process at start)."""
+        db = self.db
         insert = sqlite.insert if db.is_sqlite else postgresql.insert
         stmt = insert(CacheVersion).values(tag=EPOCH, version=secrets.randbits(63))
         try:
@@ -226,7 +230,8 @@ class ResponseCache:
 
     # -- versions --
 
-    async def _read_versions(self, db: Database, tags: Iterable[str]) -> list[int] | None:
+    async def _read_versions(self, tags: Iterable[str]) -> list[int] | None:
+        db = self.db
         wanted = [EPOCH, *tags]
         known = self._versions
         reader: Any = db.reader
@@ -254,18 +259,17 @@ class ResponseCache:
     # -- the cached read --
 
     async def key(
-        self, db: Database, region: str, key_parts: Iterable[Hashable], tags: Iterable[str]
+        self, region: str, key_parts: Iterable[Hashable], tags: Iterable[str]
     ) -> str | None:
         """The key an entry built NOW may be stored under (None: caching is off). Read it
         before building the entry, never after (see the module's docstring)."""
-        versions = await self._read_versions(db, tags)
+        versions = await self._read_versions(tags)
         if versions is None:
             return None
         return f"{region}:{':'.join(map(str, key_parts))}:{'.'.join(map(str, versions))}"
 
     async def cached(
         self,
-        db: Database,
         region: Region,
         key_parts: Iterable[Hashable],
         tags: Iterable[str],
@@ -279,7 +283,7 @@ class ResponseCache:
         With a `gate` (heavy bodies: a dashboard), builds wait for a turn, and a request that
         waited takes the body a request ahead of it built for the same key instead.
         """
-        key = await self.key(db, region, key_parts, tags)
+        key = await self.key(region, key_parts, tags)
         if key is None:
             self._count(self._misses, MISSES, region)
             body = await build()
@@ -394,15 +398,3 @@ def cached_response(request: Request, entry: Entry, cache_control: str = PRIVATE
     """A cached body as a JSON response with its ETag; 304 when the client has it."""
     etag, body = entry
     return prepared_json(request, body, etag, cache_control=cache_control)
-
-
-async def cached(
-    db: Database,
-    region: Region,
-    key_parts: Iterable[Hashable],
-    tags: Iterable[str],
-    build: Callable[[], Awaitable[bytes]],
-    gate: asyncio.Semaphore | None = None,
-) -> Entry:
-    """`ResponseCache.cached` on the process's cache of `db`."""
-    return await db.cache.cached(db, region, key_parts, tags, build, gate)

@@ -39,7 +39,6 @@ from sqlalchemy.sql import Executable
 
 from homeroom.config import Settings
 from homeroom.kit.bulk import execute_core
-from homeroom.kit.cache import ResponseCache
 from homeroom.kit.sqlite_inline import Checkpointer, Turns, connect_inline
 from homeroom.kit.sqlite_inline import commits as sqlite_commits
 from homeroom.models.base import sqlite_timestamp
@@ -592,19 +591,19 @@ class GroupCommit:
 
 @dataclass
 class Database:
-    """Everything a process needs to talk to its database; created in the app's lifespan."""
+    """Everything a process needs to talk to its database (the write engine and its sessions,
+    the raw reader, compiled queries); created in the app's lifespan. What the process keeps
+    beside it lives beside it: the response cache (kit/cache.ResponseCache, which reads its
+    versions through this) and the job runtime (jobs/broker.JobRuntime)."""
 
     settings: Settings
     engine: AsyncEngine = field(init=False)
     sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
     reader: SqliteReader | AsyncpgReader = field(init=False)
     dialect: Dialect = field(init=False)
-    cache: ResponseCache = field(init=False)
     # Heavy reads (an export, a dashboard built anew) running at once in this process; more
     # wait for a turn instead of taking the CPU from every other request.
     heavy: asyncio.Semaphore = field(init=False)
-    # Sends a job id to the job broker (set by the process's JobRuntime; see jobs/broker.py).
-    job_dispatch: Callable[[int], Awaitable[None]] | None = field(default=None, init=False)
     _queries: dict[Hashable, CompiledQuery] = field(default_factory=dict, init=False)
     _checkpointer: Checkpointer | None = field(default=None, init=False)
     _groups: dict[Hashable, GroupCommit] = field(default_factory=dict, init=False)
@@ -612,12 +611,7 @@ class Database:
     def __post_init__(self) -> None:
         url = self.settings.effective_database_url
         self.engine = create_engine(self.settings)
-        # Each session knows its Database (session.info["db"]): jobs submitted in a request's
-        # transaction are sent through it after the commit.
-        self.sessionmaker = async_sessionmaker(
-            self.engine, expire_on_commit=False, info={"db": self}
-        )
-        self.cache = ResponseCache(self.settings)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.heavy = asyncio.Semaphore(self.settings.export_concurrency)
         if self.settings.is_sqlite:
             self.dialect = sqlite.dialect(paramstyle="qmark")
@@ -642,14 +636,12 @@ class Database:
         else:
             self._checkpointer = Checkpointer(sqlite_path(self.settings.effective_database_url))
             self._checkpointer.start()
-        await self.cache.start(self)
 
     async def close(self) -> None:
         for group in self._groups.values():
             await group.drain()
         if self._checkpointer is not None:
             await self._checkpointer.stop()
-        await self.cache.close()
         if isinstance(self.reader, AsyncpgReader):
             await self.reader.close()
         else:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.config import Settings
 from homeroom.kit import idempotency
+from homeroom.kit.cache import ResponseCache
 from homeroom.kit.db import Database, discard_after_commit, open_session, run_after_commit
 from homeroom.kit.sqlite_inline import offloaded
 
@@ -19,6 +20,11 @@ from homeroom.kit.sqlite_inline import offloaded
 async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+async def get_cache(request: Request) -> ResponseCache:
+    cache: ResponseCache = request.app.state.cache
+    return cache
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -54,6 +60,7 @@ async def offloaded_unit_of_work(request: Request) -> AsyncIterator[AsyncSession
 
 
 DB = Annotated[Database, Depends(get_database)]
+PageCache = Annotated[ResponseCache, Depends(get_cache)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 Session = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 HeavySession = Annotated[AsyncSession, Depends(offloaded_unit_of_work, scope="function")]

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.kit.db import CompiledQuery, Database, Row
@@ -20,6 +20,11 @@ COLUMNS = (
     Notification.created_at,
 )
 FIELDS = tuple(c.key for c in COLUMNS)
+
+
+async def add(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Inserts one notification (`values`: its columns) in the session's transaction."""
+    await session.execute(insert(Notification).values(**values))
 
 
 def to_item(row: Row) -> dict[str, Any]:

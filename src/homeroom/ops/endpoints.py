@@ -1,13 +1,13 @@
 """Liveness, readiness and Prometheus metrics: never cached (no-store), always fresh."""
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import text
 
 from homeroom.kit.deps import DB
 from homeroom.kit.errors import problem
 from homeroom.kit.metrics import exposition
 from homeroom.kit.responses import NO_STORE, json_response
 from homeroom.kit.routing import Route
+from homeroom.ops import repository
 
 router = APIRouter(tags=["operations"], route_class=Route)
 
@@ -22,8 +22,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request, db: DB) -> Response:
     """Readiness: the database answers."""
     try:
-        async with db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await repository.ping(db)
     except Exception as exc:  # any failure to reach the database means "not ready"
         return problem(
             503,

@@ -2,11 +2,9 @@
 
 import re
 
-from sqlalchemy import select
-
 from homeroom.config import Settings
 from homeroom.kit.db import Database
-from homeroom.models import School
+from homeroom.schools import repository
 
 
 async def create_school_command(settings: Settings, code: str, name: str) -> int:
@@ -17,11 +15,8 @@ async def create_school_command(settings: Settings, code: str, name: str) -> int
     db = Database(settings)
     try:
         async with db.sessionmaker() as session, session.begin():
-            if await session.scalar(select(School.id).where(School.code == code)) is not None:
+            if await repository.id_by_code(session, code) is not None:
                 raise ValueError(f"a school with code {code!r} already exists")
-            school = School(code=code, name=name.strip())
-            session.add(school)
-            await session.flush()
-            return school.id
+            return await repository.add(session, code, name.strip())
     finally:
         await db.close()

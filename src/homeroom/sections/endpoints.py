@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.kit.auth import SectionsRead, SectionsWrite
 from homeroom.kit.cache import cached_response
-from homeroom.kit.deps import DB, Session
+from homeroom.kit.deps import DB, PageCache, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
@@ -50,11 +50,11 @@ async def create_section(
 
 @router.get("/{section_id}", response_model=SectionRead)
 async def get_section(
-    request: Request, principal: SectionsRead, db: DB, section_id: PathId
+    request: Request, principal: SectionsRead, db: DB, pages: PageCache, section_id: PathId
 ) -> Response:
     """Read one section."""
     return cached_response(
-        request, await section_service.get_section_cached(db, principal, section_id)
+        request, await section_service.get_section_cached(db, pages, principal, section_id)
     )
 
 

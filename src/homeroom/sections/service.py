@@ -36,7 +36,9 @@ async def get_section(db: Database, principal: Principal, section_id: int) -> di
     return repository.to_item(row)
 
 
-async def get_section_cached(db: Database, principal: Principal, section_id: int) -> cache.Entry:
+async def get_section_cached(
+    db: Database, pages: cache.ResponseCache, principal: Principal, section_id: int
+) -> cache.Entry:
     """GET /sections/{id} as cached bytes. The row shows its course's code and title and its
     teacher's name (school "catalog" tag), its enrolled count (enrollments bump the section),
     and who sees it depends on enrollments, the teacher, a guardian's links (scope tags)."""
@@ -50,7 +52,7 @@ async def get_section_cached(db: Database, principal: Principal, section_id: int
         *cache.scope_tags(principal),
     )
     key = (section_id, *cache.scope_key(principal))
-    return await cache.cached(db, "section", key, tags, build)
+    return await pages.cached("section", key, tags, build)
 
 
 async def _changed(

@@ -12,7 +12,7 @@ from homeroom.config import Settings
 from homeroom.kit.migrate import upgrade
 from homeroom.kit.security import hash_password_async
 from homeroom.seed.plan import SCHOOL_CODE, DemoPlan, Logins, Table
-from homeroom.seed.writers import DatabaseNotEmpty, OnRows, target_for
+from homeroom.seed.repository import DatabaseNotEmpty, OnRows, target_for
 
 
 class SeedRefused(Exception):

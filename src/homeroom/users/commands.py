@@ -1,11 +1,11 @@
 """The create-user command's work, outside the request cycle."""
 
-from sqlalchemy import select
-
 from homeroom.config import Settings
 from homeroom.kit.db import Database
 from homeroom.kit.security import hash_password_async
-from homeroom.models import ROLES, School, User
+from homeroom.models import ROLES, User
+from homeroom.schools import repository as school_repository
+from homeroom.users import repository
 from homeroom.users.service import users_changed
 
 
@@ -25,22 +25,21 @@ async def create_user_command(
         async with db.sessionmaker() as session, session.begin():
             school_id = None
             if school_code is not None:
-                school_id = await session.scalar(
-                    select(School.id).where(School.code == school_code)
-                )
+                school_id = await school_repository.id_by_code(session, school_code)
                 if school_id is None:
                     raise ValueError(f"no school with code {school_code!r}")
             email = email.strip().lower()
-            if await session.scalar(select(User.id).where(User.email == email)) is not None:
+            if await repository.email_taken(session, email):
                 raise ValueError(f"a user with email {email} already exists")
-            session.add(
+            repository.add(
+                session,
                 User(
                     email=email,
                     password_hash=await hash_password_async(password),
                     role=role,
                     school_id=school_id,
                     full_name=name,
-                )
+                ),
             )
             await users_changed(session, school_id)
     finally:

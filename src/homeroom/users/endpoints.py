@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from homeroom.kit.auth import UsersRead, UsersWrite
-from homeroom.kit.deps import DB, Session
+from homeroom.kit.deps import DB, PageCache, Session
 from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
@@ -21,12 +21,13 @@ async def list_users(
     request: Request,
     principal: UsersRead,
     db: DB,
+    pages: PageCache,
     page: Annotated[PageRequest, Depends(page_request)],
     filters: Annotated[UserFilters, query_model(UserFilters)],
 ) -> Response:
     """List logins of the caller's school (all schools for an all-schools admin)."""
     plan = plan_page(page, repository.SORTING)
-    rows, total = await user_service.list_users(db, principal, filters, plan)
+    rows, total = await user_service.list_users(db, pages, principal, filters, plan)
     body, headers = page_body(request, rows, total, plan, repository.SORTING, repository.to_item)
     return json_response(request, body, headers=headers)
 

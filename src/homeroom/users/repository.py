@@ -142,6 +142,11 @@ async def email_taken(session: AsyncSession, email: str) -> bool:
     return (await session.execute(stmt)).first() is not None
 
 
+def add(session: AsyncSession, user: User) -> None:
+    """A new login, inserted at the session's next flush."""
+    session.add(user)
+
+
 async def school_exists(session: AsyncSession, school_id: int) -> bool:
     stmt = select(School.id).where(School.id == school_id)
     return (await session.execute(stmt)).first() is not None
