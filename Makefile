@@ -51,14 +51,14 @@ test-fast: $(DEV)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not live" $(PYTEST_ARGS)
 
 lint: $(DEV)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/python scripts/check_layers.py src/homeroom
 
 format: $(DEV)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
 
 bench: $(DEV)
 	$(BIN)/python bench/reads.py

@@ -6,9 +6,9 @@ Prints one line per violation, `path:line: rule: what`, and exits 1 if there is 
 The rules (ARCHITECTURE.md, "Who may do what"):
 
 sql-outside-repository
-    SQL is written only in a domain's `repository.py` (or a `repositories/` package), in the
-    kit's database mechanisms (`KIT_SQL_MODULES`), in `models/` (tables, trigger DDL) and in
-    `migrations/`. "SQL" means any of:
+    SQL is written only in a domain's `repository.py` (a `<topic>_repository.py` beside it,
+    or a `repositories/` package), in the kit's database mechanisms (`KIT_SQL_MODULES`), in
+    `models/` (tables, trigger DDL) and in `migrations/`. "SQL" means any of:
     - importing a statement or expression builder from SQLAlchemy (`SQL_BUILDERS`: select,
       insert, update, delete, text, func, bindparam, ...; loader options such as
       selectinload), or using one through a module import (`sa.select`);
@@ -26,11 +26,11 @@ service-imports-http
     A service (`service.py`, `services/`) imports nothing from fastapi or starlette: HTTP
     (requests, responses, status codes) belongs to the endpoints.
 kit-imports-domain
-    `kit/` imports from Homeroom only `homeroom.kit`, `homeroom.models` and
-    `homeroom.config`: the shared mechanisms know no domain.
+    `kit/` imports from Homeroom only `homeroom.kit`, `homeroom.models`, `homeroom.config`
+    and `homeroom.enums`: the shared mechanisms know no domain.
 models-import-domain
-    `models/` imports from Homeroom only `homeroom.models`, `homeroom.kit` and
-    `homeroom.config`: no service, repository or endpoint of any domain.
+    `models/` imports from Homeroom only `homeroom.models`, `homeroom.kit`, `homeroom.config`
+    and `homeroom.enums`: no service, repository or endpoint of any domain.
 migration-imports-app
     A migration (`migrations/versions/`) imports nothing from `homeroom`: migrations are
     frozen history and keep their own copy of what they need.
@@ -136,17 +136,7 @@ SQL_TEXT = re.compile(
     r"|SAVEPOINT|RELEASE|VACUUM|ANALYZE|REINDEX|TRUNCATE|EXPLAIN)\s+\S"
 )
 HTTP_PACKAGES = ("fastapi", "starlette")
-LOWER_LAYERS = ("homeroom.kit", "homeroom.models", "homeroom.config")
-
-# TEMPORARY: migrations that still import application code; another branch of issue 9 gives
-# them their own copies. Drop each entry when that branch is merged (the list must end empty).
-MIGRATIONS_IMPORTING_APP = frozenset(
-    {
-        "migrations/versions/2026_11_22_0001_initial_schema.py",
-        "migrations/versions/2026_11_22_0003_jobs_and_notifications.py",
-        "migrations/versions/2026_12_04_0007_idempotency_keys.py",
-    }
-)
+LOWER_LAYERS = ("homeroom.kit", "homeroom.models", "homeroom.config", "homeroom.enums")
 
 
 @dataclass(frozen=True, order=True)
@@ -188,7 +178,7 @@ def may_hold_sql(relative: str) -> bool:
         return True
     if parts[0] == "kit":
         return len(parts) == 2 and parts[1] in KIT_SQL_MODULES
-    return parts[-1] == "repository" or "repositories" in parts[:-1]
+    return parts[-1].endswith("repository") or "repositories" in parts[:-1]
 
 
 def is_service(relative: str) -> bool:
@@ -295,12 +285,9 @@ def check_imports(source: Source) -> Iterator[Violation]:
                 line,
                 rule,
                 f"imports {name}; {top}/ imports only homeroom.kit, homeroom.models, "
-                "homeroom.config",
+                "homeroom.config, homeroom.enums",
             )
-        if (
-            source.parts[:2] == ("migrations", "versions")
-            and source.relative not in MIGRATIONS_IMPORTING_APP
-        ):
+        if source.parts[:2] == ("migrations", "versions"):
             yield Violation(
                 source.relative,
                 line,

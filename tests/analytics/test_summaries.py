@@ -1,5 +1,5 @@
 """The summary tables behind the dashboard, kept by the triggers of the migrations, equal a
-recomputation from scratch by the application's statements (analytics/summaries.py) after
+recomputation from scratch by the application's statements (analytics/summary_repository.py) after
 every kind of write (API and plain SQL, cascades included), and their final percentages equal
 grades/calculation.py's."""
 
@@ -10,7 +10,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import Table, delete, select, text, update
 
-from homeroom.analytics import summaries
+from homeroom.analytics import summary_repository as summaries
 from homeroom.grades import calculation
 from homeroom.kit.db import Database
 from homeroom.models import (

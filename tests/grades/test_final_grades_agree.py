@@ -229,35 +229,29 @@ class TestFinalGradesAgree:
         letters = [calculation.letter(final) for final in finals]
 
         async with db.engine.connect() as conn:
-            stored = dict(
-                (
-                    await conn.execute(
-                        text(
-                            "SELECT enrollment_id, final_percentage FROM analytics_enrollments "
-                            "WHERE section_id = :s"
-                        ),
-                        {"s": ids["section"]},
-                    )
-                ).all()
+            stored_rows = await conn.execute(
+                text(
+                    "SELECT enrollment_id, final_percentage FROM analytics_enrollments "
+                    "WHERE section_id = :s"
+                ),
+                {"s": ids["section"]},
             )
+            stored: dict[int, float | None] = {e: final for e, final in stored_rows.tuples()}
             counts = (
                 await conn.execute(
                     text("SELECT a, b, c, d, f FROM analytics_sections WHERE section_id = :s"),
                     {"s": ids["section"]},
                 )
             ).one()
-            failing = dict(
-                (
-                    await conn.execute(
-                        text(
-                            "SELECT student_id, failing FROM analytics_students "
-                            "WHERE student_id IN (SELECT student_id FROM enrollments "
-                            "WHERE section_id = :s)"
-                        ),
-                        {"s": ids["section"]},
-                    )
-                ).all()
+            failing_rows = await conn.execute(
+                text(
+                    "SELECT student_id, failing FROM analytics_students "
+                    "WHERE student_id IN (SELECT student_id FROM enrollments "
+                    "WHERE section_id = :s)"
+                ),
+                {"s": ids["section"]},
             )
+            failing: dict[int, Any] = {s: f for s, f in failing_rows.tuples()}
         # To the cent: both are a whole number of cents over 100, the same float.
         assert [stored[e] for e in ids["enrollments"]] == finals
         by_letter = Counter(letter for letter in letters if letter is not None)

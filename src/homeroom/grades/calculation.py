@@ -10,8 +10,8 @@ sees always agree. The arithmetic is binary floating point, in which 89.995 is h
 89.99499999999999..., and the database keeps its sums by adding and subtracting as grades
 change: a value less than a millionth of a cent below a half-way value counts as half-way
 (HALF_UP), so that noise never decides a cent or a letter. The database computes the stored
-final percentages with the same formula and constant (analytics/summaries.py and the triggers
-of migration 0008), so the dashboard and the student's page agree to the cent.
+final percentages with the same formula and constant (analytics/summary_repository.py and the
+triggers of migration 0008), so the dashboard and the student's page agree to the cent.
 """
 
 import math

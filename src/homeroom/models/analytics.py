@@ -10,8 +10,8 @@ PostgreSQL: statement triggers over transition tables), in the transaction of wh
 the source rows: the API, an import, a psql session. No application code maintains them, so no
 write path can forget to, and they are never out of date with a committed write. Migration 0004
 filled them from existing data; a seed, which turns the triggers off for its load, fills them
-with analytics/summaries.py. Every change is incremental (counts and sums adjusted by the rows
-written, looked up by primary key), never a rescan of the big tables.
+with analytics/summary_repository.py. Every change is incremental (counts and sums adjusted by
+the rows written, looked up by primary key), never a rescan of the big tables.
 """
 
 from datetime import date

@@ -11,7 +11,7 @@ school is written or nothing is: a failed seed leaves the database as it found i
 The analytics summaries' triggers keep them in step one write at a time: on the district's 7 M
 grade and attendance rows that made seeding 3-4x slower (SQLite 55 s -> 204 s, PostgreSQL
 88 s -> 193 s). A seed turns them off for its load and fills the summaries once with the
-application's set-based statements (analytics/summaries.py), in the same transaction.
+application's set-based statements (analytics/summary_repository.py), in the same transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from homeroom.analytics import summaries
+from homeroom.analytics import summary_repository as summaries
 from homeroom.config import Settings
 from homeroom.kit.cache import EPOCH
 from homeroom.kit.db import sqlite_path

@@ -10,9 +10,8 @@ rule changed here reaches existing databases only through a new migration that c
 triggers and recomputes the rows.
 """
 
+from homeroom.enums import ATTENDANCE_STATUSES, STUDENT_STATUSES
 from homeroom.grades import calculation
-from homeroom.models.attendance import ATTENDANCE_STATUSES
-from homeroom.models.people import STUDENT_STATUSES
 
 # Dependency order: a table is filled from those before it.
 TABLES = (
