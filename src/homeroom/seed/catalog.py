@@ -97,7 +97,7 @@ CATALOG = (
 ELECTIVE_COUNTS = (1, 2, 2, 3)
 
 # About 47 students per section: the `school` (2,000 students, ~300 sections) and `district`
-# (50,000 students, ~7,500 sections) datasets of BENCHMARKS.md.
+# (50,000 students, ~7,500 sections) datasets of bench/README.md.
 STUDENTS_PER_SECTION = 47
 STUDENTS_PER_TEACHER = 20
 
