@@ -81,7 +81,8 @@ def school_activity(school_id: int | None, shard: int) -> Tag:
 
 def school_activities(school_id: int | None) -> list[Tag]:
     """All shards of a school's activity: a read of the audit rows depends on every one."""
-    return [school_activity(school_id, shard) for shard in range(ACTIVITY_SHARDS)]
+    prefix = f"school:{_school(school_id)}:activity:"
+    return [Tag(f"{prefix}{shard}") for shard in range(ACTIVITY_SHARDS)]
 
 
 def scope(principal: Principal) -> tuple[Tag, ...]:
