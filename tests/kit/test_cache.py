@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import delete
 
 from homeroom.config import Settings
+from homeroom.kit import tags as tag
 from homeroom.kit.cache import EPOCH, ResponseCache
 from homeroom.kit.db import Database
 from homeroom.models import CacheVersion, School
@@ -376,9 +377,9 @@ class TestRedis:
         await two.start()
         try:
             calls, build = await _counted_build()
-            first = await one.cached("course", ("k",), ("course:1",), build)
+            first = await one.cached("course", ("k",), (tag.course(1),), build)
             # Another process (its own memory store) finds the entry in Redis.
-            assert await two.cached("course", ("k",), ("course:1",), build) == first
+            assert await two.cached("course", ("k",), (tag.course(1),), build) == first
             assert len(calls) == 1
         finally:
             await one.close()
@@ -394,7 +395,7 @@ class TestRedis:
                 calls, build = await _counted_build()
                 for _ in range(3):
                     await down.clear_local()
-                    entry = await down.cached("course", ("k",), ("course:1",), build)
+                    entry = await down.cached("course", ("k",), (tag.course(1),), build)
                     assert entry[1].startswith(b'{"n":')
             finally:
                 await down.close()

@@ -13,6 +13,7 @@ from homeroom.analytics.schemas import DashboardQuery, MeQuery
 from homeroom.enums import ATTENDANCE_STATUSES, LETTERS
 from homeroom.grades import calculation
 from homeroom.kit import cache
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, can
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Forbidden, NotFound
@@ -20,17 +21,11 @@ from homeroom.kit.responses import etag_of
 from homeroom.kit.scopes import scope_kind, scope_params
 
 ENROLLMENT_COUNTS = ("enrolled", "completed", "dropped")
-# Every write leaves an audit row, and an audit row bumps "school:{id}:activity:{id % 8}" (a
-# trigger of migrations 0004-0005, in the write's transaction): the dashboard shows those rows,
-# so it depends on every write of its school, through the 8 shards (concurrent writers bump
-# different rows instead of queueing on one). The other tags are bumped by the write paths.
-ACTIVITY_SHARDS = 8
-DASHBOARD_TOPICS = (
-    *(f"activity:{shard}" for shard in range(ACTIVITY_SHARDS)),
-    "people",
-    "catalog",
-    "grading",
-)
+# Every write leaves an audit row, and an audit row bumps one of its school's activity shards
+# (a trigger of migrations 0004-0005, in the write's transaction; kit/tags.py): the dashboard
+# shows those rows, so it depends on every write of its school, through all the shards. The
+# other tags are bumped by the write paths.
+DASHBOARD_TOPICS: tuple[tag.SchoolTopic, ...] = ("people", "catalog", "grading")
 
 
 def rate(present: int, late: int, total: int) -> float | None:
@@ -211,7 +206,7 @@ async def dashboard_cached(
     async def build() -> bytes:
         return orjson.dumps(await dashboard(db, reach, school, query, today))
 
-    tags = [cache.school_tag(school, topic) for topic in DASHBOARD_TOPICS]
+    tags = [*tag.school_activities(school), *(tag.school(school, t) for t in DASHBOARD_TOPICS)]
     key = (
         school if school is not None else "all",
         today,
@@ -426,14 +421,15 @@ async def me_cached(
     async def build() -> bytes:
         return orjson.dumps(await me(db, principal, query))
 
-    if principal.role != "student":
+    student_id = principal.profile_id
+    if principal.role != "student" or student_id is None:
         body = await build()
         return etag_of(body), body
     school = principal.school_id
     tags = (
-        f"student:{principal.profile_id}",
-        cache.school_tag(school, "grading"),
-        cache.school_tag(school, "catalog"),
+        tag.student(student_id),
+        tag.school(school, "grading"),
+        tag.school(school, "catalog"),
     )
     key = (_today(query.date), query.upcoming_limit, *cache.scope_key(principal))
     return await pages.cached("analytics_me", key, tags, build)

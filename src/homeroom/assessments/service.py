@@ -15,6 +15,7 @@ from homeroom.assessments.schemas import (
 )
 from homeroom.audit import service as audit
 from homeroom.kit import cache, writes
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -147,7 +148,7 @@ async def replace_categories(
 
 async def _changed(session: AsyncSession, school_id: int) -> None:
     """Assessments and categories show in every grade summary of the school."""
-    await cache.invalidate(session, *cache.school_tags(school_id, "grading"))
+    await cache.invalidate(session, *tag.school_writes(school_id, "grading"))
 
 
 # --- assessments -------------------------------------------------------------------------------

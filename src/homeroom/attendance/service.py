@@ -16,11 +16,13 @@ from homeroom.attendance.schemas import (
 from homeroom.audit import service as audit
 from homeroom.enums import ATTENDANCE_STATUSES
 from homeroom.kit import cache, writes
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.kit.tags import Tag
 from homeroom.models import utcnow
 from homeroom.sections import rules as section_rules
 
@@ -30,9 +32,9 @@ def rate(present: int, late: int, total: int) -> float | None:
     return (present + late) / total if total else None
 
 
-def _tags(section_id: int, *student_ids: int) -> list[str]:
+def _tags(section_id: int, *student_ids: int) -> list[Tag]:
     """What an attendance write changes: the section's summary and each student's."""
-    return [f"section:{section_id}:attendance", *(f"student:{s}" for s in student_ids)]
+    return [tag.section_attendance(section_id), *(tag.student(s) for s in student_ids)]
 
 
 # --- records ------------------------------------------------------------------------------------
@@ -351,9 +353,9 @@ async def student_summary_cached(
         return orjson.dumps(await student_summary(db, principal, student_id, date_from, date_to))
 
     tags = (
-        f"student:{student_id}",
-        cache.school_tag(principal.school_id, "catalog"),
-        *cache.scope_tags(principal),
+        tag.student(student_id),
+        tag.school(principal.school_id, "catalog"),
+        *tag.scope(principal),
     )
     key = (student_id, date_from, date_to, *cache.scope_key(principal))
     return await pages.cached("student_attendance", key, tags, build)
@@ -375,10 +377,10 @@ async def section_summary_cached(
         return orjson.dumps(await section_summary(db, principal, section_id, date_from, date_to))
 
     tags = (
-        f"section:{section_id}",
-        f"section:{section_id}:attendance",
-        cache.school_tag(principal.school_id, "people"),
-        *cache.scope_tags(principal),
+        tag.section(section_id),
+        tag.section_attendance(section_id),
+        tag.school(principal.school_id, "people"),
+        *tag.scope(principal),
     )
     key = (section_id, date_from, date_to, *cache.scope_key(principal))
     return await pages.cached("section_attendance", key, tags, build)

@@ -9,6 +9,7 @@ from homeroom.audit import service as audit
 from homeroom.courses import repository
 from homeroom.courses.schemas import CourseCreate, CourseFilters, CourseUpdate
 from homeroom.kit import cache, writes
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -42,13 +43,13 @@ async def get_course_cached(
         return orjson.dumps(await get_course(db, principal, course_id))
 
     key = (course_id, *cache.scope_key(principal))
-    return await pages.cached("course", key, (f"course:{course_id}",), build)
+    return await pages.cached("course", key, (tag.course(course_id),), build)
 
 
 async def _changed(session: AsyncSession, course_id: int, school_id: int) -> None:
     """Bumps what shows this course: its page, and the school's section pages and grade and
     attendance summaries (they show its code and title)."""
-    await cache.invalidate(session, f"course:{course_id}", *cache.school_tags(school_id, "catalog"))
+    await cache.invalidate(session, tag.course(course_id), *tag.school_writes(school_id, "catalog"))
 
 
 async def _term_school(session: AsyncSession, principal: Principal, term_id: int) -> int:

@@ -19,6 +19,7 @@ from homeroom.enrollments.schemas import (
     EnrollmentUpdate,
 )
 from homeroom.kit import cache, writes
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -125,7 +126,7 @@ async def _changed(session: AsyncSession, *pairs: tuple[int, int]) -> None:
     """An enrollment changes its student's pages (sections, grades, who may see them) and its
     section's page (enrolled count, who may see it)."""
     await cache.invalidate(
-        session, *(tag for s, c in pairs for tag in (f"student:{s}", f"section:{c}"))
+        session, *(t for s, c in pairs for t in (tag.student(s), tag.section(c)))
     )
 
 

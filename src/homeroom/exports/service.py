@@ -29,6 +29,7 @@ from homeroom.exports.schemas import (
 from homeroom.jobs import service as jobs
 from homeroom.jobs.schemas import JobFilters
 from homeroom.kit import cache
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
 from homeroom.kit.cpu import run_cpu
 from homeroom.kit.db import CompiledQuery, Database, Row
@@ -151,7 +152,7 @@ async def students_stream(
     export = students(db, principal, filters, sort, fmt)
     key = None
     if scope_kind(principal) in ("school", "all"):
-        tags = [cache.school_tag(principal.school_id, "people")]
+        tags = [tag.school(principal.school_id, "people")]
         parts = (fmt, sort, principal.school_id, *filters.model_dump().values())
         key = await pages.key("export:students", parts, tags)
     return export, _cached(db, pages.large, export, key)

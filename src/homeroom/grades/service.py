@@ -9,6 +9,7 @@ from homeroom.audit import service as audit
 from homeroom.grades import calculation, repository, rules
 from homeroom.grades.schemas import BulkGrades, GradeCreate, GradeFilters, GradeUpdate
 from homeroom.kit import cache, writes
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row, SessionReader
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -92,7 +93,7 @@ async def create_grade(
     grade = await writes.insert(
         db, session, principal, repository.RESOURCE, values, derived={"section_id": section_id}
     )
-    await cache.invalidate(session, f"student:{data.student_id}")
+    await cache.invalidate(session, tag.student(data.student_id))
     audit.record(
         session, principal, "create", "grade", grade["id"], school_id, data.model_dump(mode="json")
     )
@@ -136,7 +137,7 @@ async def update_grade(
     audit.record(session, principal, "update", "grade", grade_id, school_id, changes)
     changes |= {"graded_by": principal.user_id, "graded_at": utcnow()}
     updated = await writes.update(db, session, principal, repository.RESOURCE, grade, changes)
-    await cache.invalidate(session, f"student:{student_id}")
+    await cache.invalidate(session, tag.student(student_id))
     return updated
 
 
@@ -150,7 +151,7 @@ async def delete_grade(
     grade, _ = await _target(db, session, principal, grade_id, if_match)
     item = grade.item
     await writes.delete(session, repository.RESOURCE, grade_id)
-    await cache.invalidate(session, f"student:{item['student_id']}")
+    await cache.invalidate(session, tag.student(item["student_id"]))
     audit.record(
         session,
         principal,
@@ -240,7 +241,7 @@ async def record_bulk(
         )
         _checked_column(principal, data, targets)
         raise Conflict("the gradebook changed while these grades were saved; send them again")
-    await cache.invalidate(session, *(f"student:{s}" for s in student_ids))
+    await cache.invalidate(session, *(tag.student(s) for s in student_ids))
     audit.record(
         session,
         principal,
@@ -357,10 +358,10 @@ async def student_grades_cached(
 
     school = principal.school_id
     tags = (
-        f"student:{student_id}",
-        cache.school_tag(school, "grading"),
-        cache.school_tag(school, "catalog"),
-        *cache.scope_tags(principal),
+        tag.student(student_id),
+        tag.school(school, "grading"),
+        tag.school(school, "catalog"),
+        *tag.scope(principal),
     )
     key = (student_id, term_id, *cache.scope_key(principal))
     return await pages.cached("student_grades", key, tags, build)

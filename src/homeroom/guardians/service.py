@@ -8,6 +8,7 @@ from homeroom.audit import service as audit
 from homeroom.guardians import repository
 from homeroom.guardians.schemas import GuardianCreate, GuardianFilters, GuardianLink, GuardianUpdate
 from homeroom.kit import cache, writes
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -98,7 +99,7 @@ async def delete_guardian(
         {"email": guardian.item["email"]},
     )
     await writes.delete(session, repository.RESOURCE, guardian_id)  # its links cascade
-    await cache.invalidate(session, f"guardian:{guardian_id}")
+    await cache.invalidate(session, tag.guardian(guardian_id))
 
 
 async def link_student(
@@ -122,7 +123,7 @@ async def link_student(
         raise Conflict("the student is already linked to this guardian")
     repository.add_link(session, guardian_id, data.student_id, data.relationship)
     # What a guardian may see is their children: the guardian tag is in their cache keys.
-    await cache.invalidate(session, f"guardian:{guardian_id}")
+    await cache.invalidate(session, tag.guardian(guardian_id))
     audit.record(
         session,
         principal,
@@ -141,7 +142,7 @@ async def unlink_student(
     guardian = await writes.load(db, session, principal, repository.RESOURCE, guardian_id)
     if not await repository.remove_link(session, guardian_id, student_id):
         raise NotFound("the student is not linked to this guardian")
-    await cache.invalidate(session, f"guardian:{guardian_id}")
+    await cache.invalidate(session, tag.guardian(guardian_id))
     audit.record(
         session,
         principal,

@@ -35,9 +35,10 @@ from homeroom.imports.repository import (
     StudentRef,
 )
 from homeroom.imports.rows import Prepared, Record
-from homeroom.kit import cache
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Reader
+from homeroom.kit.tags import Tag
 from homeroom.models import Enrollment, Guardian, Student, utcnow
 from homeroom.sections import rules as section_rules
 
@@ -68,7 +69,7 @@ class Plan:
     updated: int = 0
     unchanged: int = 0
     writes: list[Write] = field(default_factory=list)
-    tags: set[str] = field(default_factory=set)
+    tags: set[Tag] = field(default_factory=set)
     details: dict[str, Any] = field(default_factory=dict)
 
     async def write(self, session: AsyncSession) -> None:
@@ -179,11 +180,11 @@ async def check_students(ctx: Context) -> Plan:
             continue
         updates.append({"id": existing.id, **new, "updated_at": now})
         updated_numbers.append(number)
-        plan.tags.add(f"student:{existing.id}")
+        plan.tags.add(tag.student(existing.id))
 
     plan.created, plan.updated = len(inserts), len(updates)
     if inserts or updates:
-        plan.tags.update(cache.school_tags(ctx.school_id, "people"))
+        plan.tags.update(tag.school_writes(ctx.school_id, "people"))
     if inserts:
         plan.writes.append(lambda s: repository.insert_rows(s, ctx.db, Student, inserts))
     if updates:
@@ -293,7 +294,7 @@ async def check_guardians(ctx: Context) -> Plan:
         else:
             plan.unchanged += 1
 
-    plan.tags.update(f"guardian:{g}" for g in changed_guardians)
+    plan.tags.update(tag.guardian(g) for g in changed_guardians)
     new_emails = set(new_guardians)
 
     async def write(session: AsyncSession) -> None:
@@ -513,7 +514,7 @@ async def check_enrollments(ctx: Context) -> Plan:
         else:
             plan.unchanged += 1
             continue
-        plan.tags.update((f"student:{student_id}", f"section:{section.id}"))
+        plan.tags.update((tag.student(student_id), tag.section(section.id)))
 
     plan.created, plan.updated = len(inserts), len(updates)
     if inserts:
@@ -642,7 +643,7 @@ async def check_grades(ctx: Context) -> Plan:
                 now,
             )
         )
-        plan.tags.add(f"student:{student.id}")
+        plan.tags.add(tag.student(student.id))
 
     async def write(session: AsyncSession) -> None:
         await grades_repository.upsert_grades(session, upserts, set_comment=True)
@@ -733,7 +734,7 @@ async def check_attendance(ctx: Context) -> Plan:
                 "recorded_at": now,
             }
         )
-        plan.tags.update((f"section:{section.id}:attendance", f"student:{student.id}"))
+        plan.tags.update((tag.section_attendance(section.id), tag.student(student.id)))
 
     async def write(session: AsyncSession) -> None:
         ids = {(s, dt.date.fromisoformat(d)): i for (s, d), i in sessions.items()}

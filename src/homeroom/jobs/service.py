@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from homeroom import enums
 from homeroom.jobs import repository
 from homeroom.jobs.schemas import JobFilters
 from homeroom.kit.auth import Principal
@@ -158,7 +159,7 @@ async def job_file(db: Database, principal: Principal, job_id: int) -> JobDownlo
     row = await repository.get(db, principal.user_id, job_id)
     if row is None:
         raise NotFound("job not found")
-    if row["state"] in ("queued", "running"):
+    if row["state"] in enums.UNFINISHED_JOB_STATES:
         raise Conflict("the job has not finished yet; poll it until its status is succeeded")
     if row["state"] != "succeeded" or row["file_name"] is None:
         raise NotFound("this job made no file to download")

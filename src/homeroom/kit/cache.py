@@ -1,11 +1,12 @@
 """Response caching that is never stale: versioned keys, versions kept in the database.
 
 Every cached response depends on a few *tags* ("course:12", "student:7",
-"school:3:grading"). Each tag has a version in the `cache_versions` table. A write replaces
-the versions of the tags it affects with a fresh random value INSIDE ITS OWN TRANSACTION
-(`invalidate`), so the new versions commit atomically with the data. A cached read
-(`ResponseCache.cached`) first reads the current versions of its tags, then looks up the key
-`region:key parts:versions`; on a miss it builds the body and stores it under that key.
+"school:3:grading", named by kit/tags.py). Each tag has a version in the `cache_versions`
+table. A write replaces the versions of the tags it affects with a fresh random value INSIDE
+ITS OWN TRANSACTION (`invalidate`), so the new versions commit atomically with the data. A
+cached read (`ResponseCache.cached`) first reads the current versions of its tags, then looks
+up the key `region:key parts:versions`; on a miss it builds the body and stores it under that
+key.
 
 Why no reader can see a value older than the last acknowledged write, in any process:
 the write's versions are committed before its response is sent; any read that starts after
@@ -57,6 +58,7 @@ from homeroom.kit import epilogue
 from homeroom.kit.bulk import RowSet
 from homeroom.kit.db import Database
 from homeroom.kit.responses import PRIVATE, etag_of, prepared_json
+from homeroom.kit.tags import Tag
 from homeroom.models.cache import CacheVersion
 
 if TYPE_CHECKING:
@@ -90,33 +92,12 @@ def _log() -> Any:
     return structlog.get_logger("homeroom.cache")
 
 
-# --- tags ---------------------------------------------------------------------------------------
-
-
-def school_tag(school_id: int | None, topic: str) -> str:
-    """A school-wide tag for reads; an all-schools admin (school None) reads "school:all:..."."""
-    return f"school:{'all' if school_id is None else school_id}:{topic}"
-
-
-def school_tags(school_id: int, *topics: str) -> list[str]:
-    """The school-wide tags a write of `school_id`'s data bumps (its own and the all-schools
-    readers')."""
-    return [f"school:{s}:{t}" for t in topics for s in (school_id, "all")]
+# --- who reads (the tags themselves: kit/tags.py) -------------------------------------------
 
 
 def scope_key(principal: Principal) -> tuple[Hashable, ...]:
     """What makes one caller's view differ from another's: role, school and profile."""
     return (principal.role, principal.school_id, principal.profile_id)
-
-
-def scope_tags(principal: Principal) -> tuple[str, ...]:
-    """Tags of the data that decides what this caller may see beyond the record itself:
-    a teacher's sections, a guardian's links to children."""
-    if principal.role == "teacher":
-        return (f"teacher:{principal.profile_id}",)
-    if principal.role == "guardian":
-        return (f"guardian:{principal.profile_id}",)
-    return ()
 
 
 # --- writes -------------------------------------------------------------------------------------
@@ -125,7 +106,7 @@ def scope_tags(principal: Principal) -> tuple[str, ...]:
 _TAGS = RowSet((("tag", "TEXT"),))
 
 
-async def invalidate(session: AsyncSession, *tags: str) -> None:
+async def invalidate(session: AsyncSession, *tags: Tag) -> None:
     """Gives each tag a fresh version in the session's transaction. The tags of a transaction
     are written together just before it commits (kit/epilogue.py: no code path can commit
     without them), by one statement whose text is the same for any number of tags; on
@@ -230,7 +211,7 @@ class ResponseCache:
 
     # -- versions --
 
-    async def _read_versions(self, tags: Iterable[str]) -> list[int] | None:
+    async def _read_versions(self, tags: Iterable[Tag]) -> list[int] | None:
         db = self.db
         wanted = [EPOCH, *tags]
         known = self._versions
@@ -259,7 +240,7 @@ class ResponseCache:
     # -- the cached read --
 
     async def key(
-        self, region: str, key_parts: Iterable[Hashable], tags: Iterable[str]
+        self, region: str, key_parts: Iterable[Hashable], tags: Iterable[Tag]
     ) -> str | None:
         """The key an entry built NOW may be stored under (None: caching is off). Read it
         before building the entry, never after (see the module's docstring)."""
@@ -272,7 +253,7 @@ class ResponseCache:
         self,
         region: Region,
         key_parts: Iterable[Hashable],
-        tags: Iterable[str],
+        tags: Iterable[Tag],
         build: Callable[[], Awaitable[bytes]],
         gate: asyncio.Semaphore | None = None,
     ) -> Entry:

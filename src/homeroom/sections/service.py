@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
 from homeroom.kit import cache, writes
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
@@ -47,9 +48,9 @@ async def get_section_cached(
         return orjson.dumps(await get_section(db, principal, section_id))
 
     tags = (
-        f"section:{section_id}",
-        cache.school_tag(principal.school_id, "catalog"),
-        *cache.scope_tags(principal),
+        tag.section(section_id),
+        tag.school(principal.school_id, "catalog"),
+        *tag.scope(principal),
     )
     key = (section_id, *cache.scope_key(principal))
     return await pages.cached("section", key, tags, build)
@@ -60,11 +61,11 @@ async def _changed(
 ) -> None:
     """Bumps the section, its school's catalog (grade and attendance summaries show sections)
     and the teachers who gain or lose it (what a teacher may see)."""
-    teachers = {f"teacher:{t}" for t in (section["teacher_id"], *teacher_ids) if t is not None}
+    teachers = {tag.teacher(t) for t in (section["teacher_id"], *teacher_ids) if t is not None}
     await cache.invalidate(
         session,
-        f"section:{section['id']}",
-        *cache.school_tags(section["school_id"], "catalog"),
+        tag.section(section["id"]),
+        *tag.school_writes(section["school_id"], "catalog"),
         *teachers,
     )
 

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
 from homeroom.kit import cache, writes
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.db import Database
 from homeroom.kit.errors import Conflict, NotFound
@@ -50,7 +51,7 @@ async def _ensure_unique(
 async def _changed(session: AsyncSession, student_id: int, school_id: int) -> None:
     """The student's own pages, and their name on the school's section attendance ("people")."""
     await cache.invalidate(
-        session, f"student:{student_id}", *cache.school_tags(school_id, "people")
+        session, tag.student(student_id), *tag.school_writes(school_id, "people")
     )
 
 

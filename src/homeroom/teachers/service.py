@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
 from homeroom.kit import cache, writes
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, NotFound, field_error
@@ -46,7 +47,7 @@ async def _changed(session: AsyncSession, teacher_id: int, school_id: int) -> No
     """A teacher's name shows on the school's section pages ("catalog"); the teacher tag
     covers what the teacher may see."""
     await cache.invalidate(
-        session, f"teacher:{teacher_id}", *cache.school_tags(school_id, "catalog")
+        session, tag.teacher(teacher_id), *tag.school_writes(school_id, "catalog")
     )
 
 

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homeroom.audit import service as audit
 from homeroom.auth import repository as auth_repository
 from homeroom.kit import cache, writes
+from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -51,7 +52,7 @@ async def _total(
         return b"%d" % await repository.count(db, kind, scope, filters)
 
     key = (kind, principal.school_id, filters.q, filters.role, filters.is_active)
-    tags = (cache.school_tag(principal.school_id, "users"),)
+    tags = (tag.school(principal.school_id, "users"),)
     _, body = await pages.cached("users_total", key, tags, build)
     return int(body)
 
@@ -60,9 +61,9 @@ async def users_changed(session: AsyncSession, school_id: int | None) -> None:
     """Bumps the "users" tags of a school (and the all-schools admins') in the session's
     transaction: call it from every write that creates, deletes or changes a login."""
     if school_id is None:  # an all-schools admin: only their listing counts it
-        await cache.invalidate(session, cache.school_tag(None, "users"))
+        await cache.invalidate(session, tag.school(None, "users"))
     else:
-        await cache.invalidate(session, *cache.school_tags(school_id, "users"))
+        await cache.invalidate(session, *tag.school_writes(school_id, "users"))
 
 
 async def get_user(db: Database, principal: Principal, user_id: int) -> dict[str, Any]:
