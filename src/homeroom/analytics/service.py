@@ -179,7 +179,7 @@ def _at_risk(rows: list[repository.AtRiskRow], threshold: float) -> dict[str, An
                     "final_percentage": row.final_percentage,
                 }
             )
-    total = int(rows[0].total) if rows else 0
+    total = int(next((row.total for row in rows), 0))  # every row carries it
     return {"attendance_threshold": threshold, "total": total, "students": list(students.values())}
 
 
