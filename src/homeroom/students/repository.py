@@ -162,7 +162,7 @@ async def list_page(
     plan: PagePlan,
 ) -> tuple[list[Row], int]:
     shape = _filter_shape(filters)
-    search, *_ = shape
+    search, _, _, _ = shape
     params = {**scope, **_filter_params(filters)}
     count_q = db.query(
         ("students.count", kind, shape),
@@ -206,8 +206,7 @@ async def _search_page(
     if plan.keyset is not None:
         return rows, plan.keyset.total
     if rows:
-        first, *_ = rows
-        *_, total = first  # the total rides in the last column of every row
+        total = next(iter(rows))[-1]  # the total rides in the last column of every row
         return [row[:-1] for row in rows], int(total)
     if plan.offset == 0:
         return [], 0
@@ -222,7 +221,7 @@ def export_query(
     filters. Returns the query and its filter parameters (add the scope's). A search is a
     `scan` query: SQLite reads its batches in a worker thread."""
     shape = _filter_shape(filters)
-    search, *_ = shape
+    search, _, _, _ = shape
     column = SORTING.keys[sort].column
     order = (column.desc(), Student.id.desc()) if desc else (column.asc(), Student.id.asc())
     query = db.query(
