@@ -5,7 +5,9 @@ rather than grades and attendance records: a 50,000-student school's dashboard r
 8,000 small rows instead of 7 million.
 """
 
-from typing import Any, Literal
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -57,6 +59,8 @@ FAILING_BELOW = 60.0  # grades/calculation.py: below D's floor is an F
 
 # Whose dashboard: one school (bound parameter "school") or every school together.
 Reach = Literal["school", "all"]
+# A DATE column's value on the raw read path: a date (PostgreSQL) or its ISO text (SQLite).
+DateValue = dt.date | str
 
 
 # --- the dashboard -----------------------------------------------------------------------------
@@ -167,14 +171,122 @@ def _overview(reach: Reach) -> Any:
     return union_all(*members)
 
 
-async def overview(db: Database, reach: Reach, params: dict[str, Any]) -> list[Row]:
-    """The dashboard's aggregates as (kind, id, text1, text2, day1, day2, n1..n9) rows:
-    "school" (id, name), "students" (n1..n5: active, inactive, graduated, withdrawn,
-    archived), "term" (id, name, start, end), "course" (id, code, title; n1 term_id,
-    n2..n9 enrolled, completed, dropped, A, B, C, D, F), "day" and "week" (day1 date,
-    n1..n4 present, absent, late, excused). Runs off the event loop on SQLite (scan)."""
+class OverviewRow(NamedTuple):
+    """_SHAPE: one member of the union; what each column holds (and its type) depends
+    on `kind`: see Overview."""
+
+    kind: str
+    id: Any
+    text1: Any
+    text2: Any
+    day1: Any
+    day2: Any
+    n1: Any
+    n2: Any
+    n3: Any
+    n4: Any
+    n5: Any
+    n6: Any
+    n7: Any
+    n8: Any
+    n9: Any
+
+
+class SchoolRow(NamedTuple):
+    id: int
+    name: str
+
+
+class StudentCounts(NamedTuple):
+    """Students of each status bucket (NULL when no summary row is there)."""
+
+    active: int | None
+    inactive: int | None
+    graduated: int | None
+    withdrawn: int | None
+    archived: int | None
+
+
+class TermRow(NamedTuple):
+    id: int
+    name: str
+    start_date: DateValue
+    end_date: DateValue
+
+
+class CourseRow(NamedTuple):
+    """A course and its sections' summed counts (NULL when it has no section)."""
+
+    id: int
+    code: str
+    title: str
+    term_id: int
+    enrolled: int | None
+    completed: int | None
+    dropped: int | None
+    a: int | None
+    b: int | None
+    c: int | None
+    d: int | None
+    f: int | None
+
+    @property
+    def letters(self) -> tuple[int | None, ...]:
+        return self.a, self.b, self.c, self.d, self.f
+
+
+class DayRow(NamedTuple):
+    """One school day's attendance records by status (ATTENDANCE_STATUSES' order)."""
+
+    date: DateValue
+    present: int | None
+    absent: int | None
+    late: int | None
+    excused: int | None
+
+    @property
+    def counts(self) -> tuple[int | None, ...]:
+        return self.present, self.absent, self.late, self.excused
+
+
+class Overview(NamedTuple):
+    """The union's rows split by kind: "school" (absent when every school is reached),
+    "students", "term", "course", "day" (the last :days school days) and "week" (this
+    week's school days)."""
+
+    school: SchoolRow | None
+    students: StudentCounts | None
+    terms: list[TermRow]
+    courses: list[CourseRow]
+    days: list[DayRow]
+    week: list[DayRow]
+
+
+def _split(rows: list[Row]) -> Overview:
+    out = Overview(None, None, [], [], [], [])
+    for r in map(OverviewRow._make, rows):
+        if r.kind == "school":
+            out = out._replace(school=SchoolRow(r.id, r.text1))
+        elif r.kind == "students":
+            out = out._replace(students=StudentCounts(r.n1, r.n2, r.n3, r.n4, r.n5))
+        elif r.kind == "term":
+            out.terms.append(TermRow(r.id, r.text1, r.day1, r.day2))
+        elif r.kind == "course":
+            out.courses.append(
+                CourseRow(
+                    r.id, r.text1, r.text2, r.n1, r.n2, r.n3, r.n4, r.n5, r.n6, r.n7, r.n8, r.n9
+                )
+            )
+        else:
+            days = out.days if r.kind == "day" else out.week
+            days.append(DayRow(r.day1, r.n1, r.n2, r.n3, r.n4))
+    return out
+
+
+async def overview(db: Database, reach: Reach, params: dict[str, Any]) -> Overview:
+    """The dashboard's aggregates, one statement. Runs off the event loop on SQLite (scan)."""
     query = db.query(("analytics.overview", reach), lambda: _overview(reach), scan=True)
-    return await db.reader.all(query, params)
+    return _split(await db.reader.all(query, params))
 
 
 def _at_risk(reach: Reach) -> Select[Any]:
@@ -246,13 +358,35 @@ def _at_risk(reach: Reach) -> Select[Any]:
     )
 
 
-async def at_risk(db: Database, reach: Reach, params: dict[str, Any]) -> list[Row]:
-    """(total, student_id, student_number, first_name, last_name, grade_level, present,
-    absent, late, excused, attendance_rate, failing, section_id, course_code, final) rows:
-    one per listed student and failing section (section NULL when none), or one row with
-    the total alone when nobody is listed."""
+class AtRiskRow(NamedTuple):
+    """One listed student and one of their failing sections (section NULL when none), or the
+    total alone (every other column NULL) when nobody is listed."""
+
+    total: int
+    student_id: int | None
+    student_number: str | None
+    first_name: str | None
+    last_name: str | None
+    grade_level: int | None
+    present: int | None
+    absent: int | None
+    late: int | None
+    excused: int | None
+    attendance_rate: float | None
+    failing: int | None
+    section_id: int | None
+    course_code: str | None
+    final_percentage: float | None
+
+    @property
+    def counts(self) -> tuple[int | None, ...]:
+        return self.present, self.absent, self.late, self.excused
+
+
+async def at_risk(db: Database, reach: Reach, params: dict[str, Any]) -> list[AtRiskRow]:
+    """The at-risk list, the total riding on every row."""
     query = db.query(("analytics.at_risk", reach), lambda: _at_risk(reach), scan=True)
-    return await db.reader.all(query, params)
+    return list(map(AtRiskRow._make, await db.reader.all(query, params)))
 
 
 def _activity(reach: Reach) -> Select[Any]:
@@ -376,16 +510,63 @@ def _sessions() -> Select[Any]:
     )
 
 
-async def section_rows(db: Database, section_id: int) -> tuple[list[Row], list[Row], list[Row]]:
-    """Three statements: the roster (enrollment_id, student_id, student_number, first_name,
-    last_name, status, present, absent, late, excused), every assessment with each score
-    recorded (assessment_id, title, category_id, category, weight, max_points, due_date,
-    enrollment_id, score), and the sessions (date, present, absent, late, excused)."""
+class RosterRow(NamedTuple):
+    enrollment_id: int
+    student_id: int
+    student_number: str
+    first_name: str
+    last_name: str
+    status: str
+    present: int
+    absent: int
+    late: int
+    excused: int
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        return self.present, self.absent, self.late, self.excused
+
+
+class GradebookRow(NamedTuple):
+    """An assessment with one recorded score (enrollment and score NULL when none)."""
+
+    assessment_id: int
+    title: str
+    category_id: int
+    category: str
+    weight: float
+    max_points: float
+    due_date: DateValue | None
+    enrollment_id: int | None
+    score: float | None
+
+
+class SessionRow(NamedTuple):
+    date: DateValue
+    present: int
+    absent: int
+    late: int
+    excused: int
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        return self.present, self.absent, self.late, self.excused
+
+
+async def section_rows(
+    db: Database, section_id: int
+) -> tuple[list[RosterRow], list[GradebookRow], list[SessionRow]]:
+    """Three statements: the roster, every assessment with each score recorded, the
+    sessions."""
     params = {"section_id": section_id}
     roster = await db.reader.all(db.query("analytics.roster", _roster), params)
     gradebook = await db.reader.all(db.query("analytics.gradebook", _gradebook), params)
     sessions = await db.reader.all(db.query("analytics.sessions", _sessions), params)
-    return roster, gradebook, sessions
+    return (
+        list(map(RosterRow._make, roster)),
+        list(map(GradebookRow._make, gradebook)),
+        list(map(SessionRow._make, sessions)),
+    )
 
 
 # --- a student's or a guardian's own -----------------------------------------------------------
@@ -470,25 +651,75 @@ def _me_attendance(kind: ScopeKind) -> Select[Any]:
     )
 
 
-async def me_rows(
-    db: Database, kind: ScopeKind, scope: dict[str, Any]
-) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
-    """Four statements, whatever the number of children: the students (id, student_number,
-    first_name, last_name, grade_level); their sections with categories (student_id,
-    section_id, code, title, term_id, category_id, weight); every assessment of those
-    sections with the student's score (student_id, section_id, assessment_id, title,
-    category_id, max_points, due_date, score); attendance counts (student_id, section_id,
-    course_code, present, absent, late, excused). The last three are skipped without
-    students."""
-    out: list[list[Row]] = []
-    for name, build in (
-        ("students", _me_students),
-        ("sections", _me_sections),
-        ("assessments", _me_assessments),
-        ("attendance", _me_attendance),
-    ):
-        query = db.query((f"analytics.me.{name}", kind), lambda b=build: b(kind))  # type: ignore[misc]
-        out.append(await db.reader.all(query, scope))
-        if not out[0]:
-            return [], [], [], []
-    return out[0], out[1], out[2], out[3]
+class MeStudentRow(NamedTuple):
+    student_id: int
+    student_number: str
+    first_name: str
+    last_name: str
+    grade_level: int
+
+
+class MeSectionRow(NamedTuple):
+    """A student's section with one of its categories (category NULL when none)."""
+
+    student_id: int
+    section_id: int
+    code: str
+    title: str
+    term_id: int
+    category_id: int | None
+    weight: float | None
+
+
+class MeAssessmentRow(NamedTuple):
+    """An assessment of a student's section, with their score (NULL when not graded)."""
+
+    student_id: int
+    section_id: int
+    assessment_id: int
+    title: str
+    category_id: int
+    max_points: float
+    due_date: DateValue | None
+    score: float | None
+
+
+class MeAttendanceRow(NamedTuple):
+    student_id: int
+    section_id: int
+    course_code: str
+    present: int
+    absent: int
+    late: int
+    excused: int
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        return self.present, self.absent, self.late, self.excused
+
+
+class MeRows(NamedTuple):
+    students: list[MeStudentRow]
+    sections: list[MeSectionRow]
+    assessments: list[MeAssessmentRow]
+    attendance: list[MeAttendanceRow]
+
+
+async def me_rows(db: Database, kind: ScopeKind, scope: dict[str, Any]) -> MeRows:
+    """Four statements, whatever the number of children: the students, their sections with
+    categories, every assessment of those sections with the student's score, attendance
+    counts per section. The last three are skipped without students."""
+
+    async def rows(name: str, build: Callable[[ScopeKind], Select[Any]]) -> list[Row]:
+        query = db.query((f"analytics.me.{name}", kind), lambda: build(kind))
+        return await db.reader.all(query, scope)
+
+    students = list(map(MeStudentRow._make, await rows("students", _me_students)))
+    if not students:
+        return MeRows([], [], [], [])
+    return MeRows(
+        students,
+        list(map(MeSectionRow._make, await rows("sections", _me_sections))),
+        list(map(MeAssessmentRow._make, await rows("assessments", _me_assessments))),
+        list(map(MeAttendanceRow._make, await rows("attendance", _me_attendance))),
+    )

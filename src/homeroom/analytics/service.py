@@ -3,7 +3,7 @@
 import datetime as dt
 import statistics
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -15,7 +15,7 @@ from homeroom.grades import calculation
 from homeroom.kit import cache
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, can
-from homeroom.kit.db import Database, Row
+from homeroom.kit.db import Database
 from homeroom.kit.errors import Forbidden, NotFound
 from homeroom.kit.responses import etag_of
 from homeroom.kit.scopes import scope_kind, scope_params
@@ -64,10 +64,12 @@ def _reach(principal: Principal, school_id: int | None) -> tuple[Reach, int | No
     return "school", school_id
 
 
-def _attendance(day_rows: list[Row], week_rows: list[Row], today: dt.date) -> dict[str, Any]:
-    trend = sorted(({"date": _day(r[4]), **_counts(r[6:10])} for r in day_rows), key=_by_date)
+def _attendance(
+    day_rows: list[repository.DayRow], week_rows: list[repository.DayRow], today: dt.date
+) -> dict[str, Any]:
+    trend = sorted(({"date": _day(r.date), **_counts(r.counts)} for r in day_rows), key=_by_date)
     zero = {"date": today, **_counts((0, 0, 0, 0))}
-    week = _counts(tuple(sum(int(r[6 + i] or 0) for r in week_rows) for i in range(4)))
+    week = _counts(tuple(sum(int(v or 0) for v in column) for column in _columns(week_rows)))
     return {
         "today": next((d for d in trend if d["date"] == today), zero),
         "week": {
@@ -80,89 +82,99 @@ def _attendance(day_rows: list[Row], week_rows: list[Row], today: dt.date) -> di
     }
 
 
+def _columns(rows: list[repository.DayRow] | list[repository.SessionRow]) -> list[tuple[Any, ...]]:
+    """The rows' status counts column by column (one empty column per status without rows)."""
+    return list(zip(*(r.counts for r in rows), strict=True)) or [()] * len(ATTENDANCE_STATUSES)
+
+
 def _by_date(entry: dict[str, Any]) -> dt.date:
     date: dt.date = entry["date"]
     return date
 
 
-def _overview(rows: list[Row], today: dt.date) -> dict[str, Any]:
-    by_kind: dict[str, list[Row]] = {}
-    for row in rows:
-        by_kind.setdefault(row[0], []).append(row)
-    school = by_kind.get("school", [None])[0]
-    buckets = ("active", "inactive", "graduated", "withdrawn", "archived")
-    counts = by_kind.get("students", [(None,) * 15])[0]
-    students = {b: int(counts[6 + i] or 0) for i, b in enumerate(buckets)}
-    terms = sorted(by_kind.get("term", []), key=lambda r: (_day(r[4]), r[1]))
-    courses = sorted(by_kind.get("course", []), key=lambda r: (r[6], r[2], r[1]))
-    per_term: dict[int, list[int]] = {}
+def _overview(rows: repository.Overview, today: dt.date) -> dict[str, Any]:
+    school = rows.school
+    counts = rows.students or repository.StudentCounts(None, None, None, None, None)
+    students = {bucket: int(n or 0) for bucket, n in zip(counts._fields, counts, strict=True)}
+    terms = sorted(rows.terms, key=lambda t: (_day(t.start_date), t.id))
+    courses = sorted(rows.courses, key=lambda c: (c.term_id, c.code, c.id))
+    per_term: dict[int, tuple[int, int, int]] = {}
     grades = []
-    for row in courses:
-        enrolled, completed, dropped, *letters = (int(v or 0) for v in row[7:15])
-        totals = per_term.setdefault(int(row[6]), [0, 0, 0])
-        totals[0] += enrolled
-        totals[1] += completed
-        totals[2] += dropped
+    for course in courses:
+        enrolled, completed, dropped = (
+            int(v or 0) for v in (course.enrolled, course.completed, course.dropped)
+        )
+        letters = [int(v or 0) for v in course.letters]
+        term_enrolled, term_completed, term_dropped = per_term.get(int(course.term_id), (0, 0, 0))
+        per_term[int(course.term_id)] = (
+            term_enrolled + enrolled,
+            term_completed + completed,
+            term_dropped + dropped,
+        )
         grades.append(
             {
-                "course_id": row[1],
-                "code": row[2],
-                "title": row[3],
-                "term_id": row[6],
+                "course_id": course.id,
+                "code": course.code,
+                "title": course.title,
+                "term_id": course.term_id,
                 "students": enrolled + completed,
                 "graded": sum(letters),
                 "letters": dict(zip(LETTERS, letters, strict=True)),
             }
         )
     return {
-        "school_id": school[1] if school else None,
-        "school_name": school[2] if school else None,
+        "school_id": school.id if school else None,
+        "school_name": school.name if school else None,
         "date": today,
         "students": {**students, "total": sum(students.values())},
         "enrollments_by_term": [
             {
-                "term_id": t[1],
-                "name": t[2],
-                "start_date": _day(t[4]),
-                "end_date": _day(t[5]),
-                **dict(zip(ENROLLMENT_COUNTS, per_term.get(t[1], [0, 0, 0]), strict=True)),
+                "term_id": t.id,
+                "name": t.name,
+                "start_date": _day(t.start_date),
+                "end_date": _day(t.end_date),
+                **dict(zip(ENROLLMENT_COUNTS, per_term.get(t.id, (0, 0, 0)), strict=True)),
             }
             for t in terms
         ],
-        "attendance": _attendance(by_kind.get("day", []), by_kind.get("week", []), today),
+        "attendance": _attendance(rows.days, rows.week, today),
         "grades_by_course": grades,
     }
 
 
-def _at_risk(rows: list[Row], threshold: float) -> dict[str, Any]:
+def _at_risk(rows: list[repository.AtRiskRow], threshold: float) -> dict[str, Any]:
     students: dict[int, dict[str, Any]] = {}
     for row in rows:
-        student_id = row[1]
+        student_id = row.student_id
         if student_id is None:
             continue
         entry = students.get(student_id)
         if entry is None:
-            attendance = _counts(row[6:10])
+            attendance = _counts(row.counts)
             reasons = []
             if attendance["rate"] is not None and attendance["rate"] < threshold:
                 reasons.append("attendance")
-            if row[11]:
+            if row.failing:
                 reasons.append("failing")
             entry = students[student_id] = {
                 "student_id": student_id,
-                "student_number": row[2],
-                "first_name": row[3],
-                "last_name": row[4],
-                "grade_level": row[5],
+                "student_number": row.student_number,
+                "first_name": row.first_name,
+                "last_name": row.last_name,
+                "grade_level": row.grade_level,
                 "attendance": attendance,
                 "failing": [],
                 "reasons": reasons,
             }
-        if row[12] is not None:
+        if row.section_id is not None:
             entry["failing"].append(
-                {"section_id": row[12], "course_code": row[13], "final_percentage": row[14]}
+                {
+                    "section_id": row.section_id,
+                    "course_code": row.course_code,
+                    "final_percentage": row.final_percentage,
+                }
             )
-    total = int(rows[0][0]) if rows else 0
+    total = int(next((row.total for row in rows), 0))  # every row carries it
     return {"attendance_threshold": threshold, "total": total, "students": list(students.values())}
 
 
@@ -222,12 +234,12 @@ async def dashboard_cached(
 
 
 def _finals(
-    gradebook: list[Row], roster_ids: set[int]
+    gradebook: list[repository.GradebookRow], roster_ids: set[int]
 ) -> tuple[dict[int, float | None], list[dict[str, Any]]]:
     """Each roster enrollment's weighted final percentage, and each assessment's statistics
     over the roster's scores."""
     weights: dict[int, float] = {}
-    sums: dict[tuple[int, int], list[float]] = {}
+    sums: dict[tuple[int, int], tuple[float, float, int]] = {}
     assessments: dict[int, dict[str, Any]] = {}
     scores: dict[int, list[float]] = {}
     for aid, title, cid, category, weight, max_points, due, enrollment_id, score in gradebook:
@@ -244,16 +256,14 @@ def _finals(
         if enrollment_id is None or enrollment_id not in roster_ids or score is None:
             continue
         scores[aid].append(score)
-        acc = sums.setdefault((enrollment_id, cid), [0.0, 0.0, 0])
-        acc[0] += score
-        acc[1] += max_points
-        acc[2] += 1
+        earned, possible, graded = sums.get((enrollment_id, cid), (0.0, 0.0, 0))
+        sums[enrollment_id, cid] = (earned + score, possible + max_points, graded + 1)
     finals = {}
     for enrollment_id in roster_ids:
         totals = []
         for cid, weight in weights.items():
             earned, possible, graded = sums.get((enrollment_id, cid), (0.0, 0.0, 0))
-            totals.append(calculation.CategoryTotals(weight, earned, possible, int(graded)))
+            totals.append(calculation.CategoryTotals(weight, earned, possible, graded))
         finals[enrollment_id] = calculation.final_percentage(totals)
     stats = []
     for aid, entry in assessments.items():
@@ -294,7 +304,7 @@ async def section_analytics(db: Database, principal: Principal, section_id: int)
     if section is None:
         raise NotFound("section not found")
     roster_rows, gradebook, sessions = await repository.section_rows(db, section_id)
-    finals, assessments = _finals(gradebook, {r[0] for r in roster_rows})
+    finals, assessments = _finals(gradebook, {r.enrollment_id for r in roster_rows})
     roster = []
     for enrollment_id, student_id, number, first, last, status, *counts in roster_rows:
         final = finals[enrollment_id]
@@ -311,7 +321,7 @@ async def section_analytics(db: Database, principal: Principal, section_id: int)
             }
         )
     graded = [f for f in finals.values() if f is not None]
-    by_session = [{"date": _day(r[0]), **_counts(r[1:5])} for r in sessions]
+    by_session = [{"date": _day(r.date), **_counts(r.counts)} for r in sessions]
     section_id_, name, teacher_id, course_id, code, title, term_id = section
     return {
         "section_id": section_id_,
@@ -325,9 +335,7 @@ async def section_analytics(db: Database, principal: Principal, section_id: int)
         "average_final_percentage": round(statistics.fmean(graded), 2) if graded else None,
         "letters": _letters(finals.values()),
         "attendance": _counts(
-            tuple(
-                sum(int(s[1 + i] or 0) for s in sessions) for i in range(len(ATTENDANCE_STATUSES))
-            )
+            tuple(sum(int(v or 0) for v in column) for column in _columns(sessions))
         ),
         "roster": roster,
         "assessments": assessments,
@@ -339,7 +347,7 @@ async def section_analytics(db: Database, principal: Principal, section_id: int)
 
 
 def _my_grades(
-    section_rows: list[Row], assessment_rows: list[Row]
+    section_rows: list[repository.MeSectionRow], assessment_rows: list[repository.MeAssessmentRow]
 ) -> tuple[list[dict[str, Any]], dict[int, str]]:
     """One student's sections with their weighted final grades, and section -> course code."""
     sections: dict[int, dict[str, Any]] = {}
@@ -353,20 +361,18 @@ def _my_grades(
                 "term_id": term_id,
             }
             weights[section_id] = {}
-        if category_id is not None:
+        if category_id is not None and weight is not None:
             weights[section_id][category_id] = weight
-    sums: dict[tuple[int, int], list[float]] = {}
+    sums: dict[tuple[int, int], tuple[float, float, int]] = {}
     for _, section_id, _, _, category_id, max_points, _, score in assessment_rows:
         if score is None:
             continue
-        acc = sums.setdefault((section_id, category_id), [0.0, 0.0, 0])
-        acc[0] += score
-        acc[1] += max_points
-        acc[2] += 1
+        earned, possible, graded = sums.get((section_id, category_id), (0.0, 0.0, 0))
+        sums[section_id, category_id] = (earned + score, possible + max_points, graded + 1)
     out = []
     for section_id, entry in sections.items():
         totals = [
-            calculation.CategoryTotals(w, *_sums(sums.get((section_id, cid))))
+            calculation.CategoryTotals(w, *sums.get((section_id, cid), (0.0, 0.0, 0)))
             for cid, w in weights[section_id].items()
         ]
         final = calculation.final_percentage(totals)
@@ -374,14 +380,11 @@ def _my_grades(
     return out, {sid: s["course_code"] for sid, s in sections.items()}
 
 
-def _sums(acc: list[float] | None) -> tuple[float, float, int]:
-    if acc is None:
-        return 0.0, 0.0, 0
-    return acc[0], acc[1], int(acc[2])
-
-
 def _upcoming(
-    assessment_rows: list[Row], codes: dict[int, str], today: dt.date, limit: int
+    assessment_rows: list[repository.MeAssessmentRow],
+    codes: dict[int, str],
+    today: dt.date,
+    limit: int,
 ) -> list[dict[str, Any]]:
     due = []
     for _, section_id, aid, title, _, max_points, due_date, score in assessment_rows:
@@ -402,10 +405,18 @@ def _upcoming(
     return due[:limit]
 
 
-def _group(rows: list[Row]) -> dict[int, list[Row]]:
-    out: dict[int, list[Row]] = {}
+class _OfStudent(Protocol):
+    @property
+    def student_id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_OfStudent)
+
+
+def _group(rows: list[R]) -> dict[int, list[R]]:
+    out: dict[int, list[R]] = {}
     for row in rows:
-        out.setdefault(row[0], []).append(row)
+        out.setdefault(row.student_id, []).append(row)
     return out
 
 
@@ -456,7 +467,7 @@ async def me(db: Database, principal: Principal, query: MeQuery) -> dict[str, An
             sections_of.get(student_id, []), assessments_of.get(student_id, [])
         )
         by_section = [
-            {"section_id": r[1], "course_code": r[2], **_counts(r[3:7])}
+            {"section_id": r.section_id, "course_code": r.course_code, **_counts(r.counts)}
             for r in attendance_of.get(student_id, [])
         ]
         totals = tuple(sum(s[name] for s in by_section) for name in ATTENDANCE_STATUSES)

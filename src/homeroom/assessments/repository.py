@@ -3,7 +3,7 @@
 Reads compile once per shape and run on the raw read path; writes run through the session.
 """
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Select,
@@ -56,6 +56,19 @@ def _section_categories(kind: ScopeKind, with_usage: bool) -> Select[Any]:
     )
 
 
+class SectionCategoryRow(NamedTuple):
+    """A section and one of its categories (the category's columns None when it has none);
+    has_assessments is read only with usage."""
+
+    section_id: int
+    school_id: int
+    teacher_id: int | None
+    category_id: int | None
+    name: str | None
+    weight: float | None
+    has_assessments: bool | None = None
+
+
 async def section_categories(
     db: Database,
     reader: Reader,
@@ -63,24 +76,25 @@ async def section_categories(
     scope: dict[str, Any],
     section_id: int,
     with_usage: bool = False,
-) -> list[Row]:
-    """(section_id, school_id, teacher_id, category_id, name, weight[, has_assessments]) rows;
-    empty when the section is out of the caller's scope."""
+) -> list[SectionCategoryRow]:
+    """The section's categories; empty when the section is out of the caller's scope."""
     query = db.query(
         ("categories.of_section", kind, with_usage),
         lambda: _section_categories(kind, with_usage),
     )
-    return await reader.all(query, {**scope, "section_id": section_id})
+    rows = await reader.all(query, {**scope, "section_id": section_id})
+    return [SectionCategoryRow(*row) for row in rows]
 
 
 async def section_categories_for_write(
     db: Database, session: AsyncSession, kind: ScopeKind, scope: dict[str, Any], section_id: int
-) -> list[Row]:
+) -> list[SectionCategoryRow]:
     """`section_categories` with usage, read in the write transaction with the section locked
     (a writer of its categories waits for the one before it)."""
     query = db.query(("categories.of_section", kind, True), lambda: _section_categories(kind, True))
     locked = writes.for_update(db, query, Section)
-    return await SessionReader(session).all(locked, {**scope, "section_id": section_id})
+    rows = await SessionReader(session).all(locked, {**scope, "section_id": section_id})
+    return list(map(SectionCategoryRow._make, rows))
 
 
 async def delete_categories(session: AsyncSession, ids: list[int]) -> None:
@@ -269,6 +283,14 @@ def _assessment_target(kind: ScopeKind, with_category: bool) -> Select[Any]:
         .where(school_filter(kind, Assessment.school_id))
         .where(section_filter(kind, Assessment.section_id))
     )
+
+
+class TargetExtra(NamedTuple):
+    """What target_query reads after the assessment's columns."""
+
+    teacher_id: int | None
+    max_score: float | None
+    new_category: int | None = None  # read only `with_category`
 
 
 def target_query(db: Database, kind: ScopeKind, with_category: bool) -> CompiledQuery:

@@ -27,11 +27,11 @@ from homeroom.sections import rules as section_rules
 # --- categories --------------------------------------------------------------------------------
 
 
-def _category_items(rows: list[Row]) -> list[dict[str, Any]]:
+def _category_items(rows: list[repository.SectionCategoryRow]) -> list[dict[str, Any]]:
     return [
-        {"id": r[3], "section_id": r[0], "name": r[4], "weight": r[5]}
+        {"id": r.category_id, "section_id": r.section_id, "name": r.name, "weight": r.weight}
         for r in rows
-        if r[3] is not None
+        if r.category_id is not None
     ]
 
 
@@ -71,7 +71,8 @@ def _check_category_set(
             field_error(["body"], f"the weights must add up to 100 (they add up to {total:g})")
         )
     if errors:
-        raise ValidationFailed(str(errors[0]["msg"]), errors=errors)
+        first, *_ = errors
+        raise ValidationFailed(str(first["msg"]), errors=errors)
 
 
 async def replace_categories(
@@ -87,11 +88,16 @@ async def replace_categories(
     )
     if not rows:
         raise NotFound("section not found")
-    _, school_id, teacher_id = rows[0][:3]
-    section_rules.ensure_may_write(principal, teacher_id)
+    first, *_ = rows
+    school_id = first.school_id
+    section_rules.ensure_may_write(principal, first.teacher_id)
     if if_match is not None:
         ensure_match(if_match, _category_items(rows))  # as GET /sections/{id}/categories
-    existing = {r[3]: (r[4], r[5], bool(r[6])) for r in rows if r[3] is not None}
+    existing = {
+        r.category_id: (r.name, r.weight, bool(r.has_assessments))
+        for r in rows
+        if r.category_id is not None and r.name is not None and r.weight is not None
+    }
     _check_category_set(items, existing)
 
     kept_ids = {item.id for item in items if item.id is not None}
@@ -129,10 +135,13 @@ async def replace_categories(
     new_ids = await repository.insert_categories(session, new_rows) if new_rows else {}
 
     final_ids = [item.id if item.id is not None else new_ids[item.name] for item in items]
-    result: list[dict[str, Any]] = [
-        {"id": cid, "section_id": section_id, "name": item.name, "weight": item.weight}
-        for cid, item in sorted(zip(final_ids, items, strict=True), key=lambda pair: pair[0])
-    ]
+    result: list[dict[str, Any]] = sorted(
+        (
+            {"id": cid, "section_id": section_id, "name": item.name, "weight": item.weight}
+            for cid, item in zip(final_ids, items, strict=True)
+        ),
+        key=lambda category: int(category["id"]),
+    )
     audit.record(
         session,
         principal,
@@ -230,7 +239,9 @@ async def _target(
         if_match,
         query=repository.target_query(db, scope_kind(principal), with_category),
         params={"category_id": category_id} if with_category else None,
-        authorize=lambda loaded: section_rules.ensure_may_write(principal, loaded.extra[0]),
+        authorize=lambda loaded: section_rules.ensure_may_write(
+            principal, repository.TargetExtra(*loaded.extra).teacher_id
+        ),
     )
 
 
@@ -246,12 +257,13 @@ async def update_assessment(
     assessment = await _target(
         db, session, principal, assessment_id, if_match, changes.get("category_id")
     )
-    if "category_id" in changes and assessment.extra[2] is None:
+    extra = repository.TargetExtra(*assessment.extra)
+    if "category_id" in changes and extra.new_category is None:
         raise ValidationFailed(
             "the category does not belong to the assessment's section",
             errors=[field_error(["body", "category_id"], "not a category of this section")],
         )
-    highest = assessment.extra[1]
+    highest = extra.max_score
     if "max_points" in changes and highest is not None and changes["max_points"] < highest:
         raise Conflict(
             f"max_points may not drop below an existing grade's score (highest is {highest:g})"

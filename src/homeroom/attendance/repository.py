@@ -2,7 +2,7 @@
 run inside the request's session."""
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -155,6 +155,13 @@ async def get(
     return await reader.first(get_query(db, kind), {**scope, "id": record_id})
 
 
+class WriteExtra(NamedTuple):
+    """What write_query reads after the record's columns."""
+
+    teacher_id: int | None
+    school_id: int
+
+
 def write_query(db: Database, kind: ScopeKind) -> CompiledQuery:
     """The record in the caller's scope by the parameter `id`, then its section's teacher_id
     and the record's school_id."""
@@ -217,6 +224,17 @@ async def create_context(
     return await SessionReader(session).first(query, params)
 
 
+class BulkContext(NamedTuple):
+    """The section, the day's session (None when there is none yet), one of the given
+    students enrolled (None when none is) and their record of the day (None when none)."""
+
+    teacher_id: int | None
+    school_id: int
+    session_id: int | None
+    student_id: int | None
+    record_id: int | None
+
+
 async def bulk_context(
     db: Database,
     reader: Reader,
@@ -225,10 +243,10 @@ async def bulk_context(
     section_id: int,
     day: dt.date,
     student_ids: list[int],
-) -> list[Row]:
-    """One statement: rows of (teacher_id, school_id, session_id, enrolled student_id,
-    existing record id) for the given students; no rows when the section is not visible.
-    A section without any of the students enrolled still gives one row with student_id NULL."""
+) -> list[BulkContext]:
+    """One statement: a row for each of the given students enrolled; no rows when the section
+    is not visible. A section without any of the students enrolled still gives one row with
+    student_id None."""
 
     def build() -> Select[Any]:
         return (
@@ -266,7 +284,7 @@ async def bulk_context(
         "day": day,
         "student_ids": id_list(student_ids, db.is_sqlite),
     }
-    return await reader.all(query, params)
+    return list(map(BulkContext._make, await reader.all(query, params)))
 
 
 async def add_session(
@@ -347,7 +365,8 @@ async def upsert_records(
     sqlite = session.bind.dialect.name == "sqlite"
     params = _RECORDS.params(sqlite, rows)
     if guard is not None:
-        params |= {"section_id": guard[0], "teacher_id": guard[1]}
+        guard_section, guard_teacher = guard
+        params |= {"section_id": guard_section, "teacher_id": guard_teacher}
     result = await execute_core(session, _upsert_statement(sqlite, guard is not None), params)
     written: int = result.rowcount
     return written
@@ -432,17 +451,23 @@ async def student_by_section(
     return await db.reader.all(query, params)
 
 
+class VisibleSection(NamedTuple):
+    id: int
+    teacher_id: int | None
+
+
 async def visible_section(
     db: Database, kind: ScopeKind, scope: dict[str, Any], section_id: int
-) -> Row | None:
-    """(id, teacher_id) of the section when the caller may see it."""
+) -> VisibleSection | None:
+    """The section when the caller may see it."""
     query = db.query(
         ("attendance.visible_section", kind),
         lambda: select(Section.id, Section.teacher_id).where(
             Section.id == bindparam("section_id"), *_section_scope(kind)
         ),
     )
-    return await db.reader.first(query, {**scope, "section_id": section_id})
+    row = await db.reader.first(query, {**scope, "section_id": section_id})
+    return None if row is None else VisibleSection._make(row)
 
 
 async def section_by_student(

@@ -127,9 +127,11 @@ async def _writable(
         record_id,
         if_match,
         query=repository.write_query(db, scope_kind(principal)),
-        authorize=lambda loaded: section_rules.ensure_may_write(principal, loaded.extra[0]),
+        authorize=lambda loaded: section_rules.ensure_may_write(
+            principal, repository.WriteExtra._make(loaded.extra).teacher_id
+        ),
     )
-    return record, int(record.extra[1])
+    return record, int(repository.WriteExtra._make(record.extra).school_id)
 
 
 async def update_record(
@@ -190,21 +192,22 @@ def _bulk_errors(data: AttendanceBulk, enrolled: set[int]) -> list[dict[str, Any
 
 
 def _checked(
-    principal: Principal, data: AttendanceBulk, rows: list[Row]
+    principal: Principal, data: AttendanceBulk, rows: list[repository.BulkContext]
 ) -> tuple[int, int | None, set[int]]:
     """(school_id, the day's session id or None, students with a record already) of a bulk
     write that may go ahead; else the 404, 403 or 422 it gets."""
     if not rows:
         raise NotFound("section not found")
-    teacher_id, school_id, session_id = rows[0][:3]
-    section_rules.ensure_may_write(principal, teacher_id)
-    errors = _bulk_errors(data, {r[3] for r in rows if r[3] is not None})
+    first, *_ = rows
+    section_rules.ensure_may_write(principal, first.teacher_id)
+    errors = _bulk_errors(data, {r.student_id for r in rows if r.student_id is not None})
     if errors:
         raise ValidationFailed(
             f"{len(errors)} of {len(data.records)} rows are invalid; nothing was written",
             errors=errors,
         )
-    return school_id, session_id, {r[3] for r in rows if r[4] is not None}
+    recorded = {r.student_id for r in rows if r.student_id is not None and r.record_id is not None}
+    return first.school_id, first.session_id, recorded
 
 
 async def record_bulk(
@@ -306,7 +309,7 @@ async def section_summary(
     )
     if section is None:
         raise NotFound("section not found")
-    teaches = principal.role == "teacher" and section[1] == principal.profile_id
+    teaches = principal.role == "teacher" and section.teacher_id == principal.profile_id
     if principal.role not in ("admin", "staff") and not teaches:
         raise Forbidden("only staff and the section's teacher see its attendance summary")
     student_rows = await repository.section_by_student(db, section_id, date_from, date_to)

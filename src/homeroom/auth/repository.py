@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,15 +49,24 @@ async def recent_failures(db: Database, email: str, since: datetime) -> tuple[in
     return int(count), last
 
 
-async def login_account(db: Database, email: str) -> Row | None:
-    """(id, role, school_id, password_hash, is_active) of the login with this e-mail."""
+class LoginAccount(NamedTuple):
+    id: int
+    role: str
+    school_id: int | None
+    password_hash: str
+    is_active: bool
+
+
+async def login_account(db: Database, email: str) -> LoginAccount | None:
+    """The login with this e-mail."""
     query = db.query(
         "auth.account",
         lambda: select(
             User.id, User.role, User.school_id, User.password_hash, User.is_active
         ).where(User.email == bindparam("email")),
     )
-    return await db.reader.first(query, {"email": email})
+    row = await db.reader.first(query, {"email": email})
+    return None if row is None else LoginAccount._make(row)
 
 
 async def profile_id_of(db: Database, role: str, user_id: int) -> int | None:

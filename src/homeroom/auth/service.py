@@ -98,11 +98,11 @@ async def login(
     if wait:
         return Refused(429, "too many failed logins; try again later", retry_after=wait)
     account = await repository.login_account(db, email)
-    valid = await verify_password(password, account[3] if account else None)
-    success = bool(valid and account is not None and account[4])
+    valid = await verify_password(password, account.password_hash if account else None)
+    success = bool(valid and account is not None and account.is_active)
     now = utcnow()
     event = {
-        "user_id": account[0] if account else None,
+        "user_id": account.id if account else None,
         "email": email,
         "success": success,
         "ip_address": ip_address,
@@ -112,7 +112,7 @@ async def login(
     if not success or account is None:
         await _write_login(db, repository.LoginWrite(event))
         return Refused(401, BAD_CREDENTIALS)
-    user_id, role, school_id = account[0], account[1], account[2]
+    user_id, role, school_id = account.id, account.role, account.school_id
     profile_id = await repository.profile_id_of(db, role, user_id)
     pair, token = _new_token(settings, AccessClaims(user_id, role, school_id, profile_id))
     await _write_login(db, repository.LoginWrite(event, token, user_id, now))

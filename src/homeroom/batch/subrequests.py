@@ -77,7 +77,8 @@ def _refuse_other_than_json_reads(app: ASGIApp, scopes: list[Scope]) -> None:
     if refused:
         message = "a batch runs JSON reads only, not files or streams: request it on its own"
         errors = [field_error(["body", "requests", i, "path"], message) for i in refused]
-        raise ValidationFailed(f"body.requests.{refused[0]}.path: {message}", errors=errors)
+        first, *_ = refused
+        raise ValidationFailed(f"body.requests.{first}.path: {message}", errors=errors)
 
 
 def _body(content_type: str, body: bytes) -> Any:

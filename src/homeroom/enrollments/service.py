@@ -111,12 +111,14 @@ async def _check(
 def _raise_single(problems: list[Problem]) -> None:
     invalid = [p for p in problems if not p.conflict]
     if invalid:
+        first, *_ = invalid
         raise ValidationFailed(
-            invalid[0].message,
+            first.message,
             errors=[field_error(["body", p.field], p.message) for p in invalid],
         )
     if problems:
-        raise Conflict(problems[0].message)
+        first, *_ = problems
+        raise Conflict(first.message)
 
 
 # --- writes -----------------------------------------------------------------------------------

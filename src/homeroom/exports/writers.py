@@ -53,7 +53,7 @@ _LINE_TRIGGERS = tuple("\n" + c for c in FORMULA_TRIGGERS)
 
 def neutralize(value: str | None) -> str | None:
     """The text as a spreadsheet must show it: never the start of a formula."""
-    if value and value[0] in FORMULA_TRIGGERS:
+    if value and value[:1] in FORMULA_TRIGGERS:
         return "'" + value
     return value
 
@@ -64,7 +64,7 @@ def _any_trigger(joined: str) -> bool:
     decides exactly). Substring tests: much faster than a multiline regex."""
     if not joined:
         return False
-    return joined[0] in FORMULA_TRIGGERS or any(t in joined for t in _LINE_TRIGGERS)
+    return joined[:1] in FORMULA_TRIGGERS or any(t in joined for t in _LINE_TRIGGERS)
 
 
 # --- value forms ------------------------------------------------------------------------------

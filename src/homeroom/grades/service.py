@@ -1,5 +1,6 @@
 """Business rules for grades. Never commits: the request's unit of work does."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -65,24 +66,25 @@ async def create_grade(
     )
     if not targets:
         raise _no_assessment()
-    school_id, section_id, max_points, teacher_id, enrollment_id = targets[0][:5]
-    status, grade_id = targets[0][6:8]
-    section_rules.ensure_may_write(principal, teacher_id)
+    target, *_ = targets
+    section_rules.ensure_may_write(principal, target.teacher_id)
     errors = []
-    if enrollment_id is None or status == "dropped":
+    if target.enrollment_id is None or target.enrollment_status == "dropped":
         errors.append(_not_enrolled(["body", "student_id"]))
-    if not rules.score_in_range(data.score, max_points):
-        errors.append(_score_error(["body", "score"], max_points))
+    if not rules.score_in_range(data.score, target.max_points):
+        errors.append(_score_error(["body", "score"], target.max_points))
     if errors:
-        raise ValidationFailed(str(errors[0]["msg"]), errors=errors)
-    if grade_id is not None:
+        first, *_ = errors
+        raise ValidationFailed(str(first["msg"]), errors=errors)
+    if target.grade_id is not None:
         raise Conflict(
-            f"the student already has a grade for this assessment (grade {grade_id}); "
+            f"the student already has a grade for this assessment (grade {target.grade_id}); "
             "change it with PATCH"
         )
+    school_id = target.school_id
     values = {
         "school_id": school_id,
-        "enrollment_id": enrollment_id,
+        "enrollment_id": target.enrollment_id,
         "assessment_id": data.assessment_id,
         "student_id": data.student_id,
         "score": data.score,
@@ -91,7 +93,12 @@ async def create_grade(
         "graded_at": utcnow(),
     }
     grade = await writes.insert(
-        db, session, principal, repository.RESOURCE, values, derived={"section_id": section_id}
+        db,
+        session,
+        principal,
+        repository.RESOURCE,
+        values,
+        derived={"section_id": target.section_id},
     )
     await cache.invalidate(session, tag.student(data.student_id))
     audit.record(
@@ -112,9 +119,17 @@ async def _target(
         grade_id,
         if_match,
         query=repository.target_query(db, scope_kind(principal)),
-        authorize=lambda loaded: section_rules.ensure_may_write(principal, loaded.extra[1]),
+        authorize=lambda loaded: section_rules.ensure_may_write(principal, _teacher_of(loaded)),
     )
-    return grade, float(grade.extra[0])
+    max_points, _ = grade.extra
+    return grade, float(max_points)
+
+
+def _teacher_of(loaded: writes.Loaded) -> int | None:
+    """The teacher of the loaded grade's section (target_query's last column)."""
+    _, teacher_id = loaded.extra
+    teacher: int | None = teacher_id
+    return teacher
 
 
 async def update_grade(
@@ -164,15 +179,22 @@ async def delete_grade(
 
 
 def _checked_column(
-    principal: Principal, data: BulkGrades, targets: list[Row]
+    principal: Principal, data: BulkGrades, targets: list[repository.GradingTarget]
 ) -> tuple[int, dict[int, tuple[int, int | None, str | None]]]:
     """(school_id, student_id -> (enrollment_id, grade id or None, comment)) of a gradebook
     column that may be written; else the 422 or 403 it gets."""
     if not targets:
         raise _no_assessment()
-    school_id, _, max_points, teacher_id = targets[0][:4]
-    section_rules.ensure_may_write(principal, teacher_id)
-    enrolled = {t[5]: (t[4], t[7], t[8]) for t in targets if t[4] is not None and t[6] != "dropped"}
+    first, *_ = targets
+    school_id, max_points = first.school_id, first.max_points
+    section_rules.ensure_may_write(principal, first.teacher_id)
+    enrolled = {
+        t.student_id: (t.enrollment_id, t.grade_id, t.grade_comment)
+        for t in targets
+        if t.student_id is not None
+        and t.enrollment_id is not None
+        and t.enrollment_status != "dropped"
+    }
     errors: list[dict[str, Any]] = []
     seen: set[int] = set()
     for i, row in enumerate(data.grades):
@@ -266,7 +288,9 @@ def _due_order(line: dict[str, Any]) -> tuple[bool, Any, int]:
 
 
 def summarize(
-    student_id: int, section_rows: list[Row], assessment_rows: list[Row]
+    student_id: int,
+    section_rows: Sequence[repository.SectionCategory],
+    assessment_rows: Sequence[repository.AssessmentScore],
 ) -> dict[str, Any]:
     """Groups the two row sets by section and computes each section's weighted grade."""
     sections: dict[int, dict[str, Any]] = {}
@@ -280,12 +304,12 @@ def summarize(
                 "term_id": term_id,
             }
             categories[section_id] = {}
-        if category_id is not None:
+        if category_id is not None and name is not None and weight is not None:
             categories[section_id][category_id] = (name, weight)
 
     lines: dict[int, list[dict[str, Any]]] = {sid: [] for sid in sections}
-    # (section_id, category_id) -> [earned, possible, graded]
-    sums: dict[tuple[int, int], list[float]] = {}
+    # (section_id, category_id) -> (earned, possible, graded)
+    sums: dict[tuple[int, int], tuple[float, float, int]] = {}
     for section_id, assessment_id, title, category_id, max_points, due, score in assessment_rows:
         if section_id not in sections:
             continue
@@ -301,17 +325,15 @@ def summarize(
             }
         )
         if score is not None:
-            acc = sums.setdefault((section_id, category_id), [0.0, 0.0, 0])
-            acc[0] += score
-            acc[1] += max_points
-            acc[2] += 1
+            earned, possible, graded = sums.get((section_id, category_id), (0.0, 0.0, 0))
+            sums[section_id, category_id] = (earned + score, possible + max_points, graded + 1)
 
     out = []
     for section_id, section in sections.items():
         totals = {}
         for cid, (_, weight) in categories[section_id].items():
             earned, possible, graded = sums.get((section_id, cid), (0.0, 0.0, 0))
-            totals[cid] = calculation.CategoryTotals(weight, earned, possible, int(graded))
+            totals[cid] = calculation.CategoryTotals(weight, earned, possible, graded)
         final = calculation.final_percentage(totals.values())
         out.append(
             {

@@ -197,7 +197,10 @@ async def student_for_link(
         .where(student_filter(kind, Student.id))
     )
     row = (await session.execute(stmt, scope)).first()
-    return None if row is None else (int(row[0]), bool(row[1]))
+    if row is None:
+        return None
+    school_id, already_linked = row
+    return int(school_id), bool(already_linked)
 
 
 def add_link(session: AsyncSession, guardian_id: int, student_id: int, relationship: str) -> None:

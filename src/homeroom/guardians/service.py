@@ -114,12 +114,13 @@ async def link_student(
     found = await repository.student_for_link(
         session, scope_kind(principal), scope_params(principal), data.student_id, guardian_id
     )
-    if found is None or found[0] != school_id:
+    student_school, already_linked = found if found is not None else (None, False)
+    if student_school != school_id:
         raise ValidationFailed(
             "the student does not exist in the guardian's school",
             errors=[field_error(["body", "student_id"], "unknown student for this school")],
         )
-    if found[1]:
+    if already_linked:
         raise Conflict("the student is already linked to this guardian")
     repository.add_link(session, guardian_id, data.student_id, data.relationship)
     # What a guardian may see is their children: the guardian tag is in their cache keys.

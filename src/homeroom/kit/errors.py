@@ -249,7 +249,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
         errors = _validation_errors(exc)
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        first = next(iter(errors), {"loc": [], "msg": "invalid request"})
         where = ".".join(str(p) for p in first["loc"])
         return problem(422, "Validation failed", f"{where}: {first['msg']}", errors=errors)
 

@@ -73,8 +73,9 @@ class RequestMetrics:
             series = self._series.get(key)
             if series is None:
                 series = self._series[key] = self._children(*key)
-            series[0].inc()
-            series[1].observe(time.perf_counter() - started)
+            requests, seconds = series
+            requests.inc()
+            seconds.observe(time.perf_counter() - started)
 
     @staticmethod
     def _children(method: str, template: str, status_class: int) -> tuple[Counter, Histogram]:

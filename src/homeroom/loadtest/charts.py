@@ -99,7 +99,7 @@ def line_chart(
     for s in series:
         for run in _runs(s.points):
             if len(run) == 1:
-                x, y = run[0]
+                ((x, y),) = run
                 out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2" fill="{s.color}"/>')
                 continue
             path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in run)

@@ -103,15 +103,21 @@ def render_text(report: dict[str, Any]) -> str:
     rows = [list(COLUMNS), *table_rows(report)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
 
+    first_width, *cell_widths = widths
+
     def line(row: list[str]) -> str:
-        first = row[0].ljust(widths[0])
+        first, *cells = row
         return "  ".join(
-            [first, *(cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True))]
+            [
+                first.ljust(first_width),
+                *(cell.rjust(w) for cell, w in zip(cells, cell_widths, strict=True)),
+            ]
         )
 
-    out = [line(rows[0]), "  ".join("-" * w for w in widths)]
-    out += [line(row) for row in rows[1:-1]]
-    out += ["  ".join("-" * w for w in widths), line(rows[-1]), ""]
+    header, *endpoints, overall = rows
+    out = [line(header), "  ".join("-" * w for w in widths)]
+    out += [line(row) for row in endpoints]
+    out += ["  ".join("-" * w for w in widths), line(overall), ""]
     meta = report["meta"]
     out.append(
         f"{meta['scenario']}: {report['overall']['requests']:,} requests in {meta['seconds']:g} s, "
@@ -156,10 +162,12 @@ def charts(report: dict[str, Any]) -> list[str]:
     curves = report["percentiles"]
     overall = curves["overall"]
     names = [f"{pct:g}" for pct, _ in overall]
-    slowest = sorted(
-        curves["endpoints"].items(),
-        key=lambda item: -max((ms or 0) for _, ms in item[1][:-1]),  # by p99.99, max aside
-    )[:CURVES_IN_CHART]
+
+    def slowness(item: tuple[str, list[tuple[float, float | None]]]) -> float:
+        _, curve = item
+        return -max((ms or 0) for _, ms in curve[:-1])  # by p99.99, max aside
+
+    slowest = sorted(curves["endpoints"].items(), key=slowness)[:CURVES_IN_CHART]
     series = [Series("overall", [(i, ms) for i, (_, ms) in enumerate(overall)], "#111827", 3)]
     series += [
         Series(name, [(i, ms) for i, (_, ms) in enumerate(curve)], PALETTE[n % len(PALETTE)])

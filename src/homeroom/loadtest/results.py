@@ -75,7 +75,12 @@ def merge_entries(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         into["max_response_time"] = max(
             into["max_response_time"] or 0, entry["max_response_time"] or 0
         )
-    return [merged[key] for key in sorted(merged, key=lambda k: (k[1], k[0]))]
+    return [merged[key] for key in sorted(merged, key=_by_name)]
+
+
+def _by_name(key: tuple[str, str]) -> tuple[str, str]:
+    method, name = key
+    return name, method
 
 
 def summarize(

@@ -324,9 +324,10 @@ def _log_in(
     available = {"student": target.students, "teacher": target.teachers}
     sessions = open_sessions(host, password, needed, available, target.staff_logins)
     failed = sessions.entry["failed"]
+    example = next(iter(failed), None)
     echo(
         f"logged in {sum(len(s) for s in sessions.by_role.values())} in {sessions.seconds:.1f} s"
-        + (f"; {len(failed)} failed, e.g. {failed[0]}" if failed else "")
+        + (f"; {len(failed)} failed, e.g. {example}" if failed else "")
     )
     if not sessions.by_role.get("student"):
         raise LoadTestError("no student could log in: is the server seeded with this --password?")

@@ -84,9 +84,14 @@ def open_sessions(
         for role, count in needed.items()
         for email in logins_for(role, count, available.get(role, 1), staff)
     ]
+
+    def login(item: tuple[str, str]) -> tuple[str, str, float, dict[str, Any] | None, str]:
+        role, email = item
+        return (role, *_login(host, email, password))
+
     started = time.perf_counter()
     with ThreadPoolExecutor(CONCURRENT_LOGINS) as pool:
-        results = list(pool.map(lambda item: (item[0], *_login(host, item[1], password)), plan))
+        results = list(pool.map(login, plan))
     sessions = Sessions(seconds=time.perf_counter() - started)
     times: Counter[int] = Counter()
     failures: list[str] = []

@@ -60,7 +60,7 @@ async def list_page(
     )
     rows = await db.reader.all(page_q, {"user": user_id, "limit": limit, "offset": offset})
     counts = await db.reader.first(counts_q, {"user": user_id})
-    total, unread = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+    total, unread = (int(n) for n in counts) if counts else (0, 0)
     return rows, (unread if unread_only else total), unread
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from homeroom.grades import repository as grade_repository
 from homeroom.kit.db import Database
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
 from homeroom.models import (
@@ -207,14 +208,7 @@ def _sections(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
     stmt = (
         select(
             Enrollment.student_id,
-            # the columns grades.service.summarize reads, in its order
-            Section.id,
-            Course.code,
-            Course.title,
-            Course.term_id,
-            AssessmentCategory.id,
-            AssessmentCategory.name,
-            AssessmentCategory.weight,
+            *grade_repository.SECTION_CATEGORY_COLUMNS,
             # what a report card adds
             Section.name,
             Course.credits,
@@ -243,14 +237,7 @@ def _assessments(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
     stmt = (
         select(
             Enrollment.student_id,
-            # the columns grades.service.summarize reads, in its order
-            Assessment.section_id,
-            Assessment.id,
-            Assessment.title,
-            Assessment.category_id,
-            Assessment.max_points,
-            Assessment.due_date,
-            Grade.score,
+            *grade_repository.ASSESSMENT_SCORE_COLUMNS,
             # the teacher's feedback on the student's work
             Grade.comment,
         )
@@ -297,7 +284,8 @@ def _attendance(who: Who, teacher_only: bool) -> Select[Any]:
 
 
 class SectionLine(NamedTuple):
-    """A row of _sections: fields 1-7 are a row of grades.service.summarize's sections."""
+    """A row of _sections: the student, a row of grades.service.summarize's sections, what a
+    report card adds."""
 
     student_id: int
     section_id: int
@@ -315,6 +303,18 @@ class SectionLine(NamedTuple):
     term_start: dt.date | str
     term_end: dt.date | str
 
+    @property
+    def grading(self) -> grade_repository.SectionCategory:
+        return (
+            self.section_id,
+            self.course_code,
+            self.course_title,
+            self.term_id,
+            self.category_id,
+            self.category_name,
+            self.weight,
+        )
+
 
 async def sections(
     db: Database, who: Who, teacher_only: bool, has_term: bool, params: dict[str, Any]
@@ -326,8 +326,8 @@ async def sections(
 
 
 class AssessmentLine(NamedTuple):
-    """A row of _assessments: fields 1-7 are a row of grades.service.summarize's
-    assessments."""
+    """A row of _assessments: the student, a row of grades.service.summarize's assessments,
+    the teacher's comment."""
 
     student_id: int
     section_id: int
@@ -338,6 +338,18 @@ class AssessmentLine(NamedTuple):
     due_date: dt.date | str | None
     score: float | None
     comment: str | None
+
+    @property
+    def grading(self) -> grade_repository.AssessmentScore:
+        return (
+            self.section_id,
+            self.assessment_id,
+            self.title,
+            self.category_id,
+            self.max_points,
+            self.due_date,
+            self.score,
+        )
 
 
 async def assessments(

@@ -97,9 +97,8 @@ def _sections(
 ) -> list[dict[str, Any]]:
     """Each section of the rows with its final percentage and letter (computed by
     grades.service.summarize), course, teacher, credits, term and the teacher's comments."""
-    # Fields 1-7 of each line are the row summarize takes (its columns, in its order).
     summary = grade_service.summarize(
-        student_id, [r[1:8] for r in section_rows], [r[1:8] for r in assessment_rows]
+        student_id, [r.grading for r in section_rows], [r.grading for r in assessment_rows]
     )
     details = {r.section_id: r for r in section_rows}
     comments: dict[int, list[AssessmentLine]] = defaultdict(list)

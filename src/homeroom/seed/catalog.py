@@ -209,7 +209,7 @@ def school_year(today: date) -> tuple[TermDates, TermDates, int]:
     for year in (today.year - 1, today.year):
         candidates.append((fall_term(year), spring_term(year + 1), 0))
         candidates.append((fall_term(year), spring_term(year + 1), 1))
-    chosen = candidates[0]
+    chosen, *_ = candidates
     for fall, spring, current in candidates:
         if (fall, spring)[current].start + timedelta(days=14) <= today:
             chosen = (fall, spring, current)

@@ -158,7 +158,8 @@ class DemoPlan:
 
     def _birth_date(self, grade_level: int) -> date:
         # Grade g in a school year starting in year Y: turned g + 5 by September 1st of Y.
-        year = self.terms[0].start.year
+        fall, _ = self.terms
+        year = fall.start.year
         earliest = date(year - grade_level - 6, 9, 2)
         return earliest + timedelta(days=self.rng.randrange(365))
 
@@ -170,9 +171,10 @@ class DemoPlan:
             roll = rng.random()
             size = 1 if roll < 0.8 else 2 if roll < 0.96 else 3
             size = min(size, count - len(self.students))
-            parents = [self._guardian(last, first=True)]
+            first_parent = self._guardian(last, first=True)
+            parents = [first_parent]
             if rng.random() < 0.3:
-                parents.append(self._guardian(last, first=False, other=parents[0].gender))
+                parents.append(self._guardian(last, first=False, other=first_parent.gender))
             for _ in range(size):
                 p = self._person(last)
                 level = rng.randint(9, 12)

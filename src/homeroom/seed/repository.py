@@ -134,8 +134,8 @@ class SqliteTarget:
 
     def _existing(self, conn: sqlite3.Connection) -> DatabaseNotEmpty | None:
         flags = conn.execute(_emptiness_sql()).fetchone()
-        school = conn.execute("SELECT code FROM schools ORDER BY id LIMIT 1").fetchone()
-        return _verdict(flags, school[0] if school else None)
+        schools = conn.execute("SELECT code FROM schools ORDER BY id LIMIT 1")
+        return _verdict(flags, next((code for (code,) in schools), None))
 
     async def existing(self) -> DatabaseNotEmpty | None:
         conn = self._connect()
@@ -340,9 +340,9 @@ class PostgresTarget:
         keys, which are checked as they are added)."""
         tables = list(BULK_TABLES)
         constraints = await conn.fetch(_DEFERRABLE_CONSTRAINTS, tables)
-        indexes = await conn.fetch(_DEFERRABLE_INDEXES, tables)
-        foreign = [r for r in constraints if r[2] == "f"]
-        unique = [r for r in constraints if r[2] == "u"]
-        for drop, *_ in [*foreign, *unique, *indexes]:
+        indexes = [(drop, create) for drop, create in await conn.fetch(_DEFERRABLE_INDEXES, tables)]
+        foreign = [(drop, create) for drop, create, kind in constraints if kind == "f"]
+        unique = [(drop, create) for drop, create, kind in constraints if kind == "u"]
+        for drop, _ in [*foreign, *unique, *indexes]:
             await conn.execute(drop)
-        return [r[1] for r in unique] + [r[1] for r in indexes] + [r[1] for r in foreign]
+        return [create for _, create in [*unique, *indexes, *foreign]]

@@ -162,13 +162,14 @@ async def list_page(
     plan: PagePlan,
 ) -> tuple[list[Row], int]:
     shape = _filter_shape(filters)
+    search, _, _, _ = shape
     params = {**scope, **_filter_params(filters)}
     count_q = db.query(
         ("students.count", kind, shape),
         lambda: count_statement(_filtered(kind, *shape, db.is_sqlite)),
-        scan=shape[0] != "none",
+        scan=search != "none",
     )
-    if shape[0] != "none":
+    if search != "none":
         return await _search_page(db, kind, shape, plan, params, count_q)
     page_q = db.query(
         ("students.page", kind, shape, plan.shape),
@@ -205,7 +206,8 @@ async def _search_page(
     if plan.keyset is not None:
         return rows, plan.keyset.total
     if rows:
-        return [row[:-1] for row in rows], int(rows[0][-1])
+        total = next(iter(rows))[-1]  # the total rides in the last column of every row
+        return [row[:-1] for row in rows], int(total)
     if plan.offset == 0:
         return [], 0
     # An offset past the last match: no row came back to carry the total.
@@ -219,12 +221,13 @@ def export_query(
     filters. Returns the query and its filter parameters (add the scope's). A search is a
     `scan` query: SQLite reads its batches in a worker thread."""
     shape = _filter_shape(filters)
+    search, _, _, _ = shape
     column = SORTING.keys[sort].column
     order = (column.desc(), Student.id.desc()) if desc else (column.asc(), Student.id.asc())
     query = db.query(
         ("students.export", kind, shape, sort, desc),
         lambda: _filtered(kind, *shape, db.is_sqlite).order_by(*order),
-        scan=shape[0] != "none",
+        scan=search != "none",
     )
     return query, _filter_params(filters)
 
