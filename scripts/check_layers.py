@@ -49,14 +49,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The kit's database mechanisms: the engine, reader and sessions (db, sqlite_inline), the
-# statement builders every repository shares (bulk, writes, pagination, scopes), the end of a
-# transaction (epilogue) and the two tables the kit owns (cache versions, idempotency keys).
+# statement builders every repository shares (bulk, writes, records, pagination, scopes), the
+# end of a transaction (epilogue) and the two tables the kit owns (cache versions, idempotency
+# keys).
 KIT_SQL_MODULES = frozenset(
     {
         "db",
         "sqlite_inline",
         "bulk",
         "writes",
+        "records",
         "pagination",
         "scopes",
         "epilogue",

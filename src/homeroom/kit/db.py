@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, overload
 
 import orjson
 from sqlalchemy import Boolean, Select, event
@@ -44,6 +44,7 @@ from homeroom.kit.sqlite_inline import commits as sqlite_commits
 from homeroom.models.base import sqlite_timestamp
 
 Row = tuple[Any, ...]
+P = ParamSpec("P")
 
 # The raw sqlite3 path bypasses SQLAlchemy's type processors, so parameters are adapted here
 # to exactly the text UTCDateTime and Date store (a cursor's datetime must compare as text).
@@ -667,6 +668,52 @@ class Database:
         if group is None:
             group = self._groups[key] = GroupCommit(self, write)
         return group
+
+
+class Compiled(Protocol[P]):
+    """A statement builder compiled once per distinct arguments: `query(db, *shape)`."""
+
+    build: Callable[P, Executable]
+
+    def __call__(self, db: Database, *args: P.args, **kwargs: P.kwargs) -> CompiledQuery: ...
+
+
+@overload
+def compiled(build: Callable[P, Executable], *, scan: bool = False) -> Compiled[P]: ...
+
+
+@overload
+def compiled(
+    build: None = None, *, scan: bool = False
+) -> Callable[[Callable[P, Executable]], Compiled[P]]: ...
+
+
+def compiled(build: Callable[P, Executable] | None = None, *, scan: bool = False) -> Any:
+    """Turns a statement builder into its compiled query: `query(db, *shape)` compiles
+    `build(*shape)` once per distinct `shape` and returns it from then on.
+
+    The cache key is the builder itself and the arguments it is called with, so no key is
+    named by hand: the arguments must be exactly what changes the statement's shape (the
+    caller's scope kind, which filters are present, the sort; hashable), while values travel
+    as bind parameters. `scan` marks a query that may read many rows (SQLite runs it in a
+    worker thread).
+    """
+
+    def wrap(build: Callable[P, Executable]) -> Compiled[P]:
+        def query(db: Database, *args: P.args, **kwargs: P.kwargs) -> CompiledQuery:
+            key = (build, args, tuple(kwargs.items())) if kwargs else (build, args)
+            found = db._queries.get(key)
+            if found is None:
+                found = db._queries[key] = _compile(build(*args, **kwargs), db.dialect, scan)
+            return found
+
+        query.build = build  # type: ignore[attr-defined]
+        query.__doc__ = build.__doc__
+        query.__name__ = build.__name__
+        query.__qualname__ = build.__qualname__
+        return query  # type: ignore[return-value]
+
+    return wrap if build is None else wrap(build)
 
 
 # Write connections per process on SQLite (one writes at a time; the others wait their turn).

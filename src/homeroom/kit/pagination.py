@@ -7,20 +7,21 @@ skipped rows.
 
 import base64
 import binascii
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import Request
+from fastapi import Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, bindparam, func, select, tuple_
 from sqlalchemy.types import Date, Integer
 
 from homeroom.kit.errors import ValidationFailed, field_error
 from homeroom.kit.params import documents_query, query_parser
+from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import MAX_ID
 from homeroom.models.base import UTCDateTime
 
@@ -72,6 +73,15 @@ class Sorting:
     default: str
     id_column: SqlColumn
     id_position: int = 0
+
+    @classmethod
+    def of(cls, columns: Sequence[SqlColumn], default: str, *others: str) -> "Sorting":
+        """Sorting by the named columns of a row that starts with `columns` (its `id` among
+        them), `default` first."""
+        positions = {column.key: i for i, column in enumerate(columns)}
+        by_name = {column.key: column for column in columns}
+        keys = {name: SortKey(by_name[name], positions[name]) for name in (default, *others)}
+        return cls(keys, default, by_name["id"], positions["id"])
 
     def parse(self, sort: str | None) -> tuple[str, bool]:
         raw = sort or self.default
@@ -146,9 +156,18 @@ def decode_cursor(cursor: str, sorting: Sorting, sort: str, desc: bool) -> Keyse
     return Keyset(name, desc, _coerce(value, sorting.keys[name].column), last_id, total)
 
 
+class PageShape(NamedTuple):
+    """What of a page request changes its statement: the sort, and whether a cursor
+    positions it (`after`). A compiled page statement is cached per shape."""
+
+    sort: str
+    desc: bool
+    after: bool
+
+
 @dataclass(frozen=True, slots=True)
 class PagePlan:
-    """How a list request will run: the shape part goes into the compiled-query cache key."""
+    """How a list request will run: `shape` goes into the compiled-query cache key."""
 
     sort: str
     desc: bool
@@ -157,8 +176,12 @@ class PagePlan:
     offset: int
 
     @property
-    def shape(self) -> tuple[str, bool, bool]:
-        return (self.sort, self.desc, self.keyset is not None)
+    def after(self) -> bool:
+        return self.keyset is not None
+
+    @property
+    def shape(self) -> PageShape:
+        return PageShape(self.sort, self.desc, self.keyset is not None)
 
     def known_total(self, rows: Sequence[tuple[Any, ...]]) -> int | None:
         """The total when it needs no COUNT: carried by the cursor (counted when the listing
@@ -190,12 +213,23 @@ def plan_page(page: PageRequest, sorting: Sorting) -> PagePlan:
     return PagePlan(sort, desc, keyset, page.limit, page.offset)
 
 
-def page_statement(base: Select[Any], sorting: Sorting, plan: PagePlan) -> Select[Any]:
+def page_plan(sorting: Sorting) -> Callable[[Request], Awaitable[PagePlan]]:
+    """A dependency: the request's paging (limit, offset, cursor, sort) planned for a list
+    sorted by `sorting` (an unknown sort key or a cursor of another list: 422)."""
+
+    @documents_query(PageParams)
+    async def plan(request: Request) -> PagePlan:
+        return plan_page(await page_request(request), sorting)
+
+    return plan
+
+
+def page_statement(base: Select[Any], sorting: Sorting, plan: PagePlan | PageShape) -> Select[Any]:
     """`base` ordered, positioned after the cursor and limited; values are bind parameters."""
     column = sorting.keys[plan.sort].column
     id_column = sorting.id_column
     stmt = base
-    if plan.keyset is not None:
+    if plan.after:
         pair = tuple_(column, id_column)
         after = tuple_(bindparam("after_value", type_=column.type), bindparam("after_id"))
         stmt = stmt.where(pair < after if plan.desc else pair > after)
@@ -209,7 +243,7 @@ def page_statement(base: Select[Any], sorting: Sorting, plan: PagePlan) -> Selec
 
 
 def search_page_statement(
-    base: Select[Any], sorting: Sorting, plan: PagePlan, *, total: bool
+    base: Select[Any], sorting: Sorting, plan: PagePlan | PageShape, *, total: bool
 ) -> Select[Any]:
     """A page of `base` for a filter no index can walk in sort order (a search).
 
@@ -231,7 +265,7 @@ def search_page_statement(
     )
     order = (hits.c.sort_value, hits.c.id)
     page = select(*order)
-    if plan.keyset is not None:
+    if plan.after:
         after = tuple_(bindparam("after_value", type_=column.type), bindparam("after_id"))
         page = page.where(tuple_(*order) < after if plan.desc else tuple_(*order) > after)
     page_order = [c.desc() for c in order] if plan.desc else [c.asc() for c in order]
@@ -290,6 +324,20 @@ def page_body(
         "next_cursor": next_cursor,
     }
     return body, headers
+
+
+def page_response(
+    request: Request,
+    rows: Sequence[tuple[Any, ...]],
+    total: int,
+    plan: PagePlan,
+    sorting: Sorting,
+    to_item: Callable[[tuple[Any, ...]], dict[str, Any]],
+) -> Response:
+    """The list envelope as a JSON answer, with its ETag and its Link header to the next
+    page."""
+    body, headers = page_body(request, rows, total, plan, sorting, to_item)
+    return json_response(request, body, headers=headers)
 
 
 # The escape character for LIKE patterns: not a backslash, which PostgreSQL and SQLite

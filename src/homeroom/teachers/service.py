@@ -8,29 +8,11 @@ from homeroom.audit import service as audit
 from homeroom.kit import cache, writes
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, school_of
-from homeroom.kit.db import Database, Row
-from homeroom.kit.errors import Conflict, NotFound, field_error
-from homeroom.kit.pagination import PagePlan
-from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.kit.crud import Writes
+from homeroom.kit.db import Database
+from homeroom.kit.errors import Conflict, field_error
 from homeroom.teachers import repository
-from homeroom.teachers.schemas import TeacherCreate, TeacherFilters, TeacherUpdate
-
-
-async def list_teachers(
-    db: Database, principal: Principal, filters: TeacherFilters, plan: PagePlan
-) -> tuple[list[Row], int]:
-    return await repository.list_page(
-        db, scope_kind(principal), scope_params(principal), filters, plan
-    )
-
-
-async def get_teacher(db: Database, principal: Principal, teacher_id: int) -> dict[str, Any]:
-    row = await repository.get(
-        db, db.reader, scope_kind(principal), scope_params(principal), teacher_id
-    )
-    if row is None:
-        raise NotFound("teacher not found")
-    return repository.to_item(row)
+from homeroom.teachers.schemas import TeacherCreate, TeacherUpdate
 
 
 async def _ensure_unique_email(
@@ -54,6 +36,7 @@ async def _changed(session: AsyncSession, teacher_id: int, school_id: int) -> No
 async def create_teacher(
     db: Database, session: AsyncSession, principal: Principal, data: TeacherCreate
 ) -> dict[str, Any]:
+    """Create a teacher record."""
     school_id = school_of(principal, data.school_id)
     values = data.model_dump(exclude={"school_id"})
     values["email"] = values["email"].lower()
@@ -74,6 +57,7 @@ async def update_teacher(
     data: TeacherUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
+    """Change a teacher's fields; send If-Match with the ETag you read to avoid lost updates."""
     teacher = await writes.load(db, session, principal, repository.RESOURCE, teacher_id, if_match)
     changes = data.changes()
     if "email" in changes:
@@ -93,6 +77,7 @@ async def delete_teacher(
     teacher_id: int,
     if_match: str | None = None,
 ) -> None:
+    """Delete a teacher who no longer teaches any section (409 otherwise)."""
     teacher = await writes.load(db, session, principal, repository.RESOURCE, teacher_id, if_match)
     if await repository.has_sections(session, teacher_id):
         raise Conflict("the teacher still teaches sections; reassign or delete them first")
@@ -108,3 +93,6 @@ async def delete_teacher(
     )
     await writes.delete(session, repository.RESOURCE, teacher_id)
     await _changed(session, teacher_id, school_id)
+
+
+WRITES = Writes(create_teacher, update_teacher, delete_teacher)
