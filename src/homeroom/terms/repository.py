@@ -2,68 +2,25 @@
 
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.kit.db import CompiledQuery, Database, Reader, Row
-from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
+from homeroom.kit.pagination import Sorting
+from homeroom.kit.records import Listing, columns_of, resource
 from homeroom.kit.scopes import ScopeKind, school_filter
-from homeroom.kit.writes import Resource
 from homeroom.models import Course, Term
+from homeroom.terms.schemas import TermRead
 
-COLUMNS = (
-    Term.id,
-    Term.school_id,
-    Term.name,
-    Term.start_date,
-    Term.end_date,
-    Term.created_at,
-    Term.updated_at,
-)
-FIELDS = tuple(c.key for c in COLUMNS)
-_POS = {name: i for i, name in enumerate(FIELDS)}
-
-SORTING = Sorting(
-    keys={name: SortKey(getattr(Term, name), _POS[name]) for name in ("start_date", "name", "id")},
-    default="start_date",
-    id_column=Term.id,
-)
-
-
-def to_item(row: Row) -> dict[str, Any]:
-    return dict(zip(FIELDS, row, strict=True))
+COLUMNS = columns_of(Term, TermRead)
+SORTING = Sorting.of(COLUMNS, "start_date", "name", "id")
 
 
 def _scoped(kind: ScopeKind) -> Select[Any]:
     return select(*COLUMNS).where(school_filter(kind, Term.school_id))
 
 
-async def list_page(
-    db: Database, kind: ScopeKind, scope: dict[str, Any], plan: PagePlan
-) -> tuple[list[Row], int]:
-    page_q = db.query(
-        ("terms.page", kind, plan.shape), lambda: page_statement(_scoped(kind), SORTING, plan)
-    )
-    rows = await db.reader.all(page_q, {**scope, **plan.params()})
-    total = plan.known_total(rows)
-    if total is not None:
-        return rows, total
-    count_q = db.query(("terms.count", kind), lambda: count_statement(_scoped(kind)))
-    return rows, int(await db.reader.scalar(count_q, scope))
-
-
-def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
-    """One term in the caller's scope, by the parameter `id` (GET /terms/{id})."""
-    return db.query(("terms.get", kind), lambda: _scoped(kind).where(Term.id == bindparam("id")))
-
-
-RESOURCE = Resource("term", Term, get_query, FIELDS, to_item, returning=COLUMNS)
-
-
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], term_id: int
-) -> Row | None:
-    return await reader.first(get_query(db, kind), {**scope, "id": term_id})
+RESOURCE = resource("term", Term, _scoped, COLUMNS)
+LISTING = Listing("terms", RESOURCE, _scoped, SORTING)
 
 
 async def name_taken(

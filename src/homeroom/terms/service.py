@@ -8,25 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homeroom.audit import service as audit
 from homeroom.kit import writes
 from homeroom.kit.auth import Principal, school_of
-from homeroom.kit.db import Database, Row
-from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
-from homeroom.kit.pagination import PagePlan
-from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.kit.crud import Writes
+from homeroom.kit.db import Database
+from homeroom.kit.errors import Conflict, ValidationFailed, field_error
 from homeroom.terms import repository
 from homeroom.terms.schemas import TermCreate, TermUpdate
-
-
-async def list_terms(db: Database, principal: Principal, plan: PagePlan) -> tuple[list[Row], int]:
-    return await repository.list_page(db, scope_kind(principal), scope_params(principal), plan)
-
-
-async def get_term(db: Database, principal: Principal, term_id: int) -> dict[str, Any]:
-    row = await repository.get(
-        db, db.reader, scope_kind(principal), scope_params(principal), term_id
-    )
-    if row is None:
-        raise NotFound("term not found")
-    return repository.to_item(row)
 
 
 def _check_dates(start: date, end: date) -> None:
@@ -47,6 +33,7 @@ async def _ensure_unique(
 async def create_term(
     db: Database, session: AsyncSession, principal: Principal, data: TermCreate
 ) -> dict[str, Any]:
+    """Create a term."""
     school_id = school_of(principal, data.school_id)
     values = data.model_dump(exclude={"school_id"})
     _check_dates(data.start_date, data.end_date)
@@ -66,6 +53,7 @@ async def update_term(
     data: TermUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
+    """Change a term's name or dates; send If-Match with the ETag you read."""
     term = await writes.load(db, session, principal, repository.RESOURCE, term_id, if_match)
     current = term.item
     changes = data.changes()
@@ -87,9 +75,13 @@ async def delete_term(
     term_id: int,
     if_match: str | None = None,
 ) -> None:
+    """Delete a term that has no courses."""
     term = await writes.load(db, session, principal, repository.RESOURCE, term_id, if_match)
     if await repository.has_courses(session, term_id):
         raise Conflict("the term still has courses; delete or move them first")
     school_id, name = term.item["school_id"], term.item["name"]
     audit.record(session, principal, "delete", "term", term_id, school_id, {"name": name})
     await writes.delete(session, repository.RESOURCE, term_id)
+
+
+WRITES = Writes(create_term, update_term, delete_term)
