@@ -7,31 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
 from homeroom.courses import repository
-from homeroom.courses.schemas import CourseCreate, CourseFilters, CourseUpdate
+from homeroom.courses.schemas import CourseCreate, CourseUpdate
 from homeroom.kit import cache, writes
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row
-from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
-from homeroom.kit.pagination import PagePlan
+from homeroom.kit.crud import Writes
+from homeroom.kit.db import Database
+from homeroom.kit.errors import Conflict, ValidationFailed, field_error
+from homeroom.kit.records import read
 from homeroom.kit.scopes import scope_kind, scope_params
-
-
-async def list_courses(
-    db: Database, principal: Principal, filters: CourseFilters, plan: PagePlan
-) -> tuple[list[Row], int]:
-    return await repository.list_page(
-        db, scope_kind(principal), scope_params(principal), filters, plan
-    )
-
-
-async def get_course(db: Database, principal: Principal, course_id: int) -> dict[str, Any]:
-    row = await repository.get(
-        db, db.reader, scope_kind(principal), scope_params(principal), course_id
-    )
-    if row is None:
-        raise NotFound("course not found")
-    return repository.to_item(row)
 
 
 async def get_course_cached(
@@ -40,7 +24,7 @@ async def get_course_cached(
     """GET /courses/{id} as cached bytes: the course row is all it shows."""
 
     async def build() -> bytes:
-        return orjson.dumps(await get_course(db, principal, course_id))
+        return orjson.dumps(await read(db, principal, repository.RESOURCE, course_id))
 
     key = (course_id, *cache.scope_key(principal))
     return await pages.cached("course", key, (tag.course(course_id),), build)
@@ -74,6 +58,7 @@ async def _ensure_unique(
 async def create_course(
     db: Database, session: AsyncSession, principal: Principal, data: CourseCreate
 ) -> dict[str, Any]:
+    """Create a course in a term of your school."""
     school_id = await _term_school(session, principal, data.term_id)
     values = data.model_dump()
     await _ensure_unique(session, data.term_id, data.code)
@@ -93,6 +78,7 @@ async def update_course(
     data: CourseUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
+    """Change a course; send If-Match with the ETag you read."""
     course = await writes.load(db, session, principal, repository.RESOURCE, course_id, if_match)
     current = course.item
     school_id = current["school_id"]
@@ -121,6 +107,7 @@ async def delete_course(
     course_id: int,
     if_match: str | None = None,
 ) -> None:
+    """Delete a course that has no sections."""
     course = await writes.load(db, session, principal, repository.RESOURCE, course_id, if_match)
     if await repository.has_sections(session, course_id):
         raise Conflict("the course still has sections; delete them first")
@@ -130,3 +117,6 @@ async def delete_course(
     )
     await writes.delete(session, repository.RESOURCE, course_id)
     await _changed(session, course_id, school_id)
+
+
+WRITES = Writes(create_course, update_course, delete_course)
