@@ -9,51 +9,39 @@ from typing import Any
 from sqlalchemy import Select, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.kit.db import CompiledQuery, Database, Reader, Row
-from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
+from homeroom.kit.db import Database, Row, compiled
+from homeroom.kit.pagination import (
+    PagePlan,
+    PageShape,
+    Sorting,
+    SortKey,
+    count_statement,
+    page_statement,
+)
+from homeroom.kit.records import Listing, equals, resource
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
-from homeroom.kit.writes import Resource
 from homeroom.models import AnalyticsSection, Course, Enrollment, Section, Student, Teacher
-from homeroom.sections.schemas import RosterFilters, SectionFilters
+from homeroom.sections.schemas import RosterFilters, SectionFilters, SectionRead
 
-COLUMNS: tuple[Any, ...] = (
-    Section.id,
-    Section.school_id,
-    Section.course_id,
-    Course.term_id,
-    Section.teacher_id,
-    Section.name,
-    Section.room,
-    Section.meeting_pattern,
-    Section.capacity,
-    Course.code.label("course_code"),
-    Course.title.label("course_title"),
-    (Teacher.first_name + " " + Teacher.last_name).label("teacher_name"),
+# The representation's fields that are not the section's own columns: joined or kept by
+# triggers, in the same statement.
+_JOINED: dict[str, Any] = {
+    "term_id": Course.term_id,
+    "course_code": Course.code.label("course_code"),
+    "course_title": Course.title.label("course_title"),
+    "teacher_name": (Teacher.first_name + " " + Teacher.last_name).label("teacher_name"),
     # Kept by the analytics triggers (migration 0004) in the same transaction as every
     # enrollment write: one row by key instead of counting the section's enrollments.
-    AnalyticsSection.enrolled.label("enrolled_count"),
-    Section.created_at,
-    Section.updated_at,
+    "enrolled_count": AnalyticsSection.enrolled.label("enrolled_count"),
+}
+# In SectionRead's order (the order GET encodes them).
+COLUMNS: tuple[Any, ...] = tuple(
+    _JOINED[name] if name in _JOINED else getattr(Section, name)
+    for name in SectionRead.model_fields
 )
-FIELDS = (
-    "id",
-    "school_id",
-    "course_id",
-    "term_id",
-    "teacher_id",
-    "name",
-    "room",
-    "meeting_pattern",
-    "capacity",
-    "course_code",
-    "course_title",
-    "teacher_name",
-    "enrolled_count",
-    "created_at",
-    "updated_at",
-)
-_POS = {name: i for i, name in enumerate(FIELDS)}
+_POS = {column.key: i for i, column in enumerate(COLUMNS)}
 
+# The course code is a joined column, ordered by its own expression (not its label).
 SORTING = Sorting(
     keys={
         "course_code": SortKey(Course.code, _POS["course_code"]),
@@ -63,10 +51,6 @@ SORTING = Sorting(
     default="course_code",
     id_column=Section.id,
 )
-
-
-def to_item(row: Row) -> dict[str, Any]:
-    return dict(zip(FIELDS, row, strict=True))
 
 
 def _scoped(kind: ScopeKind) -> Select[Any]:
@@ -81,74 +65,35 @@ def _scoped(kind: ScopeKind) -> Select[Any]:
     )
 
 
-def _filtered(kind: ScopeKind, shape: tuple[bool, bool, bool]) -> Select[Any]:
-    has_course, has_teacher, has_term = shape
-    stmt = _scoped(kind)
-    if has_course:
-        stmt = stmt.where(Section.course_id == bindparam("course_id"))
-    if has_teacher:
-        stmt = stmt.where(Section.teacher_id == bindparam("teacher_id"))
-    if has_term:
-        stmt = stmt.where(Course.term_id == bindparam("term_id"))
-    return stmt
-
-
-async def list_page(
-    db: Database,
-    kind: ScopeKind,
-    scope: dict[str, Any],
-    filters: SectionFilters,
-    plan: PagePlan,
-) -> tuple[list[Row], int]:
-    values = filters.model_dump(exclude_none=True)
-    shape = (
-        filters.course_id is not None,
-        filters.teacher_id is not None,
-        filters.term_id is not None,
-    )
-    page_q = db.query(
-        ("sections.page", kind, shape, plan.shape),
-        lambda: page_statement(_filtered(kind, shape), SORTING, plan),
-    )
-    params = {**scope, **values}
-    rows = await db.reader.all(page_q, {**params, **plan.params()})
-    total = plan.known_total(rows)
-    if total is not None:
-        return rows, total
-    count_q = db.query(
-        ("sections.count", kind, shape), lambda: count_statement(_filtered(kind, shape))
-    )
-    return rows, int(await db.reader.scalar(count_q, params))
-
-
-def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
-    """One section in the caller's scope, by the parameter `id` (GET /sections/{id})."""
-    return db.query(
-        ("sections.get", kind), lambda: _scoped(kind).where(Section.id == bindparam("id"))
-    )
-
-
 # A write can change a joined field (a new teacher, a new name): the row is read again.
-RESOURCE = Resource("section", Section, get_query, FIELDS, to_item)
+RESOURCE = resource("section", Section, _scoped, COLUMNS, returning=())
+LISTING = Listing(
+    "sections",
+    RESOURCE,
+    _scoped,
+    SORTING,
+    SectionFilters,
+    filters={
+        "course_id": equals(Section.course_id),
+        "teacher_id": equals(Section.teacher_id),
+        "term_id": equals(Course.term_id),
+    },
+)
 
 
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], section_id: int
-) -> Row | None:
-    return await reader.first(get_query(db, kind), {**scope, "id": section_id})
+@compiled
+def _visible(kind: ScopeKind) -> Select[Any]:
+    """The id of one section in the caller's scope, by the parameter `id`."""
+    return (
+        select(Section.id)
+        .where(Section.id == bindparam("id"))
+        .where(school_filter(kind, Section.school_id))
+        .where(section_filter(kind, Section.id))
+    )
 
 
 async def is_visible(db: Database, kind: ScopeKind, scope: dict[str, Any], section_id: int) -> bool:
-    def build() -> Select[Any]:
-        return (
-            select(Section.id)
-            .where(Section.id == bindparam("id"))
-            .where(school_filter(kind, Section.school_id))
-            .where(section_filter(kind, Section.id))
-        )
-
-    query = db.query(("sections.visible", kind), build)
-    return await db.reader.first(query, {**scope, "id": section_id}) is not None
+    return await db.reader.first(_visible(db, kind), {**scope, "id": section_id}) is not None
 
 
 # --- roster -------------------------------------------------------------------------------------
@@ -163,26 +108,8 @@ ROSTER_COLUMNS: tuple[Any, ...] = (
     Enrollment.id.label("enrollment_id"),
     Enrollment.status,
 )
-ROSTER_FIELDS = (
-    "id",
-    "student_number",
-    "first_name",
-    "last_name",
-    "email",
-    "grade_level",
-    "enrollment_id",
-    "status",
-)
-_ROSTER_POS = {name: i for i, name in enumerate(ROSTER_FIELDS)}
-
-ROSTER_SORTING = Sorting(
-    keys={
-        name: SortKey(getattr(Student, name), _ROSTER_POS[name])
-        for name in ("last_name", "student_number", "id")
-    },
-    default="last_name",
-    id_column=Student.id,
-)
+ROSTER_FIELDS = tuple(column.key for column in ROSTER_COLUMNS)
+ROSTER_SORTING = Sorting.of(ROSTER_COLUMNS, "last_name", "student_number", "id")
 
 
 def roster_item(row: Row) -> dict[str, Any]:
@@ -201,23 +128,29 @@ def _roster(has_status: bool) -> Select[Any]:
     return stmt
 
 
+@compiled
+def _roster_page(has_status: bool, shape: PageShape) -> Select[Any]:
+    """A page of a section's roster (the parameter `section_id`), sorted and positioned."""
+    return page_statement(_roster(has_status), ROSTER_SORTING, shape)
+
+
+@compiled
+def _roster_count(has_status: bool) -> Select[Any]:
+    return count_statement(_roster(has_status))
+
+
 async def roster_page(
     db: Database, section_id: int, filters: RosterFilters, plan: PagePlan
 ) -> tuple[list[Row], int]:
     has_status = filters.status is not None
-    page_q = db.query(
-        ("sections.roster", has_status, plan.shape),
-        lambda: page_statement(_roster(has_status), ROSTER_SORTING, plan),
-    )
     params: dict[str, Any] = {"section_id": section_id, "status": filters.status}
-    rows = await db.reader.all(page_q, {**params, **plan.params()})
+    rows = await db.reader.all(
+        _roster_page(db, has_status, plan.shape), {**params, **plan.params()}
+    )
     total = plan.known_total(rows)
     if total is not None:
         return rows, total
-    count_q = db.query(
-        ("sections.roster_count", has_status), lambda: count_statement(_roster(has_status))
-    )
-    return rows, int(await db.reader.scalar(count_q, params))
+    return rows, int(await db.reader.scalar(_roster_count(db, has_status), params))
 
 
 # --- writes -------------------------------------------------------------------------------------

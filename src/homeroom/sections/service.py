@@ -9,32 +9,17 @@ from homeroom.audit import service as audit
 from homeroom.kit import cache, writes
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
+from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
+from homeroom.kit.records import read
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.sections import repository
-from homeroom.sections.schemas import RosterFilters, SectionCreate, SectionFilters, SectionUpdate
+from homeroom.sections.schemas import RosterFilters, SectionCreate, SectionUpdate
 
 # Who may list a roster: the school's office, and a teacher (whose scope is their own sections).
 _ROSTER_KINDS = ("all", "school", "teacher")
-
-
-async def list_sections(
-    db: Database, principal: Principal, filters: SectionFilters, plan: PagePlan
-) -> tuple[list[Row], int]:
-    return await repository.list_page(
-        db, scope_kind(principal), scope_params(principal), filters, plan
-    )
-
-
-async def get_section(db: Database, principal: Principal, section_id: int) -> dict[str, Any]:
-    row = await repository.get(
-        db, db.reader, scope_kind(principal), scope_params(principal), section_id
-    )
-    if row is None:
-        raise NotFound("section not found")
-    return repository.to_item(row)
 
 
 async def get_section_cached(
@@ -45,7 +30,7 @@ async def get_section_cached(
     and who sees it depends on enrollments, the teacher, a guardian's links (scope tags)."""
 
     async def build() -> bytes:
-        return orjson.dumps(await get_section(db, principal, section_id))
+        return orjson.dumps(await read(db, principal, repository.RESOURCE, section_id))
 
     tags = (
         tag.section(section_id),
@@ -117,6 +102,7 @@ async def _ensure_unique(
 async def create_section(
     db: Database, session: AsyncSession, principal: Principal, data: SectionCreate
 ) -> dict[str, Any]:
+    """Create a section of a course of your school."""
     school_id = await _course_school(session, principal, data.course_id)
     await _check_teacher(session, school_id, data.teacher_id)
     await _ensure_unique(session, data.course_id, data.name)
@@ -137,6 +123,7 @@ async def update_section(
     data: SectionUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
+    """Change a section (teacher, name, room, meeting pattern, capacity)."""
     section = await writes.load(db, session, principal, repository.RESOURCE, section_id, if_match)
     current = section.item
     changes = data.changes()
@@ -165,6 +152,7 @@ async def delete_section(
     section_id: int,
     if_match: str | None = None,
 ) -> None:
+    """Delete a section that has no enrollments."""
     section = await writes.load(db, session, principal, repository.RESOURCE, section_id, if_match)
     current = section.item
     if await repository.has_enrollments(session, section_id):
@@ -180,3 +168,6 @@ async def delete_section(
     )
     await writes.delete(session, repository.RESOURCE, section_id)
     await _changed(session, current)
+
+
+WRITES = Writes(create_section, update_section, delete_section)
