@@ -8,36 +8,18 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, insert, select, true
+from sqlalchemy import ColumnElement, Select, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.enrollments.schemas import EnrollmentFilters
-from homeroom.kit.db import CompiledQuery, Database, Reader, Row
-from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
+from homeroom.enrollments.schemas import EnrollmentFilters, EnrollmentRead
+from homeroom.kit.db import Row
+from homeroom.kit.pagination import Sorting
+from homeroom.kit.records import Listing, columns_of, equals, resource
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
-from homeroom.kit.writes import Resource
 from homeroom.models import Enrollment, Section, Student
 
-COLUMNS = (
-    Enrollment.id,
-    Enrollment.school_id,
-    Enrollment.student_id,
-    Enrollment.section_id,
-    Enrollment.status,
-    Enrollment.enrolled_at,
-)
-FIELDS = tuple(c.key for c in COLUMNS)
-_POS = {name: i for i, name in enumerate(FIELDS)}
-
-SORTING = Sorting(
-    keys={name: SortKey(getattr(Enrollment, name), _POS[name]) for name in ("id", "enrolled_at")},
-    default="id",
-    id_column=Enrollment.id,
-)
-
-
-def to_item(row: Row) -> dict[str, Any]:
-    return dict(zip(FIELDS, row, strict=True))
+COLUMNS = columns_of(Enrollment, EnrollmentRead)
+SORTING = Sorting.of(COLUMNS, "id", "enrolled_at")
 
 
 def _row_scope(kind: ScopeKind) -> ColumnElement[bool]:
@@ -54,60 +36,19 @@ def _scoped(kind: ScopeKind) -> Select[Any]:
     return select(*COLUMNS).where(school_filter(kind, Enrollment.school_id)).where(_row_scope(kind))
 
 
-def _filtered(kind: ScopeKind, shape: tuple[bool, bool, bool]) -> Select[Any]:
-    has_student, has_section, has_status = shape
-    stmt = _scoped(kind)
-    if has_student:
-        stmt = stmt.where(Enrollment.student_id == bindparam("student_id"))
-    if has_section:
-        stmt = stmt.where(Enrollment.section_id == bindparam("section_id"))
-    if has_status:
-        stmt = stmt.where(Enrollment.status == bindparam("status"))
-    return stmt
-
-
-async def list_page(
-    db: Database,
-    kind: ScopeKind,
-    scope: dict[str, Any],
-    filters: EnrollmentFilters,
-    plan: PagePlan,
-) -> tuple[list[Row], int]:
-    shape = (
-        filters.student_id is not None,
-        filters.section_id is not None,
-        filters.status is not None,
-    )
-    page_q = db.query(
-        ("enrollments.page", kind, shape, plan.shape),
-        lambda: page_statement(_filtered(kind, shape), SORTING, plan),
-    )
-    params = {**scope, **filters.model_dump(exclude_none=True)}
-    rows = await db.reader.all(page_q, {**params, **plan.params()})
-    total = plan.known_total(rows)
-    if total is not None:
-        return rows, total
-    count_q = db.query(
-        ("enrollments.count", kind, shape), lambda: count_statement(_filtered(kind, shape))
-    )
-    return rows, int(await db.reader.scalar(count_q, params))
-
-
-def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
-    """One enrollment in the caller's scope, by the parameter `id` (GET /enrollments/{id})."""
-    return db.query(
-        ("enrollments.get", kind),
-        lambda: _scoped(kind).where(Enrollment.id == bindparam("id")),
-    )
-
-
-RESOURCE = Resource("enrollment", Enrollment, get_query, FIELDS, to_item, returning=COLUMNS)
-
-
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], enrollment_id: int
-) -> Row | None:
-    return await reader.first(get_query(db, kind), {**scope, "id": enrollment_id})
+RESOURCE = resource("enrollment", Enrollment, _scoped, COLUMNS)
+LISTING = Listing(
+    "enrollments",
+    RESOURCE,
+    _scoped,
+    SORTING,
+    EnrollmentFilters,
+    filters={
+        "student_id": equals(Enrollment.student_id),
+        "section_id": equals(Enrollment.section_id),
+        "status": equals(Enrollment.status),
+    },
+)
 
 
 # --- batch validation: one statement per referenced table, whatever the batch size ----------
@@ -176,5 +117,5 @@ async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     batch, so the returned rows are put back in the caller's order by it instead.
     """
     result = await session.execute(insert(Enrollment).returning(*COLUMNS), list(rows))
-    by_pair = {(r[_POS["student_id"]], r[_POS["section_id"]]): tuple(r) for r in result.all()}
+    by_pair = {(r.student_id, r.section_id): tuple(r) for r in result.all()}
     return [by_pair[(row["student_id"], row["section_id"])] for row in rows]

@@ -12,37 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
 from homeroom.enrollments import repository, rules
-from homeroom.enrollments.schemas import (
-    EnrollmentBulkCreate,
-    EnrollmentCreate,
-    EnrollmentFilters,
-    EnrollmentUpdate,
-)
+from homeroom.enrollments.schemas import EnrollmentBulkCreate, EnrollmentCreate, EnrollmentUpdate
 from homeroom.kit import cache, writes
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row
-from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
-from homeroom.kit.pagination import PagePlan
+from homeroom.kit.crud import Writes
+from homeroom.kit.db import Database
+from homeroom.kit.errors import Conflict, ValidationFailed, field_error
 from homeroom.kit.scopes import scope_kind, scope_params
-
-
-async def list_enrollments(
-    db: Database, principal: Principal, filters: EnrollmentFilters, plan: PagePlan
-) -> tuple[list[Row], int]:
-    return await repository.list_page(
-        db, scope_kind(principal), scope_params(principal), filters, plan
-    )
-
-
-async def get_enrollment(db: Database, principal: Principal, enrollment_id: int) -> dict[str, Any]:
-    row = await repository.get(
-        db, db.reader, scope_kind(principal), scope_params(principal), enrollment_id
-    )
-    if row is None:
-        raise NotFound("enrollment not found")
-    return repository.to_item(row)
-
 
 # --- validation -------------------------------------------------------------------------------
 
@@ -135,6 +112,7 @@ async def _changed(session: AsyncSession, *pairs: tuple[int, int]) -> None:
 async def create_enrollment(
     db: Database, session: AsyncSession, principal: Principal, data: EnrollmentCreate
 ) -> dict[str, Any]:
+    """Enroll a student in a section of their school (409 when the section is full)."""
     checked = await _check(session, principal, [data])
     _raise_single(checked.problems)
     school_id = checked.school_of_section[data.section_id]
@@ -166,7 +144,7 @@ async def create_bulk(
         {**row.model_dump(), "school_id": checked.school_of_section[row.section_id]} for row in rows
     ]
     created = await repository.insert_many(session, values)
-    items = [repository.to_item(r) for r in created]
+    items = [repository.RESOURCE.item(r) for r in created]
     await _changed(session, *((row.student_id, row.section_id) for row in rows))
     schools = {v["school_id"] for v in values}
     audit.record(
@@ -189,6 +167,7 @@ async def update_enrollment(
     data: EnrollmentUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
+    """Change an enrollment's status (enrolled, dropped, completed)."""
     enrollment = await writes.load(
         db, session, principal, repository.RESOURCE, enrollment_id, if_match
     )
@@ -215,6 +194,7 @@ async def delete_enrollment(
     enrollment_id: int,
     if_match: str | None = None,
 ) -> None:
+    """Delete an enrollment (its grades go with it; PATCH status=dropped keeps them)."""
     enrollment = await writes.load(
         db, session, principal, repository.RESOURCE, enrollment_id, if_match
     )
@@ -230,3 +210,6 @@ async def delete_enrollment(
     )
     await writes.delete(session, repository.RESOURCE, enrollment_id)
     await _changed(session, (current["student_id"], current["section_id"]))
+
+
+WRITES = Writes(create_enrollment, update_enrollment, delete_enrollment)
