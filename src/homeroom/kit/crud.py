@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database
-from homeroom.kit.deps import DB, Session
+from homeroom.kit.cache import Entry, ResponseCache, cached_response
+from homeroom.kit.deps import DB, PageCache, Session
 from homeroom.kit.pagination import PagePlan, page_plan, page_response
 from homeroom.kit.params import query_model
 from homeroom.kit.records import Listing, read
@@ -88,6 +89,8 @@ def standard_routes(
     id_name: str | None = None,
     get_name: str | None = None,
     get: Callable[[Database, Principal, int], Awaitable[dict[str, Any]]] | None = None,
+    cached_get: Callable[[Database, ResponseCache, Principal, int], Awaitable[Entry]] | None = None,
+    list_note: str = "",
 ) -> None:
     """Adds to `router` the routes the record type has: `GET ""` (a page of `listing`),
     `GET /{<name>_id}` (the scoped read of its resource), and those of `writes`: `POST ""` (201),
@@ -95,7 +98,9 @@ def standard_routes(
     `writes_scope` are the scope dependencies (kit/auth) that authorize them; `id_name` and
     `get_name` name the record's path parameter and read route where they are not
     `<name>_id` and `get_<name>`; `get(db, principal, id)` answers the read route where the
-    resource's scoped read alone does not."""
+    resource's scoped read alone does not, and `cached_get(db, pages, principal, id)` where
+    it answers from the response cache (kit/cache.py); `list_note` is added to the list
+    route's description."""
     noun = listing.resource.name.replace(" ", "_")
     resource = listing.resource
     id_name = id_name or f"{noun}_id"
@@ -107,7 +112,16 @@ def standard_routes(
         rows, total = await listing.page(db, principal, filters, plan)
         return page_response(request, rows, total, plan, listing.sorting, listing.item)
 
-    async def get_one(request: Request, principal: Principal, db: Database, **ids: int) -> Any:
+    async def get_one(
+        request: Request,
+        principal: Principal,
+        db: Database,
+        pages: ResponseCache | None = None,
+        **ids: int,
+    ) -> Any:
+        if cached_get is not None:
+            assert pages is not None
+            return cached_response(request, await cached_get(db, pages, principal, ids[id_name]))
         if get is not None:
             return json_response(request, await get(db, principal, ids[id_name]))
         return json_response(request, await read(db, principal, resource, ids[id_name]))
@@ -116,7 +130,7 @@ def standard_routes(
     listed["plan"] = Annotated[PagePlan, Depends(page_plan(listing.sorting))]
     if listing.query is not None:
         listed["filters"] = Annotated[listing.query, query_model(listing.query)]
-    doc = f"List the {listing.name} the caller may see, with filters, sort and paging."
+    doc = _list_doc(listing, list_note)
     router.get("", response_model=Page[model])(  # type: ignore[valid-type]
         _endpoint(f"list_{listing.name}", doc, listed, list_page)
     )
@@ -134,7 +148,10 @@ def standard_routes(
         router.post("", response_model=model, status_code=201)(
             _endpoint(create.__name__, create.__doc__, params, create_one)
         )
-    one = {"request": Request, "principal": reads, "db": DB, id_name: PathId}
+    one: dict[str, Any] = {"request": Request, "principal": reads, "db": DB}
+    if cached_get is not None:
+        one["pages"] = PageCache
+    one[id_name] = PathId
     router.get(record, response_model=model)(
         _endpoint(get_name or f"get_{noun}", f"Read one {resource.name}.", one, get_one)
     )
@@ -174,3 +191,18 @@ def standard_routes(
         router.delete(record, status_code=204)(
             _endpoint(delete.__name__, delete.__doc__, params, delete_one)
         )
+
+
+def _words(names: list[str], last: str) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
+
+
+def _list_doc(listing: Listing, note: str) -> str:
+    """What the list route says of itself: its filters and sort keys, from the listing."""
+    sorting = listing.sorting
+    keys = [f"{name} (default)" if name == sorting.default else name for name in sorting.keys]
+    doc = f"List the {listing.name} the caller may see"
+    if listing.filters:
+        doc += ", filtered by " + _words(list(listing.filters), "and")
+    doc += f", sorted by {_words(keys, 'or')} ('-' for descending), in pages."
+    return f"{doc} {note}" if note else doc
