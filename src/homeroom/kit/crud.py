@@ -27,8 +27,8 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database
 from homeroom.kit.cache import Entry, ResponseCache, cached_response
+from homeroom.kit.db import Database
 from homeroom.kit.deps import DB, PageCache, Session
 from homeroom.kit.pagination import PagePlan, page_plan, page_response
 from homeroom.kit.params import query_model
