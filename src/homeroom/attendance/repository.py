@@ -218,12 +218,13 @@ async def bulk_context(
     """One statement: a row for each of the given students enrolled; no rows when the section
     is not visible. A section without any of the students enrolled still gives one row with
     student_id None."""
-    query = _bulk_context(db, kind, db.is_sqlite)
+    sqlite = db.is_sqlite
+    query = _bulk_context(db, kind, sqlite)
     params = {
         **scope,
         "section_id": section_id,
         "day": day,
-        "student_ids": id_list(student_ids, db.is_sqlite),
+        "student_ids": id_list(student_ids, sqlite),
     }
     return list(map(BulkContext._make, await reader.all(query, params)))
 

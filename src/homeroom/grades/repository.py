@@ -143,11 +143,12 @@ async def grading_targets(
     """For a visible assessment, one row per given student enrolled in its section (or one row
     with None enrollment columns when none is). Empty when the assessment is out of the
     caller's scope. One statement compiled once, whatever the number of students."""
-    query = _grading_targets(db, kind, db.is_sqlite)
+    sqlite = db.is_sqlite
+    query = _grading_targets(db, kind, sqlite)
     params = {
         **scope,
         "assessment_id": assessment_id,
-        "student_ids": id_list(student_ids, db.is_sqlite),
+        "student_ids": id_list(student_ids, sqlite),
     }
     return list(map(GradingTarget._make, await reader.all(query, params)))
 
