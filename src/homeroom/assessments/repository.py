@@ -19,10 +19,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.assessments.schemas import AssessmentFilters
+from homeroom.assessments.schemas import AssessmentFilters, AssessmentRead
 from homeroom.kit import writes
-from homeroom.kit.db import CompiledQuery, Database, Reader, Row, SessionReader
-from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
+from homeroom.kit.db import Database, Reader, Row, SessionReader, compiled
+from homeroom.kit.pagination import Sorting, SortKey
+from homeroom.kit.records import Listing, at_least, at_most, columns_of, equals, resource
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
 from homeroom.models import Assessment, AssessmentCategory, Grade, Section
 
@@ -31,6 +32,7 @@ from homeroom.models import Assessment, AssessmentCategory, Grade, Section
 CATEGORY_FIELDS = ("id", "section_id", "name", "weight")
 
 
+@compiled
 def _section_categories(kind: ScopeKind, with_usage: bool) -> Select[Any]:
     """The section (when visible) left-joined to its categories: one row per category, or one
     row of NULL category columns when it has none."""
@@ -78,10 +80,7 @@ async def section_categories(
     with_usage: bool = False,
 ) -> list[SectionCategoryRow]:
     """The section's categories; empty when the section is out of the caller's scope."""
-    query = db.query(
-        ("categories.of_section", kind, with_usage),
-        lambda: _section_categories(kind, with_usage),
-    )
+    query = _section_categories(db, kind, with_usage)
     rows = await reader.all(query, {**scope, "section_id": section_id})
     return [SectionCategoryRow(*row) for row in rows]
 
@@ -91,8 +90,7 @@ async def section_categories_for_write(
 ) -> list[SectionCategoryRow]:
     """`section_categories` with usage, read in the write transaction with the section locked
     (a writer of its categories waits for the one before it)."""
-    query = db.query(("categories.of_section", kind, True), lambda: _section_categories(kind, True))
-    locked = writes.for_update(db, query, Section)
+    locked = writes.for_update(db, _section_categories(db, kind, True), Section)
     rows = await SessionReader(session).all(locked, {**scope, "section_id": section_id})
     return list(map(SectionCategoryRow._make, rows))
 
@@ -117,19 +115,8 @@ async def insert_categories(session: AsyncSession, rows: list[dict[str, Any]]) -
 
 # --- assessments -------------------------------------------------------------------------------
 
-COLUMNS = (
-    Assessment.id,
-    Assessment.school_id,
-    Assessment.section_id,
-    Assessment.category_id,
-    Assessment.title,
-    Assessment.max_points,
-    Assessment.due_date,
-    Assessment.created_at,
-    Assessment.updated_at,
-)
+COLUMNS = columns_of(Assessment, AssessmentRead)
 FIELDS = tuple(c.key for c in COLUMNS)
-_POS = {name: i for i, name in enumerate(FIELDS)}
 
 # Undated assessments sort after every dated one, and the keyset cursor never holds a NULL.
 # Not 9999-12-31: asyncpg sends date.max as 'infinity', which no stored date equals.
@@ -137,17 +124,14 @@ _DUE_KEY = func.coalesce(Assessment.due_date, literal_column("'9999-01-01'")).la
 _DUE_KEY_POS = len(COLUMNS)
 
 SORTING = Sorting(
-    keys={
-        "due_date": SortKey(_DUE_KEY, _DUE_KEY_POS),
-        "title": SortKey(Assessment.title, _POS["title"]),
-        "id": SortKey(Assessment.id, _POS["id"]),
-    },
+    keys={"due_date": SortKey(_DUE_KEY, _DUE_KEY_POS), **Sorting.of(COLUMNS, "title", "id").keys},
     default="due_date",
     id_column=Assessment.id,
 )
 
 
 def to_item(row: Row) -> dict[str, Any]:
+    """The representation of a row that carries the due-date sort key after it."""
     return dict(zip(FIELDS, row[:_DUE_KEY_POS], strict=True))
 
 
@@ -159,80 +143,23 @@ def _scoped(kind: ScopeKind) -> Select[Any]:
     )
 
 
-FilterShape = tuple[bool, bool, bool, bool]
+RESOURCE = resource("assessment", Assessment, _scoped, COLUMNS, item=to_item)
+LISTING = Listing(
+    "assessments",
+    RESOURCE,
+    _scoped,
+    SORTING,
+    AssessmentFilters,
+    filters={
+        "section_id": equals(Assessment.section_id),
+        "category_id": equals(Assessment.category_id),
+        "due_before": at_most(Assessment.due_date),
+        "due_after": at_least(Assessment.due_date),
+    },
+)
 
 
-def _filter_shape(filters: AssessmentFilters) -> FilterShape:
-    return (
-        filters.section_id is not None,
-        filters.category_id is not None,
-        filters.due_before is not None,
-        filters.due_after is not None,
-    )
-
-
-def _filtered(kind: ScopeKind, shape: FilterShape) -> Select[Any]:
-    has_section, has_category, has_before, has_after = shape
-    stmt = _scoped(kind)
-    if has_section:
-        stmt = stmt.where(Assessment.section_id == bindparam("section_id"))
-    if has_category:
-        stmt = stmt.where(Assessment.category_id == bindparam("category_id"))
-    if has_before:
-        stmt = stmt.where(
-            Assessment.due_date <= bindparam("due_before", type_=Assessment.due_date.type)
-        )
-    if has_after:
-        stmt = stmt.where(
-            Assessment.due_date >= bindparam("due_after", type_=Assessment.due_date.type)
-        )
-    return stmt
-
-
-def _filter_params(filters: AssessmentFilters) -> dict[str, Any]:
-    return filters.model_dump(exclude_none=True)
-
-
-async def list_page(
-    db: Database,
-    kind: ScopeKind,
-    scope: dict[str, Any],
-    filters: AssessmentFilters,
-    plan: PagePlan,
-) -> tuple[list[Row], int]:
-    shape = _filter_shape(filters)
-    page_q = db.query(
-        ("assessments.page", kind, shape, plan.shape),
-        lambda: page_statement(_filtered(kind, shape), SORTING, plan),
-    )
-    count_q = db.query(
-        ("assessments.count", kind, shape), lambda: count_statement(_filtered(kind, shape))
-    )
-    params = {**scope, **_filter_params(filters)}
-    rows = await db.reader.all(page_q, {**params, **plan.params()})
-    total = plan.known_total(rows)
-    if total is None:
-        total = int(await db.reader.scalar(count_q, params))
-    return rows, total
-
-
-def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
-    """One assessment in the caller's scope, by the parameter `id` (GET /assessments/{id})."""
-    return db.query(
-        ("assessments.get", kind),
-        lambda: _scoped(kind).where(Assessment.id == bindparam("id")),
-    )
-
-
-RESOURCE = writes.Resource("assessment", Assessment, get_query, FIELDS, to_item, COLUMNS)
-
-
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], assessment_id: int
-) -> Row | None:
-    return await reader.first(get_query(db, kind), {**scope, "id": assessment_id})
-
-
+@compiled
 def _section_target(kind: ScopeKind) -> Select[Any]:
     category = AssessmentCategory
     return (
@@ -257,13 +184,25 @@ async def section_target(
 ) -> Row | None:
     """(section_id, school_id, teacher_id, category_id or NULL when the category is not the
     section's) for a visible section, else None."""
-    query = db.query(("assessments.section_target", kind), lambda: _section_target(kind))
+    query = _section_target(db, kind)
     return await reader.first(
         query, {**scope, "section_id": section_id, "category_id": category_id}
     )
 
 
-def _assessment_target(kind: ScopeKind, with_category: bool) -> Select[Any]:
+class TargetExtra(NamedTuple):
+    """What target_query reads after the assessment's columns."""
+
+    teacher_id: int | None
+    max_score: float | None
+    new_category: int | None = None  # read only `with_category`
+
+
+@compiled
+def target_query(kind: ScopeKind, with_category: bool) -> Select[Any]:
+    """The assessment's columns by the parameter `id`, then its section's teacher_id, its
+    highest grade score and (`with_category`) the id of the category named by the parameter
+    `category_id` if it belongs to the same section."""
     max_score = (
         select(func.max(Grade.score)).where(Grade.assessment_id == Assessment.id).scalar_subquery()
     )
@@ -282,24 +221,6 @@ def _assessment_target(kind: ScopeKind, with_category: bool) -> Select[Any]:
         stmt.where(Assessment.id == bindparam("id"))
         .where(school_filter(kind, Assessment.school_id))
         .where(section_filter(kind, Assessment.section_id))
-    )
-
-
-class TargetExtra(NamedTuple):
-    """What target_query reads after the assessment's columns."""
-
-    teacher_id: int | None
-    max_score: float | None
-    new_category: int | None = None  # read only `with_category`
-
-
-def target_query(db: Database, kind: ScopeKind, with_category: bool) -> CompiledQuery:
-    """The assessment's columns by the parameter `id`, then its section's teacher_id, its
-    highest grade score and (`with_category`) the id of the category named by the parameter
-    `category_id` if it belongs to the same section."""
-    return db.query(
-        ("assessments.target", kind, with_category),
-        lambda: _assessment_target(kind, with_category),
     )
 
 

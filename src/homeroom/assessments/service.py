@@ -9,7 +9,6 @@ from homeroom.assessments import repository
 from homeroom.assessments.schemas import (
     WEIGHT_TOLERANCE,
     AssessmentCreate,
-    AssessmentFilters,
     AssessmentUpdate,
     CategoryIn,
 )
@@ -17,9 +16,9 @@ from homeroom.audit import service as audit
 from homeroom.kit import cache, writes
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.crud import Writes
+from homeroom.kit.db import Database, SessionReader
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
-from homeroom.kit.pagination import PagePlan
 from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.sections import rules as section_rules
@@ -163,26 +162,10 @@ async def _changed(session: AsyncSession, school_id: int) -> None:
 # --- assessments -------------------------------------------------------------------------------
 
 
-async def list_assessments(
-    db: Database, principal: Principal, filters: AssessmentFilters, plan: PagePlan
-) -> tuple[list[Row], int]:
-    return await repository.list_page(
-        db, scope_kind(principal), scope_params(principal), filters, plan
-    )
-
-
-async def get_assessment(db: Database, principal: Principal, assessment_id: int) -> dict[str, Any]:
-    row = await repository.get(
-        db, db.reader, scope_kind(principal), scope_params(principal), assessment_id
-    )
-    if row is None:
-        raise NotFound("assessment not found")
-    return repository.to_item(row)
-
-
 async def create_assessment(
     db: Database, session: AsyncSession, principal: Principal, data: AssessmentCreate
 ) -> dict[str, Any]:
+    """Create an assessment in one of the caller's sections."""
     target = await repository.section_target(
         db,
         SessionReader(session),
@@ -253,6 +236,7 @@ async def update_assessment(
     data: AssessmentUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
+    """Change an assessment; max_points may not drop below a recorded score."""
     changes = data.changes()
     assessment = await _target(
         db, session, principal, assessment_id, if_match, changes.get("category_id")
@@ -283,6 +267,7 @@ async def delete_assessment(
     assessment_id: int,
     if_match: str | None = None,
 ) -> None:
+    """Delete an assessment and every grade recorded for it."""
     item = (await _target(db, session, principal, assessment_id, if_match)).item
     grades = await repository.delete_grades(session, assessment_id)
     await writes.delete(session, repository.RESOURCE, assessment_id)
@@ -296,3 +281,6 @@ async def delete_assessment(
         item["school_id"],
         {"title": item["title"], "section_id": item["section_id"], "grades_deleted": grades},
     )
+
+
+WRITES = Writes(create_assessment, update_assessment, delete_assessment)

@@ -2,6 +2,7 @@
 run inside the request's session."""
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -20,12 +21,12 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.attendance.schemas import AttendanceFilters
+from homeroom.attendance.schemas import AttendanceFilters, AttendanceRead
 from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list, typed
-from homeroom.kit.db import CompiledQuery, Database, Reader, Row, SessionReader
-from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
+from homeroom.kit.db import Database, Reader, Row, SessionReader, compiled
+from homeroom.kit.pagination import Sorting
+from homeroom.kit.records import Listing, at_least, at_most, equals, resource
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
-from homeroom.kit.writes import Resource
 from homeroom.models import (
     AttendanceRecord,
     AttendanceSession,
@@ -36,32 +37,14 @@ from homeroom.models import (
     utcnow,
 )
 
-COLUMNS = (
-    AttendanceRecord.id,
-    AttendanceSession.section_id,
-    AttendanceSession.date,
-    AttendanceRecord.student_id,
-    AttendanceRecord.status,
-    AttendanceRecord.note,
-    AttendanceRecord.recorded_by,
-    AttendanceRecord.recorded_at,
+# AttendanceRead's fields in its order: the record's own columns, and its session's section
+# and date.
+_OWN = AttendanceRecord.__table__.columns
+COLUMNS = tuple(
+    getattr(AttendanceRecord if name in _OWN else AttendanceSession, name)
+    for name in AttendanceRead.model_fields
 )
-FIELDS = tuple(c.key for c in COLUMNS)
-
-SORTING = Sorting(
-    keys={
-        "date": SortKey(AttendanceSession.date, FIELDS.index("date")),
-        "id": SortKey(AttendanceRecord.id, FIELDS.index("id")),
-    },
-    default="-date",
-    id_column=AttendanceRecord.id,
-)
-
-_FILTERS = ("section_id", "student_id", "date", "date_from", "date_to", "status")
-
-
-def to_item(row: Row) -> dict[str, Any]:
-    return dict(zip(FIELDS, row[: len(FIELDS)], strict=True))
+SORTING = replace(Sorting.of(COLUMNS, "date", "id"), default="-date")
 
 
 def _record_scope(kind: ScopeKind) -> list[ColumnElement[bool]]:
@@ -88,71 +71,29 @@ def _records(kind: ScopeKind, *extra: Any) -> Select[Any]:
     )
 
 
-def _filtered(kind: ScopeKind, shape: tuple[bool, ...]) -> Select[Any]:
-    present = dict(zip(_FILTERS, shape, strict=True))
-    stmt = _records(kind)
-    if present["section_id"]:
-        stmt = stmt.where(AttendanceSession.section_id == bindparam("section_id"))
-    if present["student_id"]:
-        stmt = stmt.where(AttendanceRecord.student_id == bindparam("student_id"))
-    if present["date"]:
-        stmt = stmt.where(AttendanceSession.date == bindparam("date", type_=Date))
-    if present["date_from"]:
-        stmt = stmt.where(AttendanceSession.date >= bindparam("date_from", type_=Date))
-    if present["date_to"]:
-        stmt = stmt.where(AttendanceSession.date <= bindparam("date_to", type_=Date))
-    if present["status"]:
-        stmt = stmt.where(AttendanceRecord.status == bindparam("status"))
-    return stmt
-
-
-async def list_page(
-    db: Database,
-    kind: ScopeKind,
-    scope: dict[str, Any],
-    filters: AttendanceFilters,
-    plan: PagePlan,
-) -> tuple[list[Row], int]:
-    values = filters.model_dump(include=set(_FILTERS))
-    shape = tuple(values[name] is not None for name in _FILTERS)
-    page_q = db.query(
-        ("attendance.page", kind, shape, plan.shape),
-        lambda: page_statement(_filtered(kind, shape), SORTING, plan),
-    )
-    count_q = db.query(
-        ("attendance.count", kind, shape), lambda: count_statement(_filtered(kind, shape))
-    )
-    params = {**scope, **{k: v for k, v in values.items() if v is not None}}
-    rows = await db.reader.all(page_q, {**params, **plan.params()})
-    if plan.offset == 0 and plan.keyset is None and len(rows) <= plan.limit:
-        return rows, len(rows)  # the whole list fits in this page: no count needed
-    total = await db.reader.scalar(count_q, params)
-    return rows, int(total)
-
-
-def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
-    """One record in the caller's scope, by the parameter `id` (GET /attendance/{id})."""
-    return db.query(
-        ("attendance.get", kind),
-        lambda: _records(kind).where(AttendanceRecord.id == bindparam("id")),
-    )
-
-
 # A record's section and date are its session's, which no write of the record changes.
-RESOURCE = Resource(
+RESOURCE = resource(
     "attendance record",
     AttendanceRecord,
-    get_query,
-    FIELDS,
-    to_item,
+    _records,
+    COLUMNS,
     returning=tuple(c for c in COLUMNS if c.class_ is AttendanceRecord),
 )
-
-
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], record_id: int
-) -> Row | None:
-    return await reader.first(get_query(db, kind), {**scope, "id": record_id})
+LISTING = Listing(
+    "attendance",
+    RESOURCE,
+    _records,
+    SORTING,
+    AttendanceFilters,
+    filters={
+        "section_id": equals(AttendanceSession.section_id),
+        "student_id": equals(AttendanceRecord.student_id),
+        "date": equals(AttendanceSession.date),
+        "date_from": at_least(AttendanceSession.date),
+        "date_to": at_most(AttendanceSession.date),
+        "status": equals(AttendanceRecord.status),
+    },
+)
 
 
 class WriteExtra(NamedTuple):
@@ -162,16 +103,14 @@ class WriteExtra(NamedTuple):
     school_id: int
 
 
-def write_query(db: Database, kind: ScopeKind) -> CompiledQuery:
+@compiled
+def write_query(kind: ScopeKind) -> Select[Any]:
     """The record in the caller's scope by the parameter `id`, then its section's teacher_id
     and the record's school_id."""
-    return db.query(
-        ("attendance.get_for_write", kind),
-        lambda: (
-            _records(kind, Section.teacher_id, AttendanceRecord.school_id)
-            .join(Section, Section.id == AttendanceSession.section_id)
-            .where(AttendanceRecord.id == bindparam("id"))
-        ),
+    return (
+        _records(kind, Section.teacher_id, AttendanceRecord.school_id)
+        .join(Section, Section.id == AttendanceSession.section_id)
+        .where(AttendanceRecord.id == bindparam("id"))
     )
 
 
@@ -180,6 +119,33 @@ def _session_of_section() -> Any:
         AttendanceSession.section_id == Section.id,
         AttendanceSession.date == bindparam("day", type_=Date),
     )
+
+
+@compiled
+def _create_context(kind: ScopeKind) -> Select[Any]:
+    enrollment = (
+        select(Enrollment.id)
+        .where(
+            Enrollment.section_id == Section.id,
+            Enrollment.student_id == bindparam("student_id"),
+            Enrollment.status != "dropped",
+        )
+        .scalar_subquery()
+    )
+    meeting = select(AttendanceSession.id).where(_session_of_section()).scalar_subquery()
+    existing = (
+        select(AttendanceRecord.id)
+        .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+        .where(_session_of_section(), AttendanceRecord.student_id == bindparam("student_id"))
+        .scalar_subquery()
+    )
+    return select(
+        Section.teacher_id,
+        Section.school_id,
+        enrollment.label("enrollment_id"),
+        meeting.label("session_id"),
+        existing.label("record_id"),
+    ).where(Section.id == bindparam("section_id"), *_section_scope(kind))
 
 
 async def create_context(
@@ -193,35 +159,40 @@ async def create_context(
 ) -> Row | None:
     """One statement: (teacher_id, school_id, enrollment_id, session_id, existing record id)
     for a section visible to the caller; None when it is not visible."""
-
-    def build() -> Select[Any]:
-        enrollment = (
-            select(Enrollment.id)
-            .where(
-                Enrollment.section_id == Section.id,
-                Enrollment.student_id == bindparam("student_id"),
-                Enrollment.status != "dropped",
-            )
-            .scalar_subquery()
-        )
-        meeting = select(AttendanceSession.id).where(_session_of_section()).scalar_subquery()
-        existing = (
-            select(AttendanceRecord.id)
-            .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
-            .where(_session_of_section(), AttendanceRecord.student_id == bindparam("student_id"))
-            .scalar_subquery()
-        )
-        return select(
-            Section.teacher_id,
-            Section.school_id,
-            enrollment.label("enrollment_id"),
-            meeting.label("session_id"),
-            existing.label("record_id"),
-        ).where(Section.id == bindparam("section_id"), *_section_scope(kind))
-
-    query = db.query(("attendance.create_context", kind), build)
+    query = _create_context(db, kind)
     params = {**scope, "section_id": section_id, "student_id": student_id, "day": day}
     return await SessionReader(session).first(query, params)
+
+
+@compiled
+def _bulk_context(kind: ScopeKind, sqlite: bool) -> Select[Any]:
+    return (
+        select(
+            Section.teacher_id,
+            Section.school_id,
+            AttendanceSession.id.label("session_id"),
+            Enrollment.student_id,
+            AttendanceRecord.id.label("record_id"),
+        )
+        .select_from(Section)
+        .outerjoin(AttendanceSession, _session_of_section())
+        .outerjoin(
+            Enrollment,
+            and_(
+                Enrollment.section_id == Section.id,
+                any_id(Enrollment.student_id, "student_ids", sqlite),
+                Enrollment.status != "dropped",
+            ),
+        )
+        .outerjoin(
+            AttendanceRecord,
+            and_(
+                AttendanceRecord.session_id == AttendanceSession.id,
+                AttendanceRecord.student_id == Enrollment.student_id,
+            ),
+        )
+        .where(Section.id == bindparam("section_id"), *_section_scope(kind))
+    )
 
 
 class BulkContext(NamedTuple):
@@ -247,42 +218,13 @@ async def bulk_context(
     """One statement: a row for each of the given students enrolled; no rows when the section
     is not visible. A section without any of the students enrolled still gives one row with
     student_id None."""
-
-    def build() -> Select[Any]:
-        return (
-            select(
-                Section.teacher_id,
-                Section.school_id,
-                AttendanceSession.id.label("session_id"),
-                Enrollment.student_id,
-                AttendanceRecord.id.label("record_id"),
-            )
-            .select_from(Section)
-            .outerjoin(AttendanceSession, _session_of_section())
-            .outerjoin(
-                Enrollment,
-                and_(
-                    Enrollment.section_id == Section.id,
-                    any_id(Enrollment.student_id, "student_ids", db.is_sqlite),
-                    Enrollment.status != "dropped",
-                ),
-            )
-            .outerjoin(
-                AttendanceRecord,
-                and_(
-                    AttendanceRecord.session_id == AttendanceSession.id,
-                    AttendanceRecord.student_id == Enrollment.student_id,
-                ),
-            )
-            .where(Section.id == bindparam("section_id"), *_section_scope(kind))
-        )
-
-    query = db.query(("attendance.bulk_context", kind), build)
+    sqlite = db.is_sqlite
+    query = _bulk_context(db, kind, sqlite)
     params = {
         **scope,
         "section_id": section_id,
         "day": day,
-        "student_ids": id_list(student_ids, db.is_sqlite),
+        "student_ids": id_list(student_ids, sqlite),
     }
     return list(map(BulkContext._make, await reader.all(query, params)))
 
@@ -404,18 +346,37 @@ def _range_params(date_from: dt.date | None, date_to: dt.date | None) -> dict[st
     return params
 
 
+@compiled
+def _visible_student(kind: ScopeKind) -> Select[Any]:
+    return select(Student.id).where(
+        Student.id == bindparam("student_id"),
+        school_filter(kind, Student.school_id),
+        student_filter(kind, Student.id),
+    )
+
+
 async def student_visible(
     db: Database, kind: ScopeKind, scope: dict[str, Any], student_id: int
 ) -> bool:
-    query = db.query(
-        ("attendance.student_visible", kind),
-        lambda: select(Student.id).where(
-            Student.id == bindparam("student_id"),
-            school_filter(kind, Student.school_id),
-            student_filter(kind, Student.id),
-        ),
-    )
+    query = _visible_student(db, kind)
     return await db.reader.first(query, {**scope, "student_id": student_id}) is not None
+
+
+@compiled
+def _student_by_section(own_sections_only: bool, has_from: bool, has_to: bool) -> Select[Any]:
+    stmt = (
+        select(AttendanceSession.section_id, Course.code, func.count(), *_counts())
+        .select_from(AttendanceRecord)
+        .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+        .join(Section, Section.id == AttendanceSession.section_id)
+        .join(Course, Course.id == Section.course_id)
+        .where(AttendanceRecord.student_id == bindparam("student_id"))
+        .group_by(AttendanceSession.section_id, Course.code)
+        .order_by(Course.code, AttendanceSession.section_id)
+    )
+    if own_sections_only:
+        stmt = stmt.where(Section.teacher_id == bindparam("scope_profile"))
+    return _date_range(stmt, has_from, has_to)
 
 
 async def student_by_section(
@@ -428,25 +389,7 @@ async def student_by_section(
 ) -> list[Row]:
     """(section_id, course_code, total, present, absent, late, excused) per section; a teacher
     counts only their own sections, as their attendance list does."""
-    own_sections_only = kind == "teacher"
-    has_from, has_to = date_from is not None, date_to is not None
-
-    def build() -> Select[Any]:
-        stmt = (
-            select(AttendanceSession.section_id, Course.code, func.count(), *_counts())
-            .select_from(AttendanceRecord)
-            .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
-            .join(Section, Section.id == AttendanceSession.section_id)
-            .join(Course, Course.id == Section.course_id)
-            .where(AttendanceRecord.student_id == bindparam("student_id"))
-            .group_by(AttendanceSession.section_id, Course.code)
-            .order_by(Course.code, AttendanceSession.section_id)
-        )
-        if own_sections_only:
-            stmt = stmt.where(Section.teacher_id == bindparam("scope_profile"))
-        return _date_range(stmt, has_from, has_to)
-
-    query = db.query(("attendance.student_by_section", own_sections_only, has_from, has_to), build)
+    query = _student_by_section(db, kind == "teacher", date_from is not None, date_to is not None)
     params = {**scope, "student_id": student_id, **_range_params(date_from, date_to)}
     return await db.reader.all(query, params)
 
@@ -456,60 +399,62 @@ class VisibleSection(NamedTuple):
     teacher_id: int | None
 
 
+@compiled
+def _visible_section(kind: ScopeKind) -> Select[Any]:
+    return select(Section.id, Section.teacher_id).where(
+        Section.id == bindparam("section_id"), *_section_scope(kind)
+    )
+
+
 async def visible_section(
     db: Database, kind: ScopeKind, scope: dict[str, Any], section_id: int
 ) -> VisibleSection | None:
     """The section when the caller may see it."""
-    query = db.query(
-        ("attendance.visible_section", kind),
-        lambda: select(Section.id, Section.teacher_id).where(
-            Section.id == bindparam("section_id"), *_section_scope(kind)
-        ),
-    )
+    query = _visible_section(db, kind)
     row = await db.reader.first(query, {**scope, "section_id": section_id})
     return None if row is None else VisibleSection._make(row)
+
+
+@compiled
+def _section_by_student(has_from: bool, has_to: bool) -> Select[Any]:
+    stmt = (
+        select(Student.id, Student.first_name, Student.last_name, *_counts())
+        .select_from(AttendanceRecord)
+        .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+        .join(Student, Student.id == AttendanceRecord.student_id)
+        .where(AttendanceSession.section_id == bindparam("section_id"))
+        .group_by(Student.id, Student.first_name, Student.last_name)
+        .order_by(Student.last_name, Student.first_name, Student.id)
+    )
+    return _date_range(stmt, has_from, has_to)
 
 
 async def section_by_student(
     db: Database, section_id: int, date_from: dt.date | None, date_to: dt.date | None
 ) -> list[Row]:
     """(student_id, first_name, last_name, present, absent, late, excused) per student."""
-    has_from, has_to = date_from is not None, date_to is not None
-
-    def build() -> Select[Any]:
-        stmt = (
-            select(Student.id, Student.first_name, Student.last_name, *_counts())
-            .select_from(AttendanceRecord)
-            .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
-            .join(Student, Student.id == AttendanceRecord.student_id)
-            .where(AttendanceSession.section_id == bindparam("section_id"))
-            .group_by(Student.id, Student.first_name, Student.last_name)
-            .order_by(Student.last_name, Student.first_name, Student.id)
-        )
-        return _date_range(stmt, has_from, has_to)
-
-    query = db.query(("attendance.section_by_student", has_from, has_to), build)
+    query = _section_by_student(db, date_from is not None, date_to is not None)
     params = {"section_id": section_id, **_range_params(date_from, date_to)}
     return await db.reader.all(query, params)
+
+
+@compiled
+def _section_by_date(has_from: bool, has_to: bool) -> Select[Any]:
+    stmt = (
+        select(AttendanceSession.date, *_counts())
+        .select_from(AttendanceRecord)
+        .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+        .where(AttendanceSession.section_id == bindparam("section_id"))
+        .group_by(AttendanceSession.date)
+        .order_by(AttendanceSession.date)
+    )
+    return _date_range(stmt, has_from, has_to)
 
 
 async def section_by_date(
     db: Database, section_id: int, date_from: dt.date | None, date_to: dt.date | None
 ) -> list[Row]:
     """(date, present, absent, late, excused) per session date, oldest first."""
-    has_from, has_to = date_from is not None, date_to is not None
-
-    def build() -> Select[Any]:
-        stmt = (
-            select(AttendanceSession.date, *_counts())
-            .select_from(AttendanceRecord)
-            .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
-            .where(AttendanceSession.section_id == bindparam("section_id"))
-            .group_by(AttendanceSession.date)
-            .order_by(AttendanceSession.date)
-        )
-        return _date_range(stmt, has_from, has_to)
-
-    query = db.query(("attendance.section_by_date", has_from, has_to), build)
+    query = _section_by_date(db, date_from is not None, date_to is not None)
     params = {"section_id": section_id, **_range_params(date_from, date_to)}
     return await db.reader.all(query, params)

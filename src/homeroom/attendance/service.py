@@ -7,20 +7,15 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.attendance import repository
-from homeroom.attendance.schemas import (
-    AttendanceBulk,
-    AttendanceCreate,
-    AttendanceFilters,
-    AttendanceUpdate,
-)
+from homeroom.attendance.schemas import AttendanceBulk, AttendanceCreate, AttendanceUpdate
 from homeroom.audit import service as audit
 from homeroom.enums import ATTENDANCE_STATUSES
 from homeroom.kit import cache, writes
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row, SessionReader
+from homeroom.kit.crud import Writes
+from homeroom.kit.db import Database, SessionReader
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
-from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.kit.tags import Tag
 from homeroom.models import utcnow
@@ -40,26 +35,10 @@ def _tags(section_id: int, *student_ids: int) -> list[Tag]:
 # --- records ------------------------------------------------------------------------------------
 
 
-async def list_records(
-    db: Database, principal: Principal, filters: AttendanceFilters, plan: PagePlan
-) -> tuple[list[Row], int]:
-    return await repository.list_page(
-        db, scope_kind(principal), scope_params(principal), filters, plan
-    )
-
-
-async def get_record(db: Database, principal: Principal, record_id: int) -> dict[str, Any]:
-    row = await repository.get(
-        db, db.reader, scope_kind(principal), scope_params(principal), record_id
-    )
-    if row is None:
-        raise NotFound("attendance record not found")
-    return repository.to_item(row)
-
-
-async def create_record(
+async def create_attendance(
     db: Database, session: AsyncSession, principal: Principal, data: AttendanceCreate
 ) -> dict[str, Any]:
+    """Record one student's attendance in a section on a date."""
     context = await repository.create_context(
         db,
         session,
@@ -134,7 +113,7 @@ async def _writable(
     return record, int(repository.WriteExtra._make(record.extra).school_id)
 
 
-async def update_record(
+async def update_attendance(
     db: Database,
     session: AsyncSession,
     principal: Principal,
@@ -142,6 +121,7 @@ async def update_record(
     data: AttendanceUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
+    """Change a record's status or note; send If-Match with the ETag you read."""
     record, school_id = await _writable(db, session, principal, record_id, if_match)
     changes = data.changes()
     if not changes:
@@ -153,13 +133,14 @@ async def update_record(
     return updated
 
 
-async def delete_record(
+async def delete_attendance(
     db: Database,
     session: AsyncSession,
     principal: Principal,
     record_id: int,
     if_match: str | None = None,
 ) -> None:
+    """Delete an attendance record."""
     record, school_id = await _writable(db, session, principal, record_id, if_match)
     item = record.item
     await writes.delete(session, repository.RESOURCE, record_id)
@@ -387,3 +368,6 @@ async def section_summary_cached(
     )
     key = (section_id, date_from, date_to, *cache.scope_key(principal))
     return await pages.cached("section_attendance", key, tags, build)
+
+
+WRITES = Writes(create_attendance, update_attendance, delete_attendance)

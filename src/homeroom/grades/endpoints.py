@@ -1,56 +1,29 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from homeroom.grades import repository
 from homeroom.grades import service as grade_service
 from homeroom.grades.schemas import (
     BulkGrades,
     BulkGradesResult,
-    GradeCreate,
-    GradeFilters,
     GradeRead,
-    GradeUpdate,
     StudentGrades,
     StudentGradesQuery,
 )
 from homeroom.kit.auth import GradesRead, GradesWrite
 from homeroom.kit.cache import cached_response
+from homeroom.kit.crud import standard_routes
 from homeroom.kit.deps import DB, PageCache, Session
 from homeroom.kit.idempotency import IDEMPOTENT
-from homeroom.kit.pagination import PageRequest, page_body, page_request, plan_page
 from homeroom.kit.params import query_model
 from homeroom.kit.responses import json_response
 from homeroom.kit.routing import Route
-from homeroom.kit.schemas import Page, PathId
+from homeroom.kit.schemas import PathId
 
 router = APIRouter(prefix="/grades", tags=["grades"], route_class=Route)
 # Grade summaries that hang off a student: /students/{id}/grades
 student_router = APIRouter(prefix="/students", tags=["grades"], route_class=Route)
-
-
-@router.get("", response_model=Page[GradeRead])
-async def list_grades(
-    request: Request,
-    principal: GradesRead,
-    db: DB,
-    page: Annotated[PageRequest, Depends(page_request)],
-    filters: Annotated[GradeFilters, query_model(GradeFilters)],
-) -> Response:
-    """List the grades visible to the caller."""
-    plan = plan_page(page, repository.SORTING)
-    rows, total = await grade_service.list_grades(db, principal, filters, plan)
-    body, headers = page_body(request, rows, total, plan, repository.SORTING, repository.to_item)
-    return json_response(request, body, headers=headers)
-
-
-@router.post("", response_model=GradeRead, status_code=201)
-async def create_grade(
-    request: Request, principal: GradesWrite, db: DB, session: Session, data: GradeCreate
-) -> Response:
-    """Record one student's score on an assessment."""
-    grade = await grade_service.create_grade(db, session, principal, data)
-    return json_response(request, grade, status_code=201)
 
 
 @router.post("/bulk", response_model=BulkGradesResult, openapi_extra=IDEMPOTENT)
@@ -61,37 +34,9 @@ async def record_bulk(
     return json_response(request, await grade_service.record_bulk(db, session, principal, data))
 
 
-@router.get("/{grade_id}", response_model=GradeRead)
-async def get_grade(request: Request, principal: GradesRead, db: DB, grade_id: PathId) -> Response:
-    """Read one grade."""
-    return json_response(request, await grade_service.get_grade(db, principal, grade_id))
-
-
-@router.patch("/{grade_id}", response_model=GradeRead)
-async def update_grade(
-    request: Request,
-    principal: GradesWrite,
-    db: DB,
-    session: Session,
-    grade_id: PathId,
-    data: GradeUpdate,
-) -> Response:
-    """Change a grade's score or comment."""
-    grade = await grade_service.update_grade(
-        db, session, principal, grade_id, data, request.headers.get("if-match")
-    )
-    return json_response(request, grade)
-
-
-@router.delete("/{grade_id}", status_code=204)
-async def delete_grade(
-    request: Request, principal: GradesWrite, db: DB, session: Session, grade_id: PathId
-) -> Response:
-    """Delete a grade."""
-    await grade_service.delete_grade(
-        db, session, principal, grade_id, request.headers.get("if-match")
-    )
-    return Response(status_code=204)
+standard_routes(
+    router, GradeRead, GradesRead, GradesWrite, repository.LISTING, grade_service.WRITES
+)
 
 
 @student_router.get("/{student_id}/grades", response_model=StudentGrades)

@@ -14,12 +14,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.grades.schemas import GradeFilters
+from homeroom.grades.schemas import GradeFilters, GradeRead
 from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list, typed
-from homeroom.kit.db import CompiledQuery, Database, Reader, Row
-from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
+from homeroom.kit.db import Database, Reader, compiled
+from homeroom.kit.pagination import Sorting
+from homeroom.kit.records import Listing, equals, resource
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
-from homeroom.kit.writes import Resource
 from homeroom.models import (
     Assessment,
     AssessmentCategory,
@@ -30,33 +30,12 @@ from homeroom.models import (
     StudentGuardian,
 )
 
-COLUMNS = (
-    Grade.id,
-    Grade.school_id,
-    Assessment.section_id,
-    Grade.assessment_id,
-    Grade.enrollment_id,
-    Grade.student_id,
-    Grade.score,
-    Grade.comment,
-    Grade.graded_by,
-    Grade.graded_at,
+# GradeRead's fields in its order: the grade's own columns, and its section (its assessment's).
+COLUMNS = tuple(
+    getattr(Grade if name in Grade.__table__.columns else Assessment, name)
+    for name in GradeRead.model_fields
 )
-FIELDS = tuple(c.key for c in COLUMNS)
-_POS = {name: i for i, name in enumerate(FIELDS)}
-
-SORTING = Sorting(
-    keys={
-        "id": SortKey(Grade.id, _POS["id"]),
-        "score": SortKey(Grade.score, _POS["score"]),
-    },
-    default="id",
-    id_column=Grade.id,
-)
-
-
-def to_item(row: Row) -> dict[str, Any]:
-    return dict(zip(FIELDS, row, strict=True))
+SORTING = Sorting.of(COLUMNS, "id", "score")
 
 
 def _scoped(kind: ScopeKind, *columns: Any) -> Select[Any]:
@@ -83,77 +62,32 @@ def _scoped(kind: ScopeKind, *columns: Any) -> Select[Any]:
     return stmt.where(school_filter(kind, Grade.school_id))
 
 
-FilterShape = tuple[bool, bool, bool]
-
-
-def _filter_shape(filters: GradeFilters) -> FilterShape:
-    return (
-        filters.assessment_id is not None,
-        filters.section_id is not None,
-        filters.student_id is not None,
-    )
-
-
-def _filtered(kind: ScopeKind, shape: FilterShape) -> Select[Any]:
-    has_assessment, has_section, has_student = shape
-    stmt = _scoped(kind)
-    if has_assessment:
-        stmt = stmt.where(Grade.assessment_id == bindparam("assessment_id"))
-    if has_section:
-        stmt = stmt.where(Assessment.section_id == bindparam("section_id"))
-    if has_student:
-        stmt = stmt.where(Grade.student_id == bindparam("student_id"))
-    return stmt
-
-
-async def list_page(
-    db: Database,
-    kind: ScopeKind,
-    scope: dict[str, Any],
-    filters: GradeFilters,
-    plan: PagePlan,
-) -> tuple[list[Row], int]:
-    shape = _filter_shape(filters)
-    page_q = db.query(
-        ("grades.page", kind, shape, plan.shape),
-        lambda: page_statement(_filtered(kind, shape), SORTING, plan),
-    )
-    count_q = db.query(
-        ("grades.count", kind, shape), lambda: count_statement(_filtered(kind, shape))
-    )
-    params = {**scope, **filters.model_dump(exclude_none=True)}
-    rows = await db.reader.all(page_q, {**params, **plan.params()})
-    total = plan.known_total(rows)
-    if total is None:
-        total = int(await db.reader.scalar(count_q, params))
-    return rows, total
-
-
-def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
-    """One grade in the caller's scope, by the parameter `id` (GET /grades/{id})."""
-    return db.query(("grades.get", kind), lambda: _scoped(kind).where(Grade.id == bindparam("id")))
-
-
 # A grade's section is its assessment's, which no write of the grade changes.
-RESOURCE = Resource(
+RESOURCE = resource(
     "grade",
     Grade,
-    get_query,
-    FIELDS,
-    to_item,
+    _scoped,
+    COLUMNS,
     returning=tuple(c for c in COLUMNS if c is not Assessment.section_id),
 )
-
-
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], grade_id: int
-) -> Row | None:
-    return await reader.first(get_query(db, kind), {**scope, "id": grade_id})
+LISTING = Listing(
+    "grades",
+    RESOURCE,
+    _scoped,
+    SORTING,
+    GradeFilters,
+    filters={
+        "assessment_id": equals(Grade.assessment_id),
+        "section_id": equals(Assessment.section_id),
+        "student_id": equals(Grade.student_id),
+    },
+)
 
 
 # --- writes ------------------------------------------------------------------------------------
 
 
+@compiled
 def _grading_targets(kind: ScopeKind, sqlite: bool) -> Select[Any]:
     enrollment_join = and_(
         Enrollment.section_id == Assessment.section_id,
@@ -209,26 +143,24 @@ async def grading_targets(
     """For a visible assessment, one row per given student enrolled in its section (or one row
     with None enrollment columns when none is). Empty when the assessment is out of the
     caller's scope. One statement compiled once, whatever the number of students."""
-    query = db.query(("grades.targets", kind), lambda: _grading_targets(kind, db.is_sqlite))
+    sqlite = db.is_sqlite
+    query = _grading_targets(db, kind, sqlite)
     params = {
         **scope,
         "assessment_id": assessment_id,
-        "student_ids": id_list(student_ids, db.is_sqlite),
+        "student_ids": id_list(student_ids, sqlite),
     }
     return list(map(GradingTarget._make, await reader.all(query, params)))
 
 
-def _grade_target(kind: ScopeKind) -> Select[Any]:
+@compiled
+def target_query(kind: ScopeKind) -> Select[Any]:
+    """The grade's columns by the parameter `id`, then its assessment's max_points and its
+    section's teacher_id."""
     stmt = _scoped(kind, *COLUMNS, Assessment.max_points, Section.teacher_id)
     if kind != "teacher":  # the teacher's scope has joined sections already
         stmt = stmt.join(Section, Section.id == Assessment.section_id)
     return stmt.where(Grade.id == bindparam("id"))
-
-
-def target_query(db: Database, kind: ScopeKind) -> CompiledQuery:
-    """The grade's columns by the parameter `id`, then its assessment's max_points and its
-    section's teacher_id."""
-    return db.query(("grades.target", kind), lambda: _grade_target(kind))
 
 
 _GRADES = RowSet(
@@ -332,6 +264,7 @@ ASSESSMENT_SCORE_COLUMNS = (
 AssessmentScore = tuple[int, int, str, int, float, dt.date | str | None, float | None]
 
 
+@compiled
 def _student_sections(teacher_only: bool, has_term: bool) -> Select[Any]:
     stmt = (
         select(*SECTION_CATEGORY_COLUMNS)
@@ -345,6 +278,7 @@ def _student_sections(teacher_only: bool, has_term: bool) -> Select[Any]:
     )
 
 
+@compiled
 def _student_assessments(teacher_only: bool, has_term: bool) -> Select[Any]:
     stmt = (
         select(*ASSESSMENT_SCORE_COLUMNS)
@@ -382,10 +316,8 @@ async def student_grade_rows(
     """Two statements: the student's sections with their categories, and every assessment of
     those sections with the student's score. A teacher gets only the sections they teach."""
     shape = (kind == "teacher", term_id is not None)
-    sections_q = db.query(("grades.student_sections", *shape), lambda: _student_sections(*shape))
-    assessments_q = db.query(
-        ("grades.student_assessments", *shape), lambda: _student_assessments(*shape)
-    )
+    sections_q = _student_sections(db, *shape)
+    assessments_q = _student_assessments(db, *shape)
     params = {**scope, "student_id": student_id, "term_id": term_id}
     sections = await db.reader.all(sections_q, params)
     if not sections:

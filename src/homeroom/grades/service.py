@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
 from homeroom.grades import calculation, repository, rules
-from homeroom.grades.schemas import BulkGrades, GradeCreate, GradeFilters, GradeUpdate
+from homeroom.grades.schemas import BulkGrades, GradeCreate, GradeUpdate
 from homeroom.kit import cache, writes
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row, SessionReader
-from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
-from homeroom.kit.pagination import PagePlan
+from homeroom.kit.crud import Writes
+from homeroom.kit.db import Database, SessionReader
+from homeroom.kit.errors import Conflict, ValidationFailed, field_error
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.models import utcnow
 from homeroom.sections import rules as section_rules
@@ -36,26 +36,10 @@ def _not_enrolled(loc: list[str | int]) -> dict[str, Any]:
     return field_error(loc, "the student is not enrolled in the assessment's section")
 
 
-async def list_grades(
-    db: Database, principal: Principal, filters: GradeFilters, plan: PagePlan
-) -> tuple[list[Row], int]:
-    return await repository.list_page(
-        db, scope_kind(principal), scope_params(principal), filters, plan
-    )
-
-
-async def get_grade(db: Database, principal: Principal, grade_id: int) -> dict[str, Any]:
-    row = await repository.get(
-        db, db.reader, scope_kind(principal), scope_params(principal), grade_id
-    )
-    if row is None:
-        raise NotFound("grade not found")
-    return repository.to_item(row)
-
-
 async def create_grade(
     db: Database, session: AsyncSession, principal: Principal, data: GradeCreate
 ) -> dict[str, Any]:
+    """Record one student's score on an assessment."""
     targets = await repository.grading_targets(
         db,
         SessionReader(session),
@@ -140,6 +124,7 @@ async def update_grade(
     data: GradeUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
+    """Change a grade's score or comment."""
     grade, max_points = await _target(db, session, principal, grade_id, if_match)
     changes = data.changes()
     if "score" in changes and not rules.score_in_range(changes["score"], max_points):
@@ -163,6 +148,7 @@ async def delete_grade(
     grade_id: int,
     if_match: str | None = None,
 ) -> None:
+    """Delete a grade."""
     grade, _ = await _target(db, session, principal, grade_id, if_match)
     item = grade.item
     await writes.delete(session, repository.RESOURCE, grade_id)
@@ -387,3 +373,6 @@ async def student_grades_cached(
     )
     key = (student_id, term_id, *cache.scope_key(principal))
     return await pages.cached("student_grades", key, tags, build)
+
+
+WRITES = Writes(create_grade, update_grade, delete_grade)
