@@ -2,7 +2,6 @@
 run inside the request's session."""
 
 import datetime as dt
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -25,7 +24,7 @@ from homeroom.attendance.schemas import AttendanceFilters, AttendanceRead
 from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list, typed
 from homeroom.kit.db import Database, Reader, Row, SessionReader, compiled
 from homeroom.kit.pagination import Sorting
-from homeroom.kit.records import Listing, at_least, at_most, equals, resource
+from homeroom.kit.records import Listing, at_least, at_most, columns_of, equals, resource
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
 from homeroom.models import (
     AttendanceRecord,
@@ -37,14 +36,9 @@ from homeroom.models import (
     utcnow,
 )
 
-# AttendanceRead's fields in its order: the record's own columns, and its session's section
-# and date.
-_OWN = AttendanceRecord.__table__.columns
-COLUMNS = tuple(
-    getattr(AttendanceRecord if name in _OWN else AttendanceSession, name)
-    for name in AttendanceRead.model_fields
-)
-SORTING = replace(Sorting.of(COLUMNS, "date", "id"), default="-date")
+# The record's own columns, and its session's section and date.
+COLUMNS = columns_of(AttendanceRecord, AttendanceRead, AttendanceSession)
+SORTING = Sorting.of(COLUMNS, "-date", "id")
 
 
 def _record_scope(kind: ScopeKind) -> list[ColumnElement[bool]]:

@@ -18,7 +18,7 @@ from homeroom.grades.schemas import GradeFilters, GradeRead
 from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list, typed
 from homeroom.kit.db import Database, Reader, compiled
 from homeroom.kit.pagination import Sorting
-from homeroom.kit.records import Listing, equals, resource
+from homeroom.kit.records import Listing, columns_of, equals, resource
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
 from homeroom.models import (
     Assessment,
@@ -31,10 +31,7 @@ from homeroom.models import (
 )
 
 # GradeRead's fields in its order: the grade's own columns, and its section (its assessment's).
-COLUMNS = tuple(
-    getattr(Grade if name in Grade.__table__.columns else Assessment, name)
-    for name in GradeRead.model_fields
-)
+COLUMNS = columns_of(Grade, GradeRead, Assessment)
 SORTING = Sorting.of(COLUMNS, "id", "score")
 
 

@@ -77,10 +77,11 @@ class Sorting:
     @classmethod
     def of(cls, columns: Sequence[SqlColumn], default: str, *others: str) -> "Sorting":
         """Sorting by the named columns of a row that starts with `columns` (its `id` among
-        them), `default` first."""
+        them); `default` (prefixed '-' when the list runs descending unless asked) first."""
         positions = {column.key: i for i, column in enumerate(columns)}
         by_name = {column.key: column for column in columns}
-        keys = {name: SortKey(by_name[name], positions[name]) for name in (default, *others)}
+        names = (default.removeprefix("-"), *others)
+        keys = {name: SortKey(by_name[name], positions[name]) for name in names}
         return cls(keys, default, by_name["id"], positions["id"])
 
     def parse(self, sort: str | None) -> tuple[str, bool]:

@@ -36,12 +36,17 @@ from homeroom.kit.scopes import ScopeKind, scope_kind, scope_params
 from homeroom.kit.writes import Resource
 
 
-def columns_of(table: Any, schema: type[BaseModel]) -> tuple[SqlColumn, ...]:
-    """The columns of `table` a representation shows: those its schema's fields name, in the
-    schema's order (the order GET encodes them). Fields that are not columns of the table
-    (computed by the read) are the resource's own to add."""
-    names = [name for name in schema.model_fields if name in table.__table__.columns]
-    return tuple(getattr(table, name) for name in names)
+def columns_of(table: Any, schema: type[BaseModel], *joined: Any) -> tuple[SqlColumn, ...]:
+    """The columns a representation shows: for each of its schema's fields, in the schema's
+    order (the order GET encodes them), the column of that name of `table`, else of the first
+    of the `joined` tables that has one. Fields that are columns of none of them (computed by
+    the read) are the resource's own to add."""
+    columns = []
+    for name in schema.model_fields:
+        owner = next((t for t in (table, *joined) if name in t.__table__.columns), None)
+        if owner is not None:
+            columns.append(getattr(owner, name))
+    return tuple(columns)
 
 
 def by_id(scoped: Callable[[ScopeKind], Select[Any]], table: Any) -> Compiled[[ScopeKind]]:
