@@ -6,11 +6,11 @@ rather than grades and attendance records: a 50,000-student school's dashboard r
 """
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Date,
     Integer,
     Select,
@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 
 from homeroom.enums import ATTENDANCE_STATUSES
-from homeroom.kit.db import Database, Row
+from homeroom.kit.db import Compiled, Database, Row, compiled
 from homeroom.kit.scopes import ScopeKind, school_filter, student_filter
 from homeroom.models import (
     Assessment,
@@ -102,7 +102,8 @@ def _days(reach: Reach, recent: bool) -> Select[Any]:
     return stmt
 
 
-def _overview(reach: Reach) -> Any:
+@compiled(scan=True)
+def _overview(reach: Reach) -> CompoundSelect[Any]:
     members = []
     if reach == "school":
         members.append(
@@ -285,10 +286,10 @@ def _split(rows: list[Row]) -> Overview:
 
 async def overview(db: Database, reach: Reach, params: dict[str, Any]) -> Overview:
     """The dashboard's aggregates, one statement. Runs off the event loop on SQLite (scan)."""
-    query = db.query(("analytics.overview", reach), lambda: _overview(reach), scan=True)
-    return _split(await db.reader.all(query, params))
+    return _split(await db.reader.all(_overview(db, reach), params))
 
 
+@compiled(scan=True)
 def _at_risk(reach: Reach) -> Select[Any]:
     s = AnalyticsStudent
     rate_below = s.attendance_rate < bindparam("threshold")
@@ -385,10 +386,10 @@ class AtRiskRow(NamedTuple):
 
 async def at_risk(db: Database, reach: Reach, params: dict[str, Any]) -> list[AtRiskRow]:
     """The at-risk list, the total riding on every row."""
-    query = db.query(("analytics.at_risk", reach), lambda: _at_risk(reach), scan=True)
-    return list(map(AtRiskRow._make, await db.reader.all(query, params)))
+    return list(map(AtRiskRow._make, await db.reader.all(_at_risk(db, reach), params)))
 
 
+@compiled
 def _activity(reach: Reach) -> Select[Any]:
     return (
         select(
@@ -410,13 +411,13 @@ def _activity(reach: Reach) -> Select[Any]:
 
 async def activity(db: Database, reach: Reach, school: int | None, limit: int) -> list[Row]:
     """(id, action, entity, entity_id, actor_id, actor_name, created_at), newest first."""
-    query = db.query(("analytics.activity", reach), lambda: _activity(reach))
-    return await db.reader.all(query, {"school": school, "limit": limit})
+    return await db.reader.all(_activity(db, reach), {"school": school, "limit": limit})
 
 
 # --- a section ---------------------------------------------------------------------------------
 
 
+@compiled
 def _section(kind: ScopeKind) -> Select[Any]:
     stmt = (
         select(
@@ -442,14 +443,14 @@ async def section(
 ) -> Row | None:
     """(id, name, teacher_id, course_id, code, title, term_id) when the caller may see the
     section's analytics: staff and admins of its school, its own teacher."""
-    query = db.query(("analytics.section", kind), lambda: _section(kind))
-    return await db.reader.first(query, {**scope, "section_id": section_id})
+    return await db.reader.first(_section(db, kind), {**scope, "section_id": section_id})
 
 
 def _status_sums(status: Any) -> list[Any]:
     return [func.sum(case((status == s, 1), else_=0)).label(s) for s in ATTENDANCE_STATUSES]
 
 
+@compiled
 def _roster() -> Select[Any]:
     attendance = (
         select(AttendanceRecord.student_id, *_status_sums(AttendanceRecord.status))
@@ -477,6 +478,7 @@ def _roster() -> Select[Any]:
     )
 
 
+@compiled
 def _gradebook() -> Select[Any]:
     return (
         select(
@@ -498,6 +500,7 @@ def _gradebook() -> Select[Any]:
     )
 
 
+@compiled
 def _sessions() -> Select[Any]:
     return (
         select(
@@ -559,9 +562,9 @@ async def section_rows(
     """Three statements: the roster, every assessment with each score recorded, the
     sessions."""
     params = {"section_id": section_id}
-    roster = await db.reader.all(db.query("analytics.roster", _roster), params)
-    gradebook = await db.reader.all(db.query("analytics.gradebook", _gradebook), params)
-    sessions = await db.reader.all(db.query("analytics.sessions", _sessions), params)
+    roster = await db.reader.all(_roster(db), params)
+    gradebook = await db.reader.all(_gradebook(db), params)
+    sessions = await db.reader.all(_sessions(db), params)
     return (
         list(map(RosterRow._make, roster)),
         list(map(GradebookRow._make, gradebook)),
@@ -576,6 +579,7 @@ def _my_students(kind: ScopeKind) -> Any:
     return select(Student.id).where(student_filter(kind, Student.id))
 
 
+@compiled
 def _me_students(kind: ScopeKind) -> Select[Any]:
     return (
         select(
@@ -590,6 +594,7 @@ def _me_students(kind: ScopeKind) -> Select[Any]:
     )
 
 
+@compiled
 def _me_sections(kind: ScopeKind) -> Select[Any]:
     return (
         select(
@@ -611,6 +616,7 @@ def _me_sections(kind: ScopeKind) -> Select[Any]:
     )
 
 
+@compiled
 def _me_assessments(kind: ScopeKind) -> Select[Any]:
     return (
         select(
@@ -634,6 +640,7 @@ def _me_assessments(kind: ScopeKind) -> Select[Any]:
     )
 
 
+@compiled
 def _me_attendance(kind: ScopeKind) -> Select[Any]:
     return (
         select(
@@ -710,16 +717,15 @@ async def me_rows(db: Database, kind: ScopeKind, scope: dict[str, Any]) -> MeRow
     categories, every assessment of those sections with the student's score, attendance
     counts per section. The last three are skipped without students."""
 
-    async def rows(name: str, build: Callable[[ScopeKind], Select[Any]]) -> list[Row]:
-        query = db.query((f"analytics.me.{name}", kind), lambda: build(kind))
-        return await db.reader.all(query, scope)
+    async def rows(query: Compiled[[ScopeKind]]) -> list[Row]:
+        return await db.reader.all(query(db, kind), scope)
 
-    students = list(map(MeStudentRow._make, await rows("students", _me_students)))
+    students = list(map(MeStudentRow._make, await rows(_me_students)))
     if not students:
         return MeRows([], [], [], [])
     return MeRows(
         students,
-        list(map(MeSectionRow._make, await rows("sections", _me_sections))),
-        list(map(MeAssessmentRow._make, await rows("assessments", _me_assessments))),
-        list(map(MeAttendanceRow._make, await rows("attendance", _me_attendance))),
+        list(map(MeSectionRow._make, await rows(_me_sections))),
+        list(map(MeAssessmentRow._make, await rows(_me_assessments))),
+        list(map(MeAttendanceRow._make, await rows(_me_attendance))),
     )

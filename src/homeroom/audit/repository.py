@@ -3,36 +3,26 @@
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, select
 
-from homeroom.audit.schemas import AuditLogFilters
+from homeroom.audit.schemas import AuditLogFilters, AuditLogRead
 from homeroom.kit.bulk import RowSet
-from homeroom.kit.db import Database, Row
-from homeroom.kit.pagination import PagePlan, Sorting, SortKey, count_statement, page_statement
+from homeroom.kit.db import Row
+from homeroom.kit.pagination import Sorting, SortKey
+from homeroom.kit.records import Listing, columns_of, equals, resource
 from homeroom.kit.scopes import ScopeKind, school_filter
 from homeroom.models import AuditLog
 
-COLUMNS = (
-    AuditLog.id,
-    AuditLog.school_id,
-    AuditLog.actor_id,
-    AuditLog.action,
-    AuditLog.entity,
-    AuditLog.entity_id,
-    AuditLog.details,
-    AuditLog.created_at,
-)
+COLUMNS = columns_of(AuditLog, AuditLogRead)
 FIELDS = tuple(c.key for c in COLUMNS)
 _POS = {name: i for i, name in enumerate(FIELDS)}
-_DETAILS = _POS["details"]
 
+# Newest first by default: a hand-built Sorting (Sorting.of takes a plain column as default).
 SORTING = Sorting(
     keys={name: SortKey(getattr(AuditLog, name), _POS[name]) for name in ("id", "created_at")},
     default="-id",
     id_column=AuditLog.id,
 )
-
-FILTERS = ("entity", "entity_id", "actor_id", "action")
 
 
 def to_item(row: Row) -> dict[str, Any]:
@@ -52,42 +42,15 @@ def _scoped(kind: ScopeKind) -> Select[Any]:
     return select(*COLUMNS).where(school_filter(kind, AuditLog.school_id))
 
 
-def _filtered(kind: ScopeKind, present: tuple[str, ...]) -> Select[Any]:
-    stmt = _scoped(kind)
-    for name in present:
-        stmt = stmt.where(getattr(AuditLog, name) == bindparam(name))
-    return stmt
-
-
-async def list_page(
-    db: Database,
-    kind: ScopeKind,
-    scope: dict[str, Any],
-    filters: AuditLogFilters,
-    plan: PagePlan,
-) -> tuple[list[Row], int]:
-    values = {name: getattr(filters, name) for name in FILTERS}
-    present = tuple(name for name in FILTERS if values[name] is not None)
-    page_q = db.query(
-        ("audit.page", kind, present, plan.shape),
-        lambda: page_statement(_filtered(kind, present), SORTING, plan),
-    )
-    count_q = db.query(
-        ("audit.count", kind, present), lambda: count_statement(_filtered(kind, present))
-    )
-    params = {**scope, **{name: values[name] for name in present}}
-    rows = await db.reader.all(page_q, {**params, **plan.params()})
-    total = plan.known_total(rows)
-    if total is None:
-        total = int(await db.reader.scalar(count_q, params))
-    return rows, total
-
-
-async def get(db: Database, kind: ScopeKind, scope: dict[str, Any], log_id: int) -> Row | None:
-    query = db.query(
-        ("audit.get", kind), lambda: _scoped(kind).where(AuditLog.id == bindparam("id"))
-    )
-    return await db.reader.first(query, {**scope, "id": log_id})
+RESOURCE = resource("audit log entry", AuditLog, _scoped, COLUMNS, item=to_item)
+LISTING = Listing(
+    "audit_logs",
+    RESOURCE,
+    _scoped,
+    SORTING,
+    AuditLogFilters,
+    filters={name: equals(getattr(AuditLog, name)) for name in AuditLogFilters.model_fields},
+)
 
 
 _ROWS = RowSet(

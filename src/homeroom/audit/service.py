@@ -14,13 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from homeroom.audit import repository
-from homeroom.audit.schemas import AuditLogFilters
 from homeroom.kit import epilogue
 from homeroom.kit.auth import Principal
-from homeroom.kit.db import Database, Row
-from homeroom.kit.errors import NotFound
-from homeroom.kit.pagination import PagePlan
-from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.models import utcnow
 
 
@@ -72,18 +67,3 @@ def _insert_pending(session: Session, sqlite: bool) -> tuple[str, dict[str, Any]
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
-
-
-async def list_logs(
-    db: Database, principal: Principal, filters: AuditLogFilters, plan: PagePlan
-) -> tuple[list[Row], int]:
-    return await repository.list_page(
-        db, scope_kind(principal), scope_params(principal), filters, plan
-    )
-
-
-async def get_log(db: Database, principal: Principal, log_id: int) -> dict[str, Any]:
-    row = await repository.get(db, scope_kind(principal), scope_params(principal), log_id)
-    if row is None:
-        raise NotFound("audit log entry not found")
-    return repository.to_item(row)

@@ -5,7 +5,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.kit.db import Database, Row
+from homeroom.kit.db import Database, Row, compiled
 from homeroom.models import Guardian, LoginEvent, RefreshToken, Student, Teacher, User, UTCDateTime
 
 PROFILE_TABLES: dict[str, type[Student] | type[Teacher] | type[Guardian]] = {
@@ -23,7 +23,8 @@ async def profile_id(session: AsyncSession, user: User) -> int | None:
     return result.scalar_one_or_none()
 
 
-def _failures_statement() -> Select[Any]:
+@compiled
+def _failures() -> Select[Any]:
     email: Any = bindparam("email")
     since: Any = bindparam("since", type_=UTCDateTime)
     last_success = (
@@ -41,8 +42,7 @@ def _failures_statement() -> Select[Any]:
 
 async def recent_failures(db: Database, email: str, since: datetime) -> tuple[int, datetime | None]:
     """Failed logins for `email` since the later of `since` and its last success."""
-    query = db.query("auth.failures", _failures_statement)
-    row = await db.reader.first(query, {"email": email, "since": since})
+    row = await db.reader.first(_failures(db), {"email": email, "since": since})
     count, last = row if row is not None else (0, None)
     if isinstance(last, str):
         last = datetime.fromisoformat(last)
@@ -57,28 +57,31 @@ class LoginAccount(NamedTuple):
     is_active: bool
 
 
+@compiled
+def _account() -> Select[Any]:
+    return select(User.id, User.role, User.school_id, User.password_hash, User.is_active).where(
+        User.email == bindparam("email")
+    )
+
+
 async def login_account(db: Database, email: str) -> LoginAccount | None:
     """The login with this e-mail."""
-    query = db.query(
-        "auth.account",
-        lambda: select(
-            User.id, User.role, User.school_id, User.password_hash, User.is_active
-        ).where(User.email == bindparam("email")),
-    )
-    row = await db.reader.first(query, {"email": email})
+    row = await db.reader.first(_account(db), {"email": email})
     return None if row is None else LoginAccount._make(row)
+
+
+@compiled
+def _profile(role: str) -> Select[Any]:
+    """The id of the profile row (PROFILE_TABLES) of the login `user_id` of `role`."""
+    table = PROFILE_TABLES[role]
+    return select(table.id).where(table.user_id == bindparam("user_id"))
 
 
 async def profile_id_of(db: Database, role: str, user_id: int) -> int | None:
     """The student, teacher or guardian row a login of `role` is, if any."""
-    table = PROFILE_TABLES.get(role)
-    if table is None:
+    if role not in PROFILE_TABLES:
         return None
-    query = db.query(
-        ("auth.profile", role),
-        lambda: select(table.id).where(table.user_id == bindparam("user_id")),
-    )
-    value = await db.reader.scalar(query, {"user_id": user_id})
+    value = await db.reader.scalar(_profile(db, role), {"user_id": user_id})
     return None if value is None else int(value)
 
 
@@ -157,7 +160,11 @@ _ME_COLUMNS = (
 )
 
 
+@compiled
+def _me() -> Select[Any]:
+    return select(*_ME_COLUMNS).where(User.id == bindparam("user_id"))
+
+
 async def me_row(db: Database, user_id: int) -> Row | None:
     """The caller's own user row, on the raw read path (a read takes no write lock)."""
-    query = db.query("auth.me", lambda: select(*_ME_COLUMNS).where(User.id == bindparam("user_id")))
-    return await db.reader.first(query, {"user_id": user_id})
+    return await db.reader.first(_me(db), {"user_id": user_id})

@@ -7,21 +7,18 @@ their own lists: staff and admins their school, a teacher their own sections, a 
 guardian their own (their children's) records.
 """
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, Integer, Select, bindparam, select
-from sqlalchemy.sql.elements import ColumnElement
+from pydantic import BaseModel
+from sqlalchemy import Boolean, Date, Float, Integer, Select, select
 
-from homeroom.exports.schemas import (
-    AttendanceExport,
-    EnrollmentsExport,
-    GradesExport,
-    StudentsExport,
-)
+from homeroom.exports.schemas import StudentsExport
 from homeroom.exports.writers import Column, Kind
-from homeroom.kit.db import CompiledQuery, Database, Row
-from homeroom.kit.pagination import count_statement
+from homeroom.kit.db import CompiledQuery, Database, Row, compiled
+from homeroom.kit.pagination import SqlColumn, count_statement
+from homeroom.kit.records import Filter, at_least, at_most, equals
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
 from homeroom.models import (
     Assessment,
@@ -78,11 +75,13 @@ async def batches(
 
 async def count(db: Database, query: CompiledQuery, params: dict[str, Any]) -> int:
     """How many rows `query` gives (for a job's progress)."""
-    counter = db.query(("exports.count", query.sql), lambda: _count_of(query), scan=query.scan)
+    # Compiled once per counted statement: the key is this builder and the counted SQL (an
+    # export's query is itself compiled once per shape), and a count of a scan is a scan.
+    counter = db.query((_count_of, query.sql), lambda: _count_of(query), scan=query.scan)
     return int(await db.reader.scalar(counter, params))
 
 
-def _count_of(query: CompiledQuery) -> Any:
+def _count_of(query: CompiledQuery) -> Select[Any]:
     statement: Any = query.statement
     return count_statement(statement)
 
@@ -102,7 +101,62 @@ def students_filters(request: StudentsExport) -> StudentFilters:
     )
 
 
-# --- grades -----------------------------------------------------------------------------------
+# --- grades, attendance, enrollments: one statement builder ------------------------------------
+# Each is a kind of record of a student in a section, read with the names a spreadsheet needs
+# (student, course, section) under the same row scope as its own list (GET /grades,
+# /attendance, /enrollments): a teacher the records of the sections they teach; a student
+# their own, a guardian their children's; staff and admins their school's.
+
+
+@dataclass(frozen=True, eq=False)
+class Rows:
+    """The rows of one kind of export (hashed by identity: its statements are compiled once
+    per caller's scope kind and filters present, under the `Rows` itself)."""
+
+    columns: tuple[SqlColumn, ...]  # what the spreadsheet shows
+    record: Any  # the records' table (its `id` orders them, its `school_id` scopes them)
+    joins: tuple[tuple[Any, Any], ...]  # (table, on) from the record to its section
+    section_id: SqlColumn  # the record's section
+    student_id: SqlColumn  # the record's student
+    # The filters a request may carry, by field name, in the order they apply.
+    filters: Mapping[str, Filter]
+
+    def scoped(self, kind: ScopeKind) -> Select[Any]:
+        """Every record the caller may see, with its student's and section's names."""
+        stmt = select(*self.columns).select_from(self.record)
+        for table, on in self.joins:
+            stmt = stmt.join(table, on)
+        stmt = (
+            stmt.join(Section, Section.id == self.section_id)
+            .join(Course, Course.id == Section.course_id)
+            .join(Term, Term.id == Course.term_id)
+            .join(Student, Student.id == self.student_id)
+            .where(school_filter(kind, self.record.school_id))
+        )
+        if kind == "teacher":
+            stmt = stmt.where(section_filter(kind, self.section_id))
+        elif kind in ("student", "guardian"):
+            stmt = stmt.where(student_filter(kind, self.student_id))
+        return stmt
+
+
+@compiled
+def _rows(rows: Rows, kind: ScopeKind, present: tuple[str, ...]) -> Select[Any]:
+    stmt = rows.scoped(kind)
+    for name in present:
+        stmt = stmt.where(rows.filters[name].condition(name))
+    return stmt.order_by(rows.record.id)
+
+
+def rows_query(
+    db: Database, rows: Rows, kind: ScopeKind, request: BaseModel
+) -> tuple[CompiledQuery, dict[str, Any]]:
+    """The export's query for the caller's scope kind and the request's filters, and the
+    filters' parameters (add the scope's)."""
+    values = request.model_dump(include=set(rows.filters))
+    params = {name: values[name] for name in rows.filters if values[name] is not None}
+    return _rows(db, rows, kind, tuple(params)), params
+
 
 _STUDENT = (
     Student.student_number,
@@ -117,183 +171,81 @@ _SECTION = (
     Section.name.label("section"),
 )
 
-GRADE_COLUMNS = (
-    Grade.id,
+GRADES = Rows(
+    (
+        Grade.id,
+        Grade.student_id,
+        *_STUDENT,
+        *_SECTION,
+        Grade.assessment_id,
+        Assessment.title.label("assessment"),
+        AssessmentCategory.name.label("category"),
+        Assessment.due_date,
+        Assessment.max_points,
+        Grade.score,
+        Grade.comment,
+        Grade.graded_at,
+    ),
+    Grade,
+    (
+        (Assessment, Assessment.id == Grade.assessment_id),
+        (AssessmentCategory, AssessmentCategory.id == Assessment.category_id),
+    ),
+    Assessment.section_id,
     Grade.student_id,
-    *_STUDENT,
-    *_SECTION,
-    Grade.assessment_id,
-    Assessment.title.label("assessment"),
-    AssessmentCategory.name.label("category"),
-    Assessment.due_date,
-    Assessment.max_points,
-    Grade.score,
-    Grade.comment,
-    Grade.graded_at,
+    {
+        "term_id": equals(Course.term_id),
+        "section_id": equals(Assessment.section_id),
+        "student_id": equals(Grade.student_id),
+        "assessment_id": equals(Grade.assessment_id),
+    },
 )
 
-
-def _grade_scope(kind: ScopeKind) -> list[ColumnElement[bool]]:
-    """As GET /grades: a teacher the grades of the sections they teach; a student their own,
-    a guardian their children's; staff and admins their school's."""
-    conditions = [school_filter(kind, Grade.school_id)]
-    if kind == "teacher":
-        conditions.append(section_filter(kind, Assessment.section_id))
-    elif kind in ("student", "guardian"):
-        conditions.append(student_filter(kind, Grade.student_id))
-    return conditions
-
-
-def _grades(kind: ScopeKind, shape: tuple[bool, ...]) -> Select[Any]:
-    has_term, has_section, has_student, has_assessment = shape
-    stmt = (
-        select(*GRADE_COLUMNS)
-        .select_from(Grade)
-        .join(Assessment, Assessment.id == Grade.assessment_id)
-        .join(AssessmentCategory, AssessmentCategory.id == Assessment.category_id)
-        .join(Section, Section.id == Assessment.section_id)
-        .join(Course, Course.id == Section.course_id)
-        .join(Term, Term.id == Course.term_id)
-        .join(Student, Student.id == Grade.student_id)
-        .where(*_grade_scope(kind))
-    )
-    if has_term:
-        stmt = stmt.where(Course.term_id == bindparam("term_id"))
-    if has_section:
-        stmt = stmt.where(Assessment.section_id == bindparam("section_id"))
-    if has_student:
-        stmt = stmt.where(Grade.student_id == bindparam("student_id"))
-    if has_assessment:
-        stmt = stmt.where(Grade.assessment_id == bindparam("assessment_id"))
-    return stmt.order_by(Grade.id)
-
-
-def grades(
-    db: Database, kind: ScopeKind, request: GradesExport
-) -> tuple[CompiledQuery, dict[str, Any]]:
-    params = request.model_dump(include={"term_id", "section_id", "student_id", "assessment_id"})
-    names = ("term_id", "section_id", "student_id", "assessment_id")
-    shape = tuple(params[n] is not None for n in names)
-    query = db.query(("exports.grades", kind, shape), lambda: _grades(kind, shape))
-    return query, {k: v for k, v in params.items() if v is not None}
-
-
-# --- attendance -------------------------------------------------------------------------------
-
-ATTENDANCE_COLUMNS = (
-    AttendanceRecord.id,
-    AttendanceSession.date,
+ATTENDANCE = Rows(
+    (
+        AttendanceRecord.id,
+        AttendanceSession.date,
+        AttendanceRecord.student_id,
+        *_STUDENT,
+        *_SECTION,
+        AttendanceRecord.status,
+        AttendanceRecord.note,
+        AttendanceRecord.recorded_at,
+    ),
+    AttendanceRecord,
+    ((AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id),),
+    AttendanceSession.section_id,
     AttendanceRecord.student_id,
-    *_STUDENT,
-    *_SECTION,
-    AttendanceRecord.status,
-    AttendanceRecord.note,
-    AttendanceRecord.recorded_at,
+    {
+        "term_id": equals(Course.term_id),
+        "section_id": equals(AttendanceSession.section_id),
+        "student_id": equals(AttendanceRecord.student_id),
+        "date_from": at_least(AttendanceSession.date),
+        "date_to": at_most(AttendanceSession.date),
+        "status": equals(AttendanceRecord.status),
+    },
 )
 
-
-def _attendance_scope(kind: ScopeKind) -> list[ColumnElement[bool]]:
-    """As GET /attendance: students their own records, guardians their children's, teachers
-    their own sections' records, staff and admins their school's."""
-    conditions = [school_filter(kind, AttendanceRecord.school_id)]
-    if kind in ("student", "guardian"):
-        conditions.append(student_filter(kind, AttendanceRecord.student_id))
-    elif kind == "teacher":
-        conditions.append(section_filter(kind, AttendanceSession.section_id))
-    return conditions
-
-
-_ATTENDANCE_FILTERS = ("term_id", "section_id", "student_id", "date_from", "date_to", "status")
-
-
-def _attendance(kind: ScopeKind, shape: tuple[bool, ...]) -> Select[Any]:
-    present = dict(zip(_ATTENDANCE_FILTERS, shape, strict=True))
-    stmt = (
-        select(*ATTENDANCE_COLUMNS)
-        .select_from(AttendanceRecord)
-        .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
-        .join(Section, Section.id == AttendanceSession.section_id)
-        .join(Course, Course.id == Section.course_id)
-        .join(Term, Term.id == Course.term_id)
-        .join(Student, Student.id == AttendanceRecord.student_id)
-        .where(*_attendance_scope(kind))
-    )
-    if present["term_id"]:
-        stmt = stmt.where(Course.term_id == bindparam("term_id"))
-    if present["section_id"]:
-        stmt = stmt.where(AttendanceSession.section_id == bindparam("section_id"))
-    if present["student_id"]:
-        stmt = stmt.where(AttendanceRecord.student_id == bindparam("student_id"))
-    if present["date_from"]:
-        stmt = stmt.where(AttendanceSession.date >= bindparam("date_from", type_=Date))
-    if present["date_to"]:
-        stmt = stmt.where(AttendanceSession.date <= bindparam("date_to", type_=Date))
-    if present["status"]:
-        stmt = stmt.where(AttendanceRecord.status == bindparam("status"))
-    return stmt.order_by(AttendanceRecord.id)
-
-
-def attendance(
-    db: Database, kind: ScopeKind, request: AttendanceExport
-) -> tuple[CompiledQuery, dict[str, Any]]:
-    params = request.model_dump(include=set(_ATTENDANCE_FILTERS))
-    shape = tuple(params[n] is not None for n in _ATTENDANCE_FILTERS)
-    query = db.query(("exports.attendance", kind, shape), lambda: _attendance(kind, shape))
-    return query, {k: v for k, v in params.items() if v is not None}
-
-
-# --- enrollments ------------------------------------------------------------------------------
-
-ENROLLMENT_COLUMNS = (
-    Enrollment.id,
+ENROLLMENTS = Rows(
+    (
+        Enrollment.id,
+        Enrollment.student_id,
+        *_STUDENT,
+        *_SECTION,
+        Enrollment.status,
+        Enrollment.enrolled_at,
+    ),
+    Enrollment,
+    (),
+    Enrollment.section_id,
     Enrollment.student_id,
-    *_STUDENT,
-    *_SECTION,
-    Enrollment.status,
-    Enrollment.enrolled_at,
+    {
+        "term_id": equals(Course.term_id),
+        "section_id": equals(Enrollment.section_id),
+        "student_id": equals(Enrollment.student_id),
+        "status": equals(Enrollment.status),
+    },
 )
 
-
-def _enrollment_scope(kind: ScopeKind) -> list[ColumnElement[bool]]:
-    """As GET /enrollments: a teacher the enrollments of their own sections; students and
-    guardians their own (their children's); staff and admins every one of their school."""
-    conditions = [school_filter(kind, Enrollment.school_id)]
-    if kind == "teacher":
-        conditions.append(section_filter(kind, Enrollment.section_id))
-    elif kind in ("student", "guardian"):
-        conditions.append(student_filter(kind, Enrollment.student_id))
-    return conditions
-
-
-_ENROLLMENT_FILTERS = ("term_id", "section_id", "student_id", "status")
-
-
-def _enrollments(kind: ScopeKind, shape: tuple[bool, ...]) -> Select[Any]:
-    present = dict(zip(_ENROLLMENT_FILTERS, shape, strict=True))
-    stmt = (
-        select(*ENROLLMENT_COLUMNS)
-        .select_from(Enrollment)
-        .join(Section, Section.id == Enrollment.section_id)
-        .join(Course, Course.id == Section.course_id)
-        .join(Term, Term.id == Course.term_id)
-        .join(Student, Student.id == Enrollment.student_id)
-        .where(*_enrollment_scope(kind))
-    )
-    if present["term_id"]:
-        stmt = stmt.where(Course.term_id == bindparam("term_id"))
-    if present["section_id"]:
-        stmt = stmt.where(Enrollment.section_id == bindparam("section_id"))
-    if present["student_id"]:
-        stmt = stmt.where(Enrollment.student_id == bindparam("student_id"))
-    if present["status"]:
-        stmt = stmt.where(Enrollment.status == bindparam("status"))
-    return stmt.order_by(Enrollment.id)
-
-
-def enrollments(
-    db: Database, kind: ScopeKind, request: EnrollmentsExport
-) -> tuple[CompiledQuery, dict[str, Any]]:
-    params = request.model_dump(include=set(_ENROLLMENT_FILTERS))
-    shape = tuple(params[n] is not None for n in _ENROLLMENT_FILTERS)
-    query = db.query(("exports.enrollments", kind, shape), lambda: _enrollments(kind, shape))
-    return query, {k: v for k, v in params.items() if v is not None}
+# The export kinds read by `rows_query` (students: the students repository's own list).
+ROWS = {"grades": GRADES, "attendance": ATTENDANCE, "enrollments": ENROLLMENTS}

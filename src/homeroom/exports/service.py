@@ -18,12 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.exports import repository, writers
 from homeroom.exports.schemas import (
-    AttendanceExport,
-    EnrollmentsExport,
     ExportFormat,
     ExportJobFilters,
     ExportRequest,
-    GradesExport,
     StudentsExport,
 )
 from homeroom.jobs import service as jobs
@@ -34,7 +31,7 @@ from homeroom.kit.auth import Principal
 from homeroom.kit.cpu import run_cpu
 from homeroom.kit.db import CompiledQuery, Database, Row
 from homeroom.kit.errors import ValidationFailed, field_error
-from homeroom.kit.scopes import ScopeKind, scope_kind, scope_params
+from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.students import repository as student_repository
 from homeroom.students.schemas import StudentFilters
 
@@ -195,14 +192,8 @@ def from_request(db: Database, principal: Principal, request: ExportRequest) -> 
     if isinstance(request, StudentsExport):
         filters = repository.students_filters(request)
         return students(db, principal, filters, request.sort, request.format)
-    kind: ScopeKind = scope_kind(principal)
-    if isinstance(request, GradesExport):
-        query, params = repository.grades(db, kind, request)
-    elif isinstance(request, AttendanceExport):
-        query, params = repository.attendance(db, kind, request)
-    else:
-        assert isinstance(request, EnrollmentsExport)
-        query, params = repository.enrollments(db, kind, request)
+    rows = repository.ROWS[request.kind]
+    query, params = repository.rows_query(db, rows, scope_kind(principal), request)
     return Export(request.kind, request.format, query, {**scope_params(principal), **params}, db)
 
 

@@ -4,7 +4,7 @@ one statement.
 Lookups take their keys, and writes their rows, as ONE parameter - a JSON array read with
 json_each on SQLite, arrays (= ANY, unnest) on PostgreSQL - so a 10,000-row file neither hits
 the drivers' 32,767-parameter limit nor makes a statement of its own shape. They are compiled once
-(db.query) and run on any Reader: the raw read path for a dry run (no transaction, no write
+(@compiled) and run on any Reader: the raw read path for a dry run (no transaction, no write
 lock), the write session for a real import (the checks and the writes see the same data).
 
 Each lookup returns its rows as the NamedTuple defined beside it (the raw driver's tuples
@@ -23,6 +23,7 @@ from sqlalchemy import (
     ARRAY,
     Date,
     Integer,
+    Select,
     String,
     and_,
     any_,
@@ -40,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
-from homeroom.kit.db import Database, Reader
+from homeroom.kit.db import Database, Reader, compiled
 from homeroom.kit.scopes import student_filter
 from homeroom.models import (
     Assessment,
@@ -61,9 +62,10 @@ from homeroom.models import (
 # --- key lists as one parameter ----------------------------------------------------------------
 
 
-def _in(db: Database, column: Any, name: str, item: TypeEngine[Any]) -> ColumnElement[bool]:
+def _in(sqlite: bool, column: Any, name: str, item: TypeEngine[Any]) -> ColumnElement[bool]:
+    """`column` is one of the key list parameter `name` (of `item`s), on SQLite or not."""
     result: ColumnElement[bool]
-    if db.is_sqlite:
+    if sqlite:
         values: Any = select(literal_column("value")).select_from(func.json_each(bindparam(name)))
         result = column.in_(values)
     else:
@@ -84,11 +86,13 @@ def keys(db: Database, values: Collection[Any]) -> Any:
 # --- schools -----------------------------------------------------------------------------------
 
 
+@compiled
+def _school() -> Select[Any]:
+    return select(School.id).where(School.id == bindparam("school"))
+
+
 async def school_exists(db: Database, reader: Reader, school_id: int) -> bool:
-    query = db.query(
-        "imports.school", lambda: select(School.id).where(School.id == bindparam("school"))
-    )
-    return await reader.scalar(query, {"school": school_id}) is not None
+    return await reader.scalar(_school(db), {"school": school_id}) is not None
 
 
 # --- students ----------------------------------------------------------------------------------
@@ -122,24 +126,25 @@ class StudentRow(NamedTuple):
     archived_at: dt.datetime | str | None
 
 
+@compiled
+def _students_for_upsert(sqlite: bool) -> Select[Any]:
+    return select(*STUDENT_COLUMNS).where(
+        or_(
+            and_(
+                Student.school_id == bindparam("school"),
+                _in(sqlite, Student.student_number, "numbers", String()),
+            ),
+            _in(sqlite, Student.email, "emails", String()),
+        )
+    )
+
+
 async def students_for_upsert(
     db: Database, reader: Reader, school_id: int, numbers: Collection[str], emails: Collection[str]
 ) -> list[StudentRow]:
     """The school's students with these numbers, and any student (any school) with these
     emails."""
-
-    def build() -> Any:
-        return select(*STUDENT_COLUMNS).where(
-            or_(
-                and_(
-                    Student.school_id == bindparam("school"),
-                    _in(db, Student.student_number, "numbers", String()),
-                ),
-                _in(db, Student.email, "emails", String()),
-            )
-        )
-
-    query = db.query("imports.students_for_upsert", build)
+    query = _students_for_upsert(db, db.is_sqlite)
     params = {"school": school_id, "numbers": keys(db, numbers), "emails": keys(db, emails)}
     return list(map(StudentRow._make, await reader.all(query, params)))
 
@@ -148,6 +153,17 @@ class StudentRef(NamedTuple):
     id: int
     student_number: str
     archived_at: dt.datetime | str | None
+
+
+@compiled
+def _students_by_number(sqlite: bool, teacher: bool) -> Select[Any]:
+    stmt = select(Student.id, Student.student_number, Student.archived_at).where(
+        Student.school_id == bindparam("school"),
+        _in(sqlite, Student.student_number, "numbers", String()),
+    )
+    if teacher:
+        stmt = stmt.where(student_filter("teacher", Student.id))
+    return stmt
 
 
 async def students_by_number(
@@ -159,18 +175,7 @@ async def students_by_number(
 ) -> list[StudentRef]:
     """The school's students with these numbers; for a teacher, only those of their own
     sections (the others are not theirs to know of)."""
-    teacher = teacher_id is not None
-
-    def build() -> Any:
-        stmt = select(Student.id, Student.student_number, Student.archived_at).where(
-            Student.school_id == bindparam("school"),
-            _in(db, Student.student_number, "numbers", String()),
-        )
-        if teacher:
-            stmt = stmt.where(student_filter("teacher", Student.id))
-        return stmt
-
-    query = db.query(("imports.students_by_number", teacher), build)
+    query = _students_by_number(db, db.is_sqlite, teacher_id is not None)
     params = {"school": school_id, "numbers": keys(db, numbers), "scope_profile": teacher_id}
     return list(map(StudentRef._make, await reader.all(query, params)))
 
@@ -259,22 +264,23 @@ class GuardianRow(NamedTuple):
     phone: str | None
 
 
+@compiled
+def _guardians_by_email(sqlite: bool) -> Select[Any]:
+    return select(
+        Guardian.id,
+        Guardian.school_id,
+        Guardian.email,
+        Guardian.first_name,
+        Guardian.last_name,
+        Guardian.phone,
+    ).where(_in(sqlite, Guardian.email, "emails", String()))
+
+
 async def guardians_by_email(
     db: Database, reader: Reader, emails: Collection[str]
 ) -> list[GuardianRow]:
     """The guardians with these emails, of any school."""
-
-    def build() -> Any:
-        return select(
-            Guardian.id,
-            Guardian.school_id,
-            Guardian.email,
-            Guardian.first_name,
-            Guardian.last_name,
-            Guardian.phone,
-        ).where(_in(db, Guardian.email, "emails", String()))
-
-    query = db.query("imports.guardians_by_email", build)
+    query = _guardians_by_email(db, db.is_sqlite)
     return list(map(GuardianRow._make, await reader.all(query, {"emails": keys(db, emails)})))
 
 
@@ -284,21 +290,22 @@ class LinkRow(NamedTuple):
     relationship: str
 
 
+@compiled
+def _links_of(sqlite: bool) -> Select[Any]:
+    return (
+        select(
+            StudentGuardian.guardian_id,
+            StudentGuardian.student_id,
+            StudentGuardian.relationship,
+        )
+        .join(Guardian, Guardian.id == StudentGuardian.guardian_id)
+        .where(_in(sqlite, Guardian.email, "emails", String()))
+    )
+
+
 async def links_of(db: Database, reader: Reader, emails: Collection[str]) -> list[LinkRow]:
     """The links of the guardians with these emails to their students."""
-
-    def build() -> Any:
-        return (
-            select(
-                StudentGuardian.guardian_id,
-                StudentGuardian.student_id,
-                StudentGuardian.relationship,
-            )
-            .join(Guardian, Guardian.id == StudentGuardian.guardian_id)
-            .where(_in(db, Guardian.email, "emails", String()))
-        )
-
-    query = db.query("imports.links_of", build)
+    query = _links_of(db, db.is_sqlite)
     return list(map(LinkRow._make, await reader.all(query, {"emails": keys(db, emails)})))
 
 
@@ -306,7 +313,9 @@ async def guardian_ids(
     session: AsyncSession, db: Database, emails: Collection[str]
 ) -> dict[str, int]:
     """email -> id, read in the write transaction (after inserting new guardians)."""
-    stmt = select(Guardian.email, Guardian.id).where(_in(db, Guardian.email, "emails", String()))
+    stmt = select(Guardian.email, Guardian.id).where(
+        _in(db.is_sqlite, Guardian.email, "emails", String())
+    )
     result = await session.execute(stmt, {"emails": keys(db, emails)})
     return {email: gid for email, gid in result.all()}
 
@@ -338,26 +347,27 @@ class SectionRow(NamedTuple):
     capacity: int
 
 
+@compiled
+def _sections_of_school() -> Select[Any]:
+    return (
+        select(
+            Section.id,
+            Section.name,
+            Course.code,
+            Term.name,
+            Section.teacher_id,
+            Section.capacity,
+        )
+        .join(Course, Course.id == Section.course_id)
+        .join(Term, Term.id == Course.term_id)
+        .where(Section.school_id == bindparam("school"))
+    )
+
+
 async def sections_of_school(db: Database, reader: Reader, school_id: int) -> list[SectionRow]:
     """Every section of the school: a school has hundreds, and a file names them by code,
     name and term."""
-
-    def build() -> Any:
-        return (
-            select(
-                Section.id,
-                Section.name,
-                Course.code,
-                Term.name,
-                Section.teacher_id,
-                Section.capacity,
-            )
-            .join(Course, Course.id == Section.course_id)
-            .join(Term, Term.id == Course.term_id)
-            .where(Section.school_id == bindparam("school"))
-        )
-
-    query = db.query("imports.sections_of_school", build)
+    query = _sections_of_school(db)
     return list(map(SectionRow._make, await reader.all(query, {"school": school_id})))
 
 
@@ -371,6 +381,16 @@ class EnrollmentRow(NamedTuple):
     status: str
 
 
+@compiled
+def _enrollments_of(sqlite: bool) -> Select[Any]:
+    return select(
+        Enrollment.id, Enrollment.student_id, Enrollment.section_id, Enrollment.status
+    ).where(
+        _in(sqlite, Enrollment.section_id, "sections", Integer()),
+        _in(sqlite, Enrollment.student_id, "students", Integer()),
+    )
+
+
 async def enrollments_of(
     db: Database,
     reader: Reader,
@@ -378,18 +398,23 @@ async def enrollments_of(
     student_ids: Collection[int],
 ) -> list[EnrollmentRow]:
     """The enrollments of these students in these sections."""
-
-    def build() -> Any:
-        return select(
-            Enrollment.id, Enrollment.student_id, Enrollment.section_id, Enrollment.status
-        ).where(
-            _in(db, Enrollment.section_id, "sections", Integer()),
-            _in(db, Enrollment.student_id, "students", Integer()),
-        )
-
-    query = db.query("imports.enrollments_of", build)
+    query = _enrollments_of(db, db.is_sqlite)
     params = {"sections": keys(db, section_ids), "students": keys(db, student_ids)}
     return list(map(EnrollmentRow._make, await reader.all(query, params)))
+
+
+@compiled
+def _seats_taken(sqlite: bool, lock: bool) -> Select[Any]:
+    enrolled = (
+        select(func.count())
+        .where(Enrollment.section_id == Section.id, Enrollment.status == "enrolled")
+        .correlate(Section)
+        .scalar_subquery()
+    )
+    stmt = select(Section.id, enrolled.label("enrolled")).where(
+        _in(sqlite, Section.id, "sections", Integer())
+    )
+    return stmt.with_for_update(of=Section) if lock else stmt
 
 
 async def seats_taken(
@@ -398,21 +423,7 @@ async def seats_taken(
     """section_id -> the students enrolled in it. With `lock` (a real import on PostgreSQL)
     the sections stay locked until commit, so a concurrent enrollment cannot take the same
     last seat (SQLite's writer lock, taken at BEGIN IMMEDIATE, already serializes writers)."""
-    lock = lock and not db.is_sqlite
-
-    def build() -> Any:
-        enrolled = (
-            select(func.count())
-            .where(Enrollment.section_id == Section.id, Enrollment.status == "enrolled")
-            .correlate(Section)
-            .scalar_subquery()
-        )
-        stmt = select(Section.id, enrolled.label("enrolled")).where(
-            _in(db, Section.id, "sections", Integer())
-        )
-        return stmt.with_for_update(of=Section) if lock else stmt
-
-    query = db.query(("imports.seats_taken", lock), build)
+    query = _seats_taken(db, db.is_sqlite, lock and not db.is_sqlite)
     rows = await reader.all(query, {"sections": keys(db, section_ids)})
     return {section_id: enrolled for section_id, enrolled in rows}
 
@@ -427,6 +438,19 @@ class AssessmentRow(NamedTuple):
     max_points: float
 
 
+@compiled
+def _assessments_for(sqlite: bool) -> Select[Any]:
+    return select(
+        Assessment.id, Assessment.section_id, Assessment.title, Assessment.max_points
+    ).where(
+        Assessment.school_id == bindparam("school"),
+        or_(
+            _in(sqlite, Assessment.section_id, "sections", Integer()),
+            _in(sqlite, Assessment.id, "ids", Integer()),
+        ),
+    )
+
+
 async def assessments_for(
     db: Database,
     reader: Reader,
@@ -435,19 +459,7 @@ async def assessments_for(
     assessment_ids: Collection[int],
 ) -> list[AssessmentRow]:
     """The school's assessments in these sections or with these ids."""
-
-    def build() -> Any:
-        return select(
-            Assessment.id, Assessment.section_id, Assessment.title, Assessment.max_points
-        ).where(
-            Assessment.school_id == bindparam("school"),
-            or_(
-                _in(db, Assessment.section_id, "sections", Integer()),
-                _in(db, Assessment.id, "ids", Integer()),
-            ),
-        )
-
-    query = db.query("imports.assessments_for", build)
+    query = _assessments_for(db, db.is_sqlite)
     params = {
         "school": school_id,
         "sections": keys(db, section_ids),
@@ -467,6 +479,33 @@ class GradebookRow(NamedTuple):
     comment: str | None
 
 
+@compiled
+def _gradebook_of(sqlite: bool) -> Select[Any]:
+    return (
+        select(
+            Enrollment.id,
+            Enrollment.student_id,
+            Enrollment.section_id,
+            Enrollment.status,
+            Grade.id,
+            Grade.assessment_id,
+            Grade.score,
+            Grade.comment,
+        )
+        .outerjoin(
+            Grade,
+            and_(
+                Grade.enrollment_id == Enrollment.id,
+                _in(sqlite, Grade.assessment_id, "assessments", Integer()),
+            ),
+        )
+        .where(
+            _in(sqlite, Enrollment.section_id, "sections", Integer()),
+            _in(sqlite, Enrollment.student_id, "students", Integer()),
+        )
+    )
+
+
 async def gradebook_of(
     db: Database,
     reader: Reader,
@@ -476,33 +515,7 @@ async def gradebook_of(
 ) -> list[GradebookRow]:
     """These students' enrollments in these sections, each with its grades for these
     assessments (a row an enrollment and grade; the grade's columns None when it has none)."""
-
-    def build() -> Any:
-        return (
-            select(
-                Enrollment.id,
-                Enrollment.student_id,
-                Enrollment.section_id,
-                Enrollment.status,
-                Grade.id,
-                Grade.assessment_id,
-                Grade.score,
-                Grade.comment,
-            )
-            .outerjoin(
-                Grade,
-                and_(
-                    Grade.enrollment_id == Enrollment.id,
-                    _in(db, Grade.assessment_id, "assessments", Integer()),
-                ),
-            )
-            .where(
-                _in(db, Enrollment.section_id, "sections", Integer()),
-                _in(db, Enrollment.student_id, "students", Integer()),
-            )
-        )
-
-    query = db.query("imports.gradebook_of", build)
+    query = _gradebook_of(db, db.is_sqlite)
     params = {
         "sections": keys(db, section_ids),
         "students": keys(db, student_ids),
@@ -524,6 +537,32 @@ class AttendanceRow(NamedTuple):
     note: str | None
 
 
+@compiled
+def _attendance_of(sqlite: bool) -> Select[Any]:
+    return (
+        select(
+            AttendanceSession.section_id,
+            AttendanceSession.date,
+            AttendanceSession.id,
+            AttendanceRecord.student_id,
+            AttendanceRecord.id,
+            AttendanceRecord.status,
+            AttendanceRecord.note,
+        )
+        .outerjoin(
+            AttendanceRecord,
+            and_(
+                AttendanceRecord.session_id == AttendanceSession.id,
+                _in(sqlite, AttendanceRecord.student_id, "students", Integer()),
+            ),
+        )
+        .where(
+            _in(sqlite, AttendanceSession.section_id, "sections", Integer()),
+            _in(sqlite, AttendanceSession.date, "dates", Date()),
+        )
+    )
+
+
 async def attendance_of(
     db: Database,
     reader: Reader,
@@ -533,32 +572,7 @@ async def attendance_of(
 ) -> list[AttendanceRow]:
     """The sessions of these sections on these dates, each with these students' records in
     it (a row a session and record; the record's columns None when it has none)."""
-
-    def build() -> Any:
-        return (
-            select(
-                AttendanceSession.section_id,
-                AttendanceSession.date,
-                AttendanceSession.id,
-                AttendanceRecord.student_id,
-                AttendanceRecord.id,
-                AttendanceRecord.status,
-                AttendanceRecord.note,
-            )
-            .outerjoin(
-                AttendanceRecord,
-                and_(
-                    AttendanceRecord.session_id == AttendanceSession.id,
-                    _in(db, AttendanceRecord.student_id, "students", Integer()),
-                ),
-            )
-            .where(
-                _in(db, AttendanceSession.section_id, "sections", Integer()),
-                _in(db, AttendanceSession.date, "dates", Date()),
-            )
-        )
-
-    query = db.query("imports.attendance_of", build)
+    query = _attendance_of(db, db.is_sqlite)
     params = {
         "sections": keys(db, section_ids),
         "dates": keys(db, dates),
@@ -579,8 +593,8 @@ async def add_sessions(
     await session.execute(stmt, list(rows))
     found = await session.execute(
         select(table.c.section_id, table.c.date, table.c.id).where(
-            _in(db, table.c.section_id, "sections", Integer()),
-            _in(db, table.c.date, "dates", Date()),
+            _in(db.is_sqlite, table.c.section_id, "sections", Integer()),
+            _in(db.is_sqlite, table.c.date, "dates", Date()),
         ),
         {
             "sections": keys(db, {r["section_id"] for r in rows}),
@@ -605,16 +619,17 @@ async def store_upload(session: AsyncSession, job_id: int, data: bytes) -> None:
     await session.execute(insert(JobFile.__table__), rows)  # type: ignore[arg-type]
 
 
-async def load_upload(db: Database, job_id: int) -> bytes | None:
-    query = db.query(
-        "imports.upload",
-        lambda: (
-            select(JobFile.data)
-            .where(JobFile.job_id == bindparam("job"), JobFile.seq < 0)
-            .order_by(JobFile.seq.desc())
-        ),
+@compiled
+def _upload() -> Select[Any]:
+    return (
+        select(JobFile.data)
+        .where(JobFile.job_id == bindparam("job"), JobFile.seq < 0)
+        .order_by(JobFile.seq.desc())
     )
-    chunks = await db.reader.all(query, {"job": job_id})
+
+
+async def load_upload(db: Database, job_id: int) -> bytes | None:
+    chunks = await db.reader.all(_upload(db), {"job": job_id})
     if not chunks:
         return None
     return b"".join(bytes(chunk) for (chunk,) in chunks)

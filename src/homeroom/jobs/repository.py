@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.kit.db import Database
+from homeroom.kit.db import Database, compiled
 from homeroom.models import Job, JobFile
 
 CHUNK = 1024 * 1024  # bytes of a job's file per job_files row
@@ -43,14 +43,14 @@ def as_row(job: Job) -> dict[str, Any]:
     return {name: getattr(job, name) for name in FIELDS}
 
 
+@compiled
+def _owned() -> Select[Any]:
+    """One job by the parameters `id` and `owner` (its owner's only)."""
+    return select(*COLUMNS).where(Job.id == bindparam("id"), Job.owner_id == bindparam("owner"))
+
+
 async def get(db: Database, owner_id: int, job_id: int) -> dict[str, Any] | None:
-    query = db.query(
-        "jobs.get",
-        lambda: select(*COLUMNS).where(
-            Job.id == bindparam("id"), Job.owner_id == bindparam("owner")
-        ),
-    )
-    row = await db.reader.first(query, {"id": job_id, "owner": owner_id})
+    row = await db.reader.first(_owned(db), {"id": job_id, "owner": owner_id})
     return None if row is None else to_item(row)
 
 
@@ -62,13 +62,29 @@ def to_item(row: tuple[Any, ...]) -> dict[str, Any]:
     return item
 
 
-def _own(has_kind: bool, has_state: bool) -> Any:
+def _own(has_kind: bool, has_state: bool) -> Select[Any]:
     stmt = select(*COLUMNS).where(Job.owner_id == bindparam("owner"))
     if has_kind:
         stmt = stmt.where(Job.kind == bindparam("kind"))
     if has_state:
         stmt = stmt.where(Job.state == bindparam("state"))
     return stmt
+
+
+@compiled
+def _own_page(has_kind: bool, has_state: bool) -> Select[Any]:
+    """A page of the owner's jobs (of the kind and state given), newest first."""
+    return (
+        _own(has_kind, has_state)
+        .order_by(Job.id.desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+@compiled
+def _own_count(has_kind: bool, has_state: bool) -> Select[Any]:
+    return select(func.count()).select_from(_own(has_kind, has_state).subquery())
 
 
 async def list_own(
@@ -81,25 +97,12 @@ async def list_own(
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
     shape = (kind is not None, state is not None)
-    page_q = db.query(
-        ("jobs.own", shape),
-        lambda: (
-            _own(*shape)
-            .order_by(Job.id.desc())
-            .limit(bindparam("limit"))
-            .offset(bindparam("offset"))
-        ),
-    )
-    count_q = db.query(
-        ("jobs.own.count", shape),
-        lambda: select(func.count()).select_from(_own(*shape).subquery()),
-    )
     params = {"owner": owner_id, "kind": kind, "state": state}
-    rows = await db.reader.all(page_q, {**params, "limit": limit, "offset": offset})
+    rows = await db.reader.all(_own_page(db, *shape), {**params, "limit": limit, "offset": offset})
     if offset == 0 and len(rows) < limit:
         total = len(rows)
     else:
-        total = int(await db.reader.scalar(count_q, params))
+        total = int(await db.reader.scalar(_own_count(db, *shape), params))
     return [to_item(r) for r in rows], total
 
 
@@ -110,15 +113,16 @@ async def add(session: AsyncSession, job: Job) -> int:
     return job.id
 
 
+@compiled
+def _file_chunk() -> Select[Any]:
+    return select(JobFile.data).where(
+        JobFile.job_id == bindparam("job_id"), JobFile.seq == bindparam("seq")
+    )
+
+
 async def file_chunk(db: Database, job_id: int, seq: int) -> bytes | None:
     """Chunk `seq` of a job's file, on the raw read path; None once it was deleted."""
-    query = db.query(
-        "jobs.file_chunk",
-        lambda: select(JobFile.data).where(
-            JobFile.job_id == bindparam("job_id"), JobFile.seq == bindparam("seq")
-        ),
-    )
-    data = await db.reader.scalar(query, {"job_id": job_id, "seq": seq})
+    data = await db.reader.scalar(_file_chunk(db), {"job_id": job_id, "seq": seq})
     return None if data is None else bytes(data)
 
 

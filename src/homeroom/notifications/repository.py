@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import Select, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homeroom.kit.db import CompiledQuery, Database, Row
+from homeroom.kit.db import CompiledQuery, Database, Row, compiled
 from homeroom.kit.scopes import ScopeKind
 from homeroom.kit.writes import Resource
 from homeroom.models import Notification, utcnow
@@ -31,47 +31,55 @@ def to_item(row: Row) -> dict[str, Any]:
     return dict(zip(FIELDS, row, strict=True))
 
 
-def _mine(unread_only: bool) -> Any:
+def _mine(unread_only: bool) -> Select[Any]:
     stmt = select(*COLUMNS).where(Notification.user_id == bindparam("user"))
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
     return stmt
 
 
+@compiled
+def _page(unread_only: bool) -> Select[Any]:
+    """A page of the user's notifications: unread first, then newest first."""
+    return (
+        _mine(unread_only)
+        .order_by(Notification.read_at.is_not(None), Notification.id.desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+@compiled
+def _counts() -> Select[Any]:
+    """The user's notifications, and the unread among them."""
+    return select(
+        func.count(),
+        func.coalesce(func.sum(case((Notification.read_at.is_(None), 1), else_=0)), 0),
+    ).where(Notification.user_id == bindparam("user"))
+
+
 async def list_page(
     db: Database, user_id: int, unread_only: bool, limit: int, offset: int
 ) -> tuple[list[Row], int, int]:
     """(rows, total, unread): unread first, then newest first."""
-    page_q = db.query(
-        ("notifications.page", unread_only),
-        lambda: (
-            _mine(unread_only)
-            .order_by(Notification.read_at.is_not(None), Notification.id.desc())
-            .limit(bindparam("limit"))
-            .offset(bindparam("offset"))
-        ),
-    )
-    counts_q = db.query(
-        "notifications.counts",
-        lambda: select(
-            func.count(),
-            func.coalesce(func.sum(case((Notification.read_at.is_(None), 1), else_=0)), 0),
-        ).where(Notification.user_id == bindparam("user")),
-    )
-    rows = await db.reader.all(page_q, {"user": user_id, "limit": limit, "offset": offset})
-    counts = await db.reader.first(counts_q, {"user": user_id})
+    params = {"user": user_id, "limit": limit, "offset": offset}
+    rows = await db.reader.all(_page(db, unread_only), params)
+    counts = await db.reader.first(_counts(db), {"user": user_id})
     total, unread = (int(n) for n in counts) if counts else (0, 0)
     return rows, (unread if unread_only else total), unread
 
 
-def get_query(db: Database, _kind: ScopeKind | None = None) -> CompiledQuery:
+@compiled
+def _owned() -> Select[Any]:
     """One notification by the parameters `id` and `user` (its owner's only)."""
-    return db.query(
-        "notifications.get",
-        lambda: select(*COLUMNS).where(
-            Notification.id == bindparam("id"), Notification.user_id == bindparam("user")
-        ),
+    return select(*COLUMNS).where(
+        Notification.id == bindparam("id"), Notification.user_id == bindparam("user")
     )
+
+
+def get_query(db: Database, _kind: ScopeKind | None = None) -> CompiledQuery:
+    """The resource's read: the same for every caller (a notification is its owner's only)."""
+    return _owned(db)
 
 
 RESOURCE = Resource("notification", Notification, get_query, FIELDS, to_item, COLUMNS)

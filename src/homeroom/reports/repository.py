@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from homeroom.grades import repository as grade_repository
-from homeroom.kit.db import Database
+from homeroom.kit.db import Database, compiled
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
 from homeroom.models import (
     Assessment,
@@ -148,6 +148,7 @@ def _chosen_term(teacher_only: bool) -> Any:
     return func.coalesce(_latest_term(True, teacher_only), _latest_term(False, teacher_only))
 
 
+@compiled
 def _header(kind: ScopeKind, term_mode: TermMode) -> Select[Any]:
     columns: tuple[Any, ...] = (*STUDENT_COLUMNS, School.id, School.name)
     if term_mode != "none":
@@ -195,15 +196,15 @@ async def header(
     """The student, their school and (but with "none") the term, when the caller may see the
     student; the term's columns are None when the term named is not the student's school's
     (or, with "auto", the school has no terms)."""
-    query = db.query(("reports.header", kind, term_mode), lambda: _header(kind, term_mode))
     params = {**scope, "student_id": student_id, "term_id": term_id, "today": dt.date.today()}
-    row = await db.reader.first(query, params)
+    row = await db.reader.first(_header(db, kind, term_mode), params)
     return None if row is None else StudentHeader(*row)
 
 
 # --- sections, assessments, attendance of one or many students -------------------------------
 
 
+@compiled
 def _sections(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
     stmt = (
         select(
@@ -233,6 +234,7 @@ def _sections(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
     )
 
 
+@compiled
 def _assessments(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
     stmt = (
         select(
@@ -258,6 +260,7 @@ def _count(status: str) -> Any:
     return func.coalesce(func.sum(case((AttendanceRecord.status == status, 1), else_=0)), 0)
 
 
+@compiled
 def _attendance(who: Who, teacher_only: bool) -> Select[Any]:
     """Counts over the records of the term's sections (dropped ones included: the student
     was there, or not, while enrolled)."""
@@ -320,8 +323,7 @@ async def sections(
     db: Database, who: Who, teacher_only: bool, has_term: bool, params: dict[str, Any]
 ) -> list[SectionLine]:
     """Per student, section and category, ordered by student, term, course code."""
-    shape = (who, teacher_only, has_term)
-    query = db.query(("reports.sections", *shape), lambda: _sections(*shape))
+    query = _sections(db, who, teacher_only, has_term)
     return list(map(SectionLine._make, await db.reader.all(query, params)))
 
 
@@ -357,8 +359,7 @@ async def assessments(
 ) -> list[AssessmentLine]:
     """Every assessment of the students' sections with the student's score and comment (None
     when ungraded)."""
-    shape = (who, teacher_only, has_term)
-    query = db.query(("reports.assessments", *shape), lambda: _assessments(*shape))
+    query = _assessments(db, who, teacher_only, has_term)
     return list(map(AssessmentLine._make, await db.reader.all(query, params)))
 
 
@@ -375,9 +376,7 @@ async def attendance(
     db: Database, who: Who, teacher_only: bool, params: dict[str, Any]
 ) -> list[AttendanceCounts]:
     """Each student's records over the term's sections, counted by status."""
-    query = db.query(
-        ("reports.attendance", who, teacher_only), lambda: _attendance(who, teacher_only)
-    )
+    query = _attendance(db, who, teacher_only)
     return list(map(AttendanceCounts._make, await db.reader.all(query, params)))
 
 
@@ -393,30 +392,31 @@ class SectionTarget(NamedTuple):
     name: str
 
 
+@compiled
+def _section_target(kind: ScopeKind) -> Select[Any]:
+    return (
+        select(
+            Section.id,
+            Section.school_id,
+            Section.teacher_id,
+            Course.term_id,
+            Course.code,
+            Section.name,
+        )
+        .join(Course, Course.id == Section.course_id)
+        .where(
+            Section.id == bindparam("section_id"),
+            school_filter(kind, Section.school_id),
+            section_filter(kind, Section.id),
+        )
+    )
+
+
 async def section_target(
     db: Database, kind: ScopeKind, scope: dict[str, Any], section_id: int
 ) -> SectionTarget | None:
     """A section the caller may see."""
-
-    def build() -> Select[Any]:
-        return (
-            select(
-                Section.id,
-                Section.school_id,
-                Section.teacher_id,
-                Course.term_id,
-                Course.code,
-                Section.name,
-            )
-            .join(Course, Course.id == Section.course_id)
-            .where(
-                Section.id == bindparam("section_id"),
-                school_filter(kind, Section.school_id),
-                section_filter(kind, Section.id),
-            )
-        )
-
-    query = db.query(("reports.section_target", kind), build)
+    query = _section_target(db, kind)
     row = await db.reader.first(query, {**scope, "section_id": section_id})
     return None if row is None else SectionTarget._make(row)
 
@@ -429,20 +429,22 @@ class TermTarget(NamedTuple):
     end_date: dt.date | str
 
 
+@compiled
+def _term_target(kind: ScopeKind) -> Select[Any]:
+    return select(Term.id, Term.school_id, *TERM_COLUMNS[1:]).where(
+        Term.id == bindparam("term_id"), school_filter(kind, Term.school_id)
+    )
+
+
 async def term_target(
     db: Database, kind: ScopeKind, scope: dict[str, Any], term_id: int
 ) -> TermTarget | None:
     """A term of the caller's school."""
-    query = db.query(
-        ("reports.term_target", kind),
-        lambda: select(Term.id, Term.school_id, *TERM_COLUMNS[1:]).where(
-            Term.id == bindparam("term_id"), school_filter(kind, Term.school_id)
-        ),
-    )
-    row = await db.reader.first(query, {**scope, "term_id": term_id})
+    row = await db.reader.first(_term_target(db, kind), {**scope, "term_id": term_id})
     return None if row is None else TermTarget._make(row)
 
 
+@compiled
 def _roster(kind: ScopeKind, by_section: bool) -> Select[Any]:
     stmt = select(*STUDENT_COLUMNS, School.id, School.name).join(
         School, School.id == Student.school_id
@@ -480,5 +482,5 @@ async def roster(
     """The students a bulk job covers, by id (no term columns): a section's enrolled
     students, or a grade level's students (not archived) enrolled in the term; always within
     the caller's own scope."""
-    query = db.query(("reports.roster", kind, by_section), lambda: _roster(kind, by_section))
-    return [StudentHeader(*row) for row in await db.reader.all(query, {**scope, **params})]
+    rows = await db.reader.all(_roster(db, kind, by_section), {**scope, **params})
+    return [StudentHeader(*row) for row in rows]
