@@ -8,21 +8,14 @@ from sqlalchemy import Select, select
 from homeroom.audit.schemas import AuditLogFilters, AuditLogRead
 from homeroom.kit.bulk import RowSet
 from homeroom.kit.db import Row
-from homeroom.kit.pagination import Sorting, SortKey
+from homeroom.kit.pagination import Sorting
 from homeroom.kit.records import Listing, columns_of, equals, resource
 from homeroom.kit.scopes import ScopeKind, school_filter
 from homeroom.models import AuditLog
 
 COLUMNS = columns_of(AuditLog, AuditLogRead)
 FIELDS = tuple(c.key for c in COLUMNS)
-_POS = {name: i for i, name in enumerate(FIELDS)}
-
-# Newest first by default: a hand-built Sorting (Sorting.of takes a plain column as default).
-SORTING = Sorting(
-    keys={name: SortKey(getattr(AuditLog, name), _POS[name]) for name in ("id", "created_at")},
-    default="-id",
-    id_column=AuditLog.id,
-)
+SORTING = Sorting.of(COLUMNS, "-id", "created_at")  # newest first unless asked
 
 
 def to_item(row: Row) -> dict[str, Any]:

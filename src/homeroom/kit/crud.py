@@ -201,7 +201,7 @@ def _list_doc(listing: Listing, note: str) -> str:
     """What the list route says of itself: its filters and sort keys, from the listing."""
     sorting = listing.sorting
     keys = [f"{name} (default)" if name == sorting.default else name for name in sorting.keys]
-    doc = f"List the {listing.name} the caller may see"
+    doc = f"List the {listing.name.replace('_', ' ')} the caller may see"
     if listing.filters:
         doc += ", filtered by " + _words(list(listing.filters), "and")
     doc += f", sorted by {_words(keys, 'or')} ('-' for descending), in pages."
