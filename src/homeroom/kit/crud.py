@@ -200,7 +200,9 @@ def _words(names: list[str], last: str) -> str:
 def _list_doc(listing: Listing, note: str) -> str:
     """What the list route says of itself: its filters and sort keys, from the listing."""
     sorting = listing.sorting
-    keys = [f"{name} (default)" if name == sorting.default else name for name in sorting.keys]
+    default = sorting.default.removeprefix("-")
+    first = "(default, descending)" if sorting.default.startswith("-") else "(default)"
+    keys = [f"{name} {first}" if name == default else name for name in sorting.keys]
     doc = f"List the {listing.name.replace('_', ' ')} the caller may see"
     if listing.filters:
         doc += ", filtered by " + _words(list(listing.filters), "and")
