@@ -11,7 +11,14 @@ from homeroom.students.schemas import StudentRead
 
 router = APIRouter(prefix="/students", tags=["students"], route_class=Route)
 standard_routes(
-    router, StudentRead, StudentsRead, StudentsWrite, repository.LISTING, service.WRITES
+    router,
+    StudentRead,
+    StudentsRead,
+    StudentsWrite,
+    repository.LISTING,
+    service.WRITES,
+    list_note="Filtered by q (a search of names, email and student number), status, "
+    "grade_level and archived (exclude, the default; include; only).",
 )
 
 
