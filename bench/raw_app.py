@@ -142,7 +142,7 @@ class Queries:
             filters = StudentFilters()
             rec = _Recorder(page_rows=1000)
             db.reader = rec  # type: ignore[assignment]
-            await repository.get(db, rec, self.kind, self.scope, 1)
+            await rec.first(repository.RESOURCE.query(db, self.kind), {**self.scope, "id": 1})
             (self.by_id,) = rec.take()
             # A first page with more rows than fit: the page query, then the count.
             first = plan_page(PageRequest(50, 0, None, None), repository.SORTING)
@@ -175,7 +175,7 @@ class RawApp:
             profile_id=claims.get("profile_id"),
         )
         self.q = Queries(self.settings, principal)
-        self.fields = repository.FIELDS
+        self.fields = repository.RESOURCE.fields
         sorting = repository.SORTING
         self.sort = sorting.default
         self.sort_pos = sorting.keys[self.sort].position

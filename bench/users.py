@@ -42,7 +42,7 @@ import analytics  # noqa: E402
 from homeroom.app import create_app  # noqa: E402
 from homeroom.config import Settings  # noqa: E402
 from homeroom.kit.db import Database  # noqa: E402
-from homeroom.kit.pagination import PagePlan, count_statement, page_statement  # noqa: E402
+from homeroom.kit.pagination import PagePlan  # noqa: E402
 from homeroom.users import repository as user_repository  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -94,23 +94,13 @@ async def run_backend(backend: str, url: str, calls: int) -> dict[str, Any]:
         plan = PagePlan("email", False, None, 50, 0)
 
         async def page_sql() -> float:
-            query = db.query(
-                ("users.page", "school", (False, False, False), plan.shape),
-                lambda: page_statement(
-                    user_repository._filtered("school", False, False, False),
-                    user_repository.SORTING,
-                    plan,
-                ),
-            )
+            query = user_repository._page(db, "school", (), plan.shape)
             started = time.perf_counter()
             await db.reader.all(query, {**scope, **plan.params()})
             return time.perf_counter() - started
 
         async def count_sql() -> float:
-            query = db.query(
-                ("users.count", "school", (False, False, False)),
-                lambda: count_statement(user_repository._count_base("school", False, False, False)),
-            )
+            query = user_repository._count(db, "school", ())
             started = time.perf_counter()
             await db.reader.scalar(query, scope)
             return time.perf_counter() - started

@@ -302,19 +302,20 @@ class TestConcurrency:
         the writer) and then answers what the first committed."""
         created = asyncio.Event()
         release = asyncio.Event()
-        create = student_service.create_student
+        # The last step of create_student (the route holds the function itself, kit/crud.py):
+        # held there, the student is inserted and the transaction still open.
+        changed = student_service._changed
 
-        async def slow_create(*args: Any) -> dict[str, Any]:
-            student = await create(*args)
+        async def slow_changed(*args: Any) -> None:
+            await changed(*args)
             created.set()
             await release.wait()
-            return student
 
-        monkeypatch.setattr(student_service, "create_student", slow_create)
+        monkeypatch.setattr(student_service, "_changed", slow_changed)
         headers = admin | {KEY: "held"}
         first = asyncio.create_task(client.post(STUDENTS, headers=headers, json=new_student()))
         await created.wait()
-        monkeypatch.setattr(student_service, "create_student", create)
+        monkeypatch.setattr(student_service, "_changed", changed)
         second = asyncio.create_task(client.post(STUDENTS, headers=headers, json=new_student()))
         await asyncio.sleep(0.5)
         assert not second.done()

@@ -3,47 +3,41 @@
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, delete, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
-from homeroom.guardians.schemas import GuardianFilters
-from homeroom.kit.db import CompiledQuery, Database, Reader, Row
-from homeroom.kit.pagination import (
-    LIKE_ESCAPE,
-    PagePlan,
-    Sorting,
-    SortKey,
-    count_statement,
-    like_pattern,
-    page_statement,
-)
+from homeroom.guardians.schemas import GuardianFilters, GuardianRead
+from homeroom.kit.db import Row
+from homeroom.kit.pagination import Sorting
+from homeroom.kit.records import Listing, columns_of, contains, resource
 from homeroom.kit.scopes import ScopeKind, school_filter, student_filter
-from homeroom.kit.writes import Resource
 from homeroom.models import Guardian, Student, StudentGuardian
 
-COLUMNS = (
-    Guardian.id,
-    Guardian.school_id,
-    Guardian.user_id,
-    Guardian.first_name,
-    Guardian.last_name,
-    Guardian.email,
-    Guardian.phone,
-    Guardian.created_at,
-    Guardian.updated_at,
-)
-FIELDS = (*(c.key for c in COLUMNS), "student_ids")
-_POS = {name: i for i, name in enumerate(FIELDS)}
+COLUMNS = columns_of(Guardian, GuardianRead)
+SORTING = Sorting.of(COLUMNS, "last_name", "email", "created_at", "id")
 
-SORTING = Sorting(
-    keys={
-        name: SortKey(getattr(Guardian, name), _POS[name])
-        for name in ("last_name", "email", "created_at", "id")
-    },
-    default="last_name",
-    id_column=Guardian.id,
-)
+
+class IdList(FunctionElement[Any]):
+    """The ids of a group as one value: an array on PostgreSQL (`array_agg`), a JSON array
+    on SQLite (`json_group_array`; `_student_ids` reads both). Written per dialect when the
+    statement is compiled, so the statement that holds it is the same on both."""
+
+    name = "id_list"
+    inherit_cache = True
+
+
+@compiles(IdList)
+def _array_agg(element: IdList, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"array_agg({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(IdList, "sqlite")
+def _json_group_array(element: IdList, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_group_array({compiler.process(element.clauses, **kw)})"
 
 
 def _student_ids(value: Any) -> list[int]:
@@ -55,7 +49,7 @@ def _student_ids(value: Any) -> list[int]:
 
 
 def to_item(row: Row) -> dict[str, Any]:
-    item = dict(zip(FIELDS, row, strict=True))
+    item = dict(zip(RESOURCE.fields, row, strict=True))
     item["student_ids"] = _student_ids(item["student_ids"])
     return item
 
@@ -74,12 +68,11 @@ def guardian_filter(kind: ScopeKind, guardian_col: Any) -> ColumnElement[bool]:
     return true()
 
 
-def _children(kind: ScopeKind, is_sqlite: bool) -> Any:
+def _children(kind: ScopeKind) -> Any:
     """The guardian's children the caller may see, aggregated in one correlated subquery."""
     link = aliased(StudentGuardian)
-    agg = func.json_group_array(link.student_id) if is_sqlite else func.array_agg(link.student_id)
     return (
-        select(agg)
+        select(IdList(link.student_id))
         .where(link.guardian_id == Guardian.id)
         .where(student_filter(kind, link.student_id))
         .correlate(Guardian)
@@ -88,85 +81,25 @@ def _children(kind: ScopeKind, is_sqlite: bool) -> Any:
     )
 
 
-def _scoped(kind: ScopeKind, is_sqlite: bool) -> Select[Any]:
+def _scoped(kind: ScopeKind) -> Select[Any]:
     return (
-        select(*COLUMNS, _children(kind, is_sqlite))
+        select(*COLUMNS, _children(kind))
         .where(school_filter(kind, Guardian.school_id))
         .where(guardian_filter(kind, Guardian.id))
-    )
-
-
-def _search() -> ColumnElement[bool]:
-    pattern: Any = bindparam("q")
-    escape = LIKE_ESCAPE
-    return or_(
-        Guardian.first_name.ilike(pattern, escape=escape),
-        Guardian.last_name.ilike(pattern, escape=escape),
-        Guardian.email.ilike(pattern, escape=escape),
-    )
-
-
-def _filtered(kind: ScopeKind, is_sqlite: bool, has_q: bool) -> Select[Any]:
-    stmt = _scoped(kind, is_sqlite)
-    if has_q:
-        stmt = stmt.where(_search())
-    return stmt
-
-
-def _count_base(kind: ScopeKind, has_q: bool) -> Select[Any]:
-    stmt = (
-        select(Guardian.id)
-        .where(school_filter(kind, Guardian.school_id))
-        .where(guardian_filter(kind, Guardian.id))
-    )
-    if has_q:
-        stmt = stmt.where(_search())
-    return stmt
-
-
-async def list_page(
-    db: Database,
-    kind: ScopeKind,
-    scope: dict[str, Any],
-    filters: GuardianFilters,
-    plan: PagePlan,
-) -> tuple[list[Row], int]:
-    has_q = filters.q is not None
-    sqlite = db.is_sqlite
-    page_q = db.query(
-        ("guardians.page", kind, has_q, plan.shape),
-        lambda: page_statement(_filtered(kind, sqlite, has_q), SORTING, plan),
-    )
-    count_q = db.query(
-        ("guardians.count", kind, has_q), lambda: count_statement(_count_base(kind, has_q))
-    )
-    params = dict(scope)
-    if filters.q is not None:
-        params["q"] = like_pattern(filters.q)
-    rows = await db.reader.all(page_q, {**params, **plan.params()})
-    total = plan.known_total(rows)
-    if total is None:
-        total = int(await db.reader.scalar(count_q, params))
-    return rows, total
-
-
-def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
-    """One guardian in the caller's scope, by the parameter `id` (GET /guardians/{id})."""
-    sqlite = db.is_sqlite
-    return db.query(
-        ("guardians.get", kind),
-        lambda: _scoped(kind, sqlite).where(Guardian.id == bindparam("id")),
     )
 
 
 # A write of the guardians table never changes their children (links are rows of their own).
-RESOURCE = Resource("guardian", Guardian, get_query, FIELDS, to_item, returning=COLUMNS)
-
-
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], guardian_id: int
-) -> Row | None:
-    return await reader.first(get_query(db, kind), {**scope, "id": guardian_id})
+RESOURCE = resource("guardian", Guardian, _scoped, COLUMNS, computed=("student_ids",), item=to_item)
+# The total counts the guardians alone (Listing's count selects the id, not the children).
+LISTING = Listing(
+    "guardians",
+    RESOURCE,
+    _scoped,
+    SORTING,
+    GuardianFilters,
+    filters={"q": contains(Guardian.first_name, Guardian.last_name, Guardian.email)},
+)
 
 
 async def email_taken(session: AsyncSession, email: str, exclude_id: int | None = None) -> bool:

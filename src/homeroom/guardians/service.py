@@ -6,31 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
 from homeroom.guardians import repository
-from homeroom.guardians.schemas import GuardianCreate, GuardianFilters, GuardianLink, GuardianUpdate
+from homeroom.guardians.schemas import GuardianCreate, GuardianLink, GuardianUpdate
 from homeroom.kit import cache, writes
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, school_of
-from homeroom.kit.db import Database, Row
+from homeroom.kit.crud import Writes
+from homeroom.kit.db import Database
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
-from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
-
-
-async def list_guardians(
-    db: Database, principal: Principal, filters: GuardianFilters, plan: PagePlan
-) -> tuple[list[Row], int]:
-    return await repository.list_page(
-        db, scope_kind(principal), scope_params(principal), filters, plan
-    )
-
-
-async def get_guardian(db: Database, principal: Principal, guardian_id: int) -> dict[str, Any]:
-    row = await repository.get(
-        db, db.reader, scope_kind(principal), scope_params(principal), guardian_id
-    )
-    if row is None:
-        raise NotFound("guardian not found")
-    return repository.to_item(row)
 
 
 async def _ensure_unique_email(
@@ -46,6 +29,7 @@ async def _ensure_unique_email(
 async def create_guardian(
     db: Database, session: AsyncSession, principal: Principal, data: GuardianCreate
 ) -> dict[str, Any]:
+    """Create a guardian record."""
     school_id = school_of(principal, data.school_id)
     values = data.model_dump(exclude={"school_id"})
     values["email"] = values["email"].lower()
@@ -70,6 +54,7 @@ async def update_guardian(
     data: GuardianUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
+    """Change a guardian's fields; send If-Match with the ETag you read to avoid lost updates."""
     guardian = await writes.load(db, session, principal, repository.RESOURCE, guardian_id, if_match)
     changes = data.changes()
     if "email" in changes:
@@ -88,6 +73,7 @@ async def delete_guardian(
     guardian_id: int,
     if_match: str | None = None,
 ) -> None:
+    """Delete a guardian and their links to students."""
     guardian = await writes.load(db, session, principal, repository.RESOURCE, guardian_id, if_match)
     audit.record(
         session,
@@ -153,3 +139,6 @@ async def unlink_student(
         guardian.item["school_id"],
         {"student_id": student_id},
     )
+
+
+WRITES = Writes(create_guardian, update_guardian, delete_guardian)

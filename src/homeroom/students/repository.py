@@ -2,56 +2,31 @@
 
 from typing import Any, Literal
 
+from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
-from homeroom.kit.db import CompiledQuery, Database, Reader, Row
+from homeroom.kit.auth import Principal
+from homeroom.kit.db import CompiledQuery, Database, Row, compiled
 from homeroom.kit.pagination import (
     LIKE_ESCAPE,
     PagePlan,
+    PageShape,
     Sorting,
-    SortKey,
     count_statement,
     like_pattern,
     page_statement,
     search_page_statement,
 )
-from homeroom.kit.scopes import ScopeKind, school_filter, student_filter
-from homeroom.kit.writes import Resource
+from homeroom.kit.records import Listing, columns_of, resource
+from homeroom.kit.scopes import ScopeKind, school_filter, scope_kind, scope_params, student_filter
 from homeroom.models import Student
 from homeroom.models.search import students_fts
-from homeroom.students.schemas import StudentFilters
+from homeroom.students.schemas import StudentFilters, StudentRead
 
-COLUMNS = (
-    Student.id,
-    Student.school_id,
-    Student.user_id,
-    Student.student_number,
-    Student.first_name,
-    Student.last_name,
-    Student.email,
-    Student.date_of_birth,
-    Student.grade_level,
-    Student.status,
-    Student.archived_at,
-    Student.created_at,
-    Student.updated_at,
-)
-FIELDS = tuple(c.key for c in COLUMNS)
-_POS = {name: i for i, name in enumerate(FIELDS)}
-
-SORTING = Sorting(
-    keys={
-        name: SortKey(getattr(Student, name), _POS[name])
-        for name in ("last_name", "student_number", "grade_level", "created_at", "id")
-    },
-    default="last_name",
-    id_column=Student.id,
-)
-
-
-def to_item(row: Row) -> dict[str, Any]:
-    return dict(zip(FIELDS, row, strict=True))
+COLUMNS = columns_of(Student, StudentRead)
+SORTING = Sorting.of(COLUMNS, "last_name", "student_number", "grade_level", "created_at", "id")
 
 
 def _scoped(kind: ScopeKind) -> Select[Any]:
@@ -133,7 +108,10 @@ def _filtered(
     return stmt
 
 
-def _filter_shape(filters: StudentFilters) -> tuple[Search, bool, bool, str]:
+FilterShape = tuple[Search, bool, bool, str]
+
+
+def _filter_shape(filters: StudentFilters) -> FilterShape:
     return (
         search_kind(filters.q),
         filters.status is not None,
@@ -154,6 +132,30 @@ def _filter_params(filters: StudentFilters) -> dict[str, Any]:
     return params
 
 
+@compiled
+def _page(kind: ScopeKind, shape: FilterShape, sqlite: bool, page: PageShape) -> Select[Any]:
+    return page_statement(_filtered(kind, *shape, sqlite), SORTING, page)
+
+
+@compiled
+def _count(kind: ScopeKind, shape: FilterShape, sqlite: bool) -> Select[Any]:
+    return count_statement(_filtered(kind, *shape, sqlite))
+
+
+@compiled(scan=True)
+def _search_count(kind: ScopeKind, shape: FilterShape, sqlite: bool) -> Executable:
+    """`_count` of a search: it may read the whole school (SQLite: in a worker thread)."""
+    return _count.build(kind, shape, sqlite)
+
+
+@compiled(scan=True)
+def _search_page(kind: ScopeKind, shape: FilterShape, sqlite: bool, page: PageShape) -> Select[Any]:
+    """A search's page, its total in a last column unless a cursor positions it (the cursor
+    carries the total)."""
+    filtered = _filtered(kind, *shape, sqlite)
+    return search_page_statement(filtered, SORTING, page, total=not page.after)
+
+
 async def list_page(
     db: Database,
     kind: ScopeKind,
@@ -162,46 +164,27 @@ async def list_page(
     plan: PagePlan,
 ) -> tuple[list[Row], int]:
     shape = _filter_shape(filters)
-    search, _, _, _ = shape
+    sqlite = db.is_sqlite
     params = {**scope, **_filter_params(filters)}
-    count_q = db.query(
-        ("students.count", kind, shape),
-        lambda: count_statement(_filtered(kind, *shape, db.is_sqlite)),
-        scan=search != "none",
+    if shape[0] != "none":
+        return await _search(db, kind, shape, plan, params)
+    rows = await db.reader.all(
+        _page(db, kind, shape, sqlite, plan.shape), {**params, **plan.params()}
     )
-    if search != "none":
-        return await _search_page(db, kind, shape, plan, params, count_q)
-    page_q = db.query(
-        ("students.page", kind, shape, plan.shape),
-        lambda: page_statement(_filtered(kind, *shape, db.is_sqlite), SORTING, plan),
-    )
-    rows = await db.reader.all(page_q, {**params, **plan.params()})
     total = plan.known_total(rows)
     if total is None:
-        total = int(await db.reader.scalar(count_q, params))
+        total = int(await db.reader.scalar(_count(db, kind, shape, sqlite), params))
     return rows, total
 
 
-async def _search_page(
-    db: Database,
-    kind: ScopeKind,
-    shape: tuple[Search, bool, bool, str],
-    plan: PagePlan,
-    params: dict[str, Any],
-    count_q: CompiledQuery,
+async def _search(
+    db: Database, kind: ScopeKind, shape: FilterShape, plan: PagePlan, params: dict[str, Any]
 ) -> tuple[list[Row], int]:
     """A search's page and total from one statement (the total in a last column), or the page
     alone after a cursor, which carries the total. On SQLite it runs in a worker thread: the
     index makes a search cheap, but a term every student matches (a part of every email)
     still reads the whole school, and inline that would hold the event loop."""
-    counted = plan.keyset is None
-    query = db.query(
-        ("students.search", kind, shape, plan.shape),
-        lambda: search_page_statement(
-            _filtered(kind, *shape, db.is_sqlite), SORTING, plan, total=counted
-        ),
-        scan=True,
-    )
+    query = _search_page(db, kind, shape, db.is_sqlite, plan.shape)
     rows = await db.reader.all(query, {**params, **plan.params()})
     if plan.keyset is not None:
         return rows, plan.keyset.total
@@ -211,7 +194,38 @@ async def _search_page(
     if plan.offset == 0:
         return [], 0
     # An offset past the last match: no row came back to carry the total.
-    return [], int(await db.reader.scalar(count_q, params))
+    count = _search_count(db, kind, shape, db.is_sqlite)
+    return [], int(await db.reader.scalar(count, params))
+
+
+class StudentListing(Listing):
+    """The students list: its filters change the statement by their values (a search's
+    kind and whether the index serves it, which archived students), so its page is its own
+    (`list_page`), each statement still compiled once per shape."""
+
+    async def page(
+        self, db: Database, principal: Principal, filters: BaseModel | None, plan: PagePlan
+    ) -> tuple[list[Row], int]:
+        assert isinstance(filters, StudentFilters)
+        kind, scope = scope_kind(principal), scope_params(principal)
+        return await list_page(db, kind, scope, filters, plan)
+
+
+@compiled
+def _export(
+    kind: ScopeKind, shape: FilterShape, sqlite: bool, sort: str, desc: bool
+) -> Select[Any]:
+    column = SORTING.keys[sort].column
+    order = (column.desc(), Student.id.desc()) if desc else (column.asc(), Student.id.asc())
+    return _filtered(kind, *shape, sqlite).order_by(*order)
+
+
+@compiled(scan=True)
+def _search_export(
+    kind: ScopeKind, shape: FilterShape, sqlite: bool, sort: str, desc: bool
+) -> Executable:
+    """`_export` of a search: SQLite reads its batches in a worker thread."""
+    return _export.build(kind, shape, sqlite, sort, desc)
 
 
 def export_query(
@@ -221,31 +235,12 @@ def export_query(
     filters. Returns the query and its filter parameters (add the scope's). A search is a
     `scan` query: SQLite reads its batches in a worker thread."""
     shape = _filter_shape(filters)
-    search, _, _, _ = shape
-    column = SORTING.keys[sort].column
-    order = (column.desc(), Student.id.desc()) if desc else (column.asc(), Student.id.asc())
-    query = db.query(
-        ("students.export", kind, shape, sort, desc),
-        lambda: _filtered(kind, *shape, db.is_sqlite).order_by(*order),
-        scan=search != "none",
-    )
-    return query, _filter_params(filters)
+    export = _export if shape[0] == "none" else _search_export
+    return export(db, kind, shape, db.is_sqlite, sort, desc), _filter_params(filters)
 
 
-def get_query(db: Database, kind: ScopeKind) -> CompiledQuery:
-    """One student in the caller's scope, by the parameter `id` (GET /students/{id})."""
-    return db.query(
-        ("students.get", kind), lambda: _scoped(kind).where(Student.id == bindparam("id"))
-    )
-
-
-RESOURCE = Resource("student", Student, get_query, FIELDS, to_item, returning=COLUMNS)
-
-
-async def get(
-    db: Database, reader: Reader, kind: ScopeKind, scope: dict[str, Any], student_id: int
-) -> Row | None:
-    return await reader.first(get_query(db, kind), {**scope, "id": student_id})
+RESOURCE = resource("student", Student, _scoped, COLUMNS)
+LISTING = StudentListing("students", RESOURCE, _scoped, SORTING, StudentFilters)
 
 
 async def find_conflict(

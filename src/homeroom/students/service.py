@@ -5,33 +5,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
-from homeroom.kit import cache, writes
+from homeroom.kit import cache, records, writes
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, school_of
+from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database
-from homeroom.kit.errors import Conflict, NotFound
-from homeroom.kit.pagination import PagePlan
-from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.kit.errors import Conflict
 from homeroom.models import utcnow
 from homeroom.students import repository
-from homeroom.students.schemas import StudentCreate, StudentFilters, StudentUpdate
-
-
-async def list_students(
-    db: Database, principal: Principal, filters: StudentFilters, plan: PagePlan
-) -> tuple[list[tuple[Any, ...]], int]:
-    return await repository.list_page(
-        db, scope_kind(principal), scope_params(principal), filters, plan
-    )
+from homeroom.students.schemas import StudentCreate, StudentUpdate
 
 
 async def get_student(db: Database, principal: Principal, student_id: int) -> dict[str, Any]:
-    row = await repository.get(
-        db, db.reader, scope_kind(principal), scope_params(principal), student_id
-    )
-    if row is None:
-        raise NotFound("student not found")
-    return repository.to_item(row)
+    """The student as GET /students/{id} answers it (404 when out of the caller's scope):
+    what another domain reads to check that a student is the caller's to see."""
+    return await records.read(db, principal, repository.RESOURCE, student_id)
 
 
 async def _ensure_unique(
@@ -58,6 +46,7 @@ async def _changed(session: AsyncSession, student_id: int, school_id: int) -> No
 async def create_student(
     db: Database, session: AsyncSession, principal: Principal, data: StudentCreate
 ) -> dict[str, Any]:
+    """Create a student record."""
     school_id = school_of(principal, data.school_id)
     values = data.model_dump(exclude={"school_id"})
     values["email"] = values["email"].lower()
@@ -78,6 +67,7 @@ async def update_student(
     data: StudentUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
+    """Change a student's fields; send If-Match with the ETag you read to avoid lost updates."""
     student = await writes.load(db, session, principal, repository.RESOURCE, student_id, if_match)
     school_id = student.item["school_id"]
     changes = data.changes()
@@ -103,6 +93,7 @@ async def archive_student(
     student_id: int,
     if_match: str | None = None,
 ) -> None:
+    """Archive a student (soft delete); restore undoes it."""
     student = await writes.load(db, session, principal, repository.RESOURCE, student_id, if_match)
     if student.item["archived_at"] is None:
         school_id = student.item["school_id"]
@@ -126,3 +117,6 @@ async def restore_student(
     audit.record(session, principal, "restore", "student", student_id, school_id)
     await _changed(session, student_id, school_id)
     return restored
+
+
+WRITES = Writes(create_student, update_student, archive_student)

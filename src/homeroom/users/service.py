@@ -9,8 +9,9 @@ from homeroom.auth import repository as auth_repository
 from homeroom.kit import cache, writes
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, school_of
+from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database, Row
-from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
+from homeroom.kit.errors import Conflict, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.kit.security import hash_password_async
@@ -66,15 +67,6 @@ async def users_changed(session: AsyncSession, school_id: int | None) -> None:
         await cache.invalidate(session, *tag.school_writes(school_id, "users"))
 
 
-async def get_user(db: Database, principal: Principal, user_id: int) -> dict[str, Any]:
-    row = await repository.get(
-        db, db.reader, scope_kind(principal), scope_params(principal), user_id
-    )
-    if row is None:
-        raise NotFound("user not found")
-    return repository.to_item(row)
-
-
 async def _target_school(
     session: AsyncSession, principal: Principal, data: UserCreate
 ) -> int | None:
@@ -89,6 +81,7 @@ async def _target_school(
 async def create_user(
     db: Database, session: AsyncSession, principal: Principal, data: UserCreate
 ) -> dict[str, Any]:
+    """Create a login, optionally for an existing student, teacher or guardian."""
     school_id = await _target_school(session, principal, data)
     email = data.email.lower()
     if await repository.email_taken(session, email):
@@ -132,6 +125,7 @@ async def update_user(
     data: UserUpdate,
     if_match: str | None = None,
 ) -> dict[str, Any]:
+    """Change a login's name, role, active flag or password."""
     user = await writes.load(db, session, principal, repository.RESOURCE, user_id, if_match)
     current = user.item
     changes = data.changes()
@@ -164,6 +158,7 @@ async def deactivate_user(
     user_id: int,
     if_match: str | None = None,
 ) -> None:
+    """Deactivate a login and end its sessions (the record is kept for the audit trail)."""
     user = await writes.load(db, session, principal, repository.RESOURCE, user_id, if_match)
     if user_id == principal.user_id:
         raise ValidationFailed("you cannot deactivate yourself")
@@ -171,3 +166,6 @@ async def deactivate_user(
     await auth_repository.revoke_user(session, user_id, utcnow())
     audit.record(session, principal, "deactivate", "user", user_id, user.item["school_id"])
     await users_changed(session, user.item["school_id"])
+
+
+WRITES = Writes(create_user, update_user, deactivate_user)
