@@ -91,6 +91,7 @@ def standard_routes(
     get: Callable[[Database, Principal, int], Awaitable[dict[str, Any]]] | None = None,
     cached_get: Callable[[Database, ResponseCache, Principal, int], Awaitable[Entry]] | None = None,
     list_note: str = "",
+    with_list: bool = True,
 ) -> None:
     """Adds to `router` the routes the record type has: `GET ""` (a page of `listing`),
     `GET /{<name>_id}` (the scoped read of its resource), and those of `writes`: `POST ""` (201),
@@ -100,7 +101,8 @@ def standard_routes(
     `<name>_id` and `get_<name>`; `get(db, principal, id)` answers the read route where the
     resource's scoped read alone does not, and `cached_get(db, pages, principal, id)` where
     it answers from the response cache (kit/cache.py); `list_note` is added to the list
-    route's description."""
+    route's description; `with_list=False` leaves the list route to the domain (declared
+    before, to keep its place)."""
     noun = listing.resource.name.replace(" ", "_")
     resource = listing.resource
     id_name = id_name or f"{noun}_id"
@@ -131,9 +133,10 @@ def standard_routes(
     if listing.query is not None:
         listed["filters"] = Annotated[listing.query, query_model(listing.query)]
     doc = _list_doc(listing, list_note)
-    router.get("", response_model=Page[model])(  # type: ignore[valid-type]
-        _endpoint(f"list_{listing.name}", doc, listed, list_page)
-    )
+    if with_list:
+        router.get("", response_model=Page[model])(  # type: ignore[valid-type]
+            _endpoint(f"list_{listing.name}", doc, listed, list_page)
+        )
     if writes.create is not None:
         create = writes.create
 

@@ -1,7 +1,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.routing import APIRoute
 
 from homeroom.kit.auth import UsersRead, UsersWrite
 from homeroom.kit.crud import standard_routes
@@ -30,13 +29,14 @@ async def list_users(
     return page_response(request, rows, total, plan, repository.SORTING, repository.LISTING.item)
 
 
-# The other standard routes, made on a router of their own and taken from it but for its
-# list: the one above answers that, its total kept in the response cache (service._total),
-# which a Listing's page does not reach.
-_standard = APIRouter(prefix="/users", tags=["users"], route_class=Route)
-standard_routes(_standard, UserRead, UsersRead, UsersWrite, repository.LISTING, service.WRITES)
-router.routes.extend(
-    route
-    for route in _standard.routes
-    if not (isinstance(route, APIRoute) and route.name == list_users.__name__)
+# Its total is kept in the response cache (service._total), which a Listing's page does
+# not reach: the list route above is the domain's own.
+standard_routes(
+    router,
+    UserRead,
+    UsersRead,
+    UsersWrite,
+    repository.LISTING,
+    service.WRITES,
+    with_list=False,
 )
