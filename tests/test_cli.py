@@ -1,7 +1,9 @@
 """The `homeroom` command as users run it: the installed script, in a subprocess, configured by
 environment variables, on a fresh SQLite file."""
 
+import multiprocessing
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -155,3 +157,26 @@ class TestSeed:
             finally:
                 conn.close()
         assert rows[0] == rows[1] and len(rows[0]) == 12
+
+
+def _sigint_disposition(queue: "multiprocessing.Queue[str]") -> None:
+    queue.put(str(signal.getsignal(signal.SIGINT)))
+
+
+def test_serve_starts_workers_with_ctrl_c_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker interpreter starts with SIGINT ignored (a Ctrl-C while it imports would
+    kill it with a traceback), and the server keeps its own handler."""
+    from multiprocessing.process import BaseProcess
+
+    from homeroom.cli import workers_ignore_ctrl_c_while_starting
+
+    monkeypatch.setattr(BaseProcess, "start", BaseProcess.start)  # undone after the test
+    handler = signal.getsignal(signal.SIGINT)
+    workers_ignore_ctrl_c_while_starting()
+    context = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[str] = context.Queue()
+    worker = context.Process(target=_sigint_disposition, args=(queue,))
+    worker.start()
+    worker.join(timeout=60)
+    assert queue.get(timeout=5) == str(signal.SIG_IGN)
+    assert signal.getsignal(signal.SIGINT) is handler

@@ -21,6 +21,28 @@ SERVERS = ("granian", "uvicorn")
 DEFAULT_SERVER = "granian"
 
 
+def workers_ignore_ctrl_c_while_starting() -> None:
+    """Worker processes start with Ctrl-C ignored, until their server installs its own
+    handlers (both servers do, once the worker runs). A terminal's Ctrl-C reaches every
+    process of the foreground group: a worker still importing the application would die of
+    KeyboardInterrupt with a traceback. Ignored, it goes on; the supervisor, which got the
+    Ctrl-C too, stops it with SIGTERM. A signal ignored at exec stays ignored in the new
+    interpreter, so SIGINT is ignored here only while a worker is launched."""
+    import signal
+    from multiprocessing.process import BaseProcess
+
+    launch = BaseProcess.start
+
+    def start(process: BaseProcess) -> None:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            launch(process)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    type.__setattr__(BaseProcess, "start", start)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address (HOMEROOM_HOST)")] = None,
@@ -58,6 +80,7 @@ def serve(
     base = base_url(address, bind_port)
     demo_school = asyncio.run(demo_school_present(settings))
     announce_when_up(base, where_to_go(base, demo_school), typer.echo)
+    workers_ignore_ctrl_c_while_starting()
     if server == "granian":
         import multiprocessing
 

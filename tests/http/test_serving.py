@@ -140,3 +140,37 @@ def test_says_where_to_go_and_stops_on_ctrl_c_without_a_traceback(
     assert "admin@example.edu" in printed
     assert "Traceback" not in errors + printed
     assert "KeyboardInterrupt" not in errors + printed
+
+
+@pytest.mark.live
+def test_ctrl_c_while_workers_start_stops_without_a_traceback(tmp_path: Path) -> None:
+    """A Ctrl-C that reaches the workers while they still import the application (the
+    terminal signals the whole group) stops the server quietly: they ignore it until their
+    server has its own handlers, and the supervisor stops them."""
+    env = sqlite_env(tmp_path)
+    migrated = run_cli(["migrate"], env)
+    assert migrated.returncode == 0, migrated.stderr
+    port = free_port()
+    output = tmp_path / "output"
+    with output.open("wb") as stdout:
+        proc = subprocess.Popen(
+            [str(BIN / "homeroom"), "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "Spawning worker-2" not in output.read_text() and proc.poll() is None:
+            assert time.monotonic() < deadline, "no worker spawned"
+            time.sleep(0.01)
+        time.sleep(0.1)  # worker-2 is importing the application (seen to fail then)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    errors = output.read_text()
+    assert "Traceback" not in errors, errors
+    assert "KeyboardInterrupt" not in errors, errors
