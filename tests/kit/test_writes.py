@@ -10,6 +10,7 @@ from httpx import AsyncClient
 from homeroom.kit.db import Database, statement_counter
 from homeroom.kit.errors import PreconditionFailed
 from homeroom.kit.security import AccessClaims
+from homeroom.kit.writes import Target
 from homeroom.models import School, Student
 from homeroom.students import service as student_service
 from homeroom.students.schemas import StudentUpdate
@@ -51,7 +52,7 @@ class TestConcurrentIfMatch:
         etag = (await client.get(url, headers=headers)).headers["ETag"]
         async with db.sessionmaker() as first:
             changed = await student_service.update_student(
-                db, first, principal, student.id, StudentUpdate(first_name="First"), etag
+                db, first, principal, Target(student.id, etag), StudentUpdate(first_name="First")
             )
             assert changed["first_name"] == "First"
             second = asyncio.create_task(
@@ -92,7 +93,7 @@ class TestConcurrentIfMatch:
         async with db.sessionmaker() as session:
             with statement_counter.counting() as statements, pytest.raises(PreconditionFailed):
                 await student_service.update_student(
-                    db, session, principal, student.id, StudentUpdate(), '"stale"'
+                    db, session, principal, Target(student.id, '"stale"'), StudentUpdate()
                 )
         sql = [s for s in statements if not s.lstrip().upper().startswith("BEGIN")]
         assert len(sql) == 1 and sql[0].lstrip().upper().startswith("SELECT")

@@ -21,6 +21,7 @@ from homeroom.kit.db import Database, SessionReader
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
 from homeroom.kit.responses import ensure_match
 from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.kit.writes import Target
 from homeroom.sections import rules as section_rules
 
 # --- categories --------------------------------------------------------------------------------
@@ -232,14 +233,13 @@ async def update_assessment(
     db: Database,
     session: AsyncSession,
     principal: Principal,
-    assessment_id: int,
+    target: Target,
     data: AssessmentUpdate,
-    if_match: str | None = None,
 ) -> dict[str, Any]:
     """Change an assessment; max_points may not drop below a recorded score."""
     changes = data.changes()
     assessment = await _target(
-        db, session, principal, assessment_id, if_match, changes.get("category_id")
+        db, session, principal, target.id, target.if_match, changes.get("category_id")
     )
     extra = repository.TargetExtra(*assessment.extra)
     if "category_id" in changes and extra.new_category is None:
@@ -255,29 +255,25 @@ async def update_assessment(
     updated = await writes.update(db, session, principal, repository.RESOURCE, assessment, changes)
     if changes:
         school_id = assessment.item["school_id"]
-        audit.record(session, principal, "update", "assessment", assessment_id, school_id, changes)
+        audit.record(session, principal, "update", "assessment", target.id, school_id, changes)
         await _changed(session, school_id)
     return updated
 
 
 async def delete_assessment(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    assessment_id: int,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete an assessment and every grade recorded for it."""
-    item = (await _target(db, session, principal, assessment_id, if_match)).item
-    grades = await repository.delete_grades(session, assessment_id)
-    await writes.delete(session, repository.RESOURCE, assessment_id)
+    item = (await _target(db, session, principal, target.id, target.if_match)).item
+    grades = await repository.delete_grades(session, target.id)
+    await writes.delete(session, repository.RESOURCE, target.id)
     await _changed(session, item["school_id"])
     audit.record(
         session,
         principal,
         "delete",
         "assessment",
-        assessment_id,
+        target.id,
         item["school_id"],
         {"title": item["title"], "section_id": item["section_id"], "grades_deleted": grades},
     )

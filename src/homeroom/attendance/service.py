@@ -18,6 +18,7 @@ from homeroom.kit.db import Database, SessionReader
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.kit.tags import Tag
+from homeroom.kit.writes import Target
 from homeroom.models import utcnow
 from homeroom.sections import rules as section_rules
 
@@ -117,40 +118,35 @@ async def update_attendance(
     db: Database,
     session: AsyncSession,
     principal: Principal,
-    record_id: int,
+    target: Target,
     data: AttendanceUpdate,
-    if_match: str | None = None,
 ) -> dict[str, Any]:
     """Change a record's status or note; send If-Match with the ETag you read."""
-    record, school_id = await _writable(db, session, principal, record_id, if_match)
+    record, school_id = await _writable(db, session, principal, target.id, target.if_match)
     changes = data.changes()
     if not changes:
         return record.item
     values = {**changes, "recorded_by": principal.user_id, "recorded_at": utcnow()}
     updated = await writes.update(db, session, principal, repository.RESOURCE, record, values)
     await cache.invalidate(session, *_tags(updated["section_id"], updated["student_id"]))
-    audit.record(session, principal, "update", "attendance", record_id, school_id, changes)
+    audit.record(session, principal, "update", "attendance", target.id, school_id, changes)
     return updated
 
 
 async def delete_attendance(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    record_id: int,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete an attendance record."""
-    record, school_id = await _writable(db, session, principal, record_id, if_match)
+    record, school_id = await _writable(db, session, principal, target.id, target.if_match)
     item = record.item
-    await writes.delete(session, repository.RESOURCE, record_id)
+    await writes.delete(session, repository.RESOURCE, target.id)
     await cache.invalidate(session, *_tags(item["section_id"], item["student_id"]))
     audit.record(
         session,
         principal,
         "delete",
         "attendance",
-        record_id,
+        target.id,
         school_id,
         {k: item[k] for k in ("section_id", "student_id", "status")} | {"date": str(item["date"])},
     )

@@ -16,6 +16,7 @@ from homeroom.kit.db import Database
 from homeroom.kit.errors import Conflict, ValidationFailed, field_error
 from homeroom.kit.records import read
 from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.kit.writes import Target
 
 
 async def get_course_cached(
@@ -71,15 +72,10 @@ async def create_course(
 
 
 async def update_course(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    course_id: int,
-    data: CourseUpdate,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target, data: CourseUpdate
 ) -> dict[str, Any]:
     """Change a course; send If-Match with the ETag you read."""
-    course = await writes.load(db, session, principal, repository.RESOURCE, course_id, if_match)
+    course = await writes.load(db, session, principal, repository.RESOURCE, target)
     current = course.item
     school_id = current["school_id"]
     changes = data.changes()
@@ -93,30 +89,26 @@ async def update_course(
             errors=[field_error(["body", "term_id"], "term of another school")],
         )
     if (term_id, code) != (current["term_id"], current["code"]):
-        await _ensure_unique(session, term_id, code, exclude_id=course_id)
+        await _ensure_unique(session, term_id, code, exclude_id=course.id)
     updated = await writes.update(db, session, principal, repository.RESOURCE, course, changes)
-    audit.record(session, principal, "update", "course", course_id, school_id, changes)
-    await _changed(session, course_id, school_id)
+    audit.record(session, principal, "update", "course", course.id, school_id, changes)
+    await _changed(session, course.id, school_id)
     return updated
 
 
 async def delete_course(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    course_id: int,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete a course that has no sections."""
-    course = await writes.load(db, session, principal, repository.RESOURCE, course_id, if_match)
-    if await repository.has_sections(session, course_id):
+    course = await writes.load(db, session, principal, repository.RESOURCE, target)
+    if await repository.has_sections(session, course.id):
         raise Conflict("the course still has sections; delete them first")
     school_id = course.item["school_id"]
     audit.record(
-        session, principal, "delete", "course", course_id, school_id, {"code": course.item["code"]}
+        session, principal, "delete", "course", course.id, school_id, {"code": course.item["code"]}
     )
-    await writes.delete(session, repository.RESOURCE, course_id)
-    await _changed(session, course_id, school_id)
+    await writes.delete(session, repository.RESOURCE, course.id)
+    await _changed(session, course.id, school_id)
 
 
 WRITES = Writes(create_course, update_course, delete_course)

@@ -20,6 +20,7 @@ from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database
 from homeroom.kit.errors import Conflict, ValidationFailed, field_error
 from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.kit.writes import Target
 
 # --- validation -------------------------------------------------------------------------------
 
@@ -163,14 +164,11 @@ async def update_enrollment(
     db: Database,
     session: AsyncSession,
     principal: Principal,
-    enrollment_id: int,
+    target: Target,
     data: EnrollmentUpdate,
-    if_match: str | None = None,
 ) -> dict[str, Any]:
     """Change an enrollment's status (enrolled, dropped, completed)."""
-    enrollment = await writes.load(
-        db, session, principal, repository.RESOURCE, enrollment_id, if_match
-    )
+    enrollment = await writes.load(db, session, principal, repository.RESOURCE, target)
     current = enrollment.item
     section_id = current["section_id"]
     changes = data.changes()
@@ -181,34 +179,28 @@ async def update_enrollment(
             raise Conflict(rules.full_message(f"section {section_id}", section.capacity))
     updated = await writes.update(db, session, principal, repository.RESOURCE, enrollment, changes)
     audit.record(
-        session, principal, "update", "enrollment", enrollment_id, current["school_id"], changes
+        session, principal, "update", "enrollment", target.id, current["school_id"], changes
     )
     await _changed(session, (current["student_id"], section_id))
     return updated
 
 
 async def delete_enrollment(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    enrollment_id: int,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete an enrollment (its grades go with it; PATCH status=dropped keeps them)."""
-    enrollment = await writes.load(
-        db, session, principal, repository.RESOURCE, enrollment_id, if_match
-    )
+    enrollment = await writes.load(db, session, principal, repository.RESOURCE, target)
     current = enrollment.item
     audit.record(
         session,
         principal,
         "delete",
         "enrollment",
-        enrollment_id,
+        target.id,
         current["school_id"],
         {"student_id": current["student_id"], "section_id": current["section_id"]},
     )
-    await writes.delete(session, repository.RESOURCE, enrollment_id)
+    await writes.delete(session, repository.RESOURCE, target.id)
     await _changed(session, (current["student_id"], current["section_id"]))
 
 

@@ -16,6 +16,7 @@ from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database, SessionReader
 from homeroom.kit.errors import Conflict, ValidationFailed, field_error
 from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.kit.writes import Target
 from homeroom.models import utcnow
 from homeroom.sections import rules as section_rules
 from homeroom.students import service as student_service
@@ -117,15 +118,10 @@ def _teacher_of(loaded: writes.Loaded) -> int | None:
 
 
 async def update_grade(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    grade_id: int,
-    data: GradeUpdate,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target, data: GradeUpdate
 ) -> dict[str, Any]:
     """Change a grade's score or comment."""
-    grade, max_points = await _target(db, session, principal, grade_id, if_match)
+    grade, max_points = await _target(db, session, principal, target.id, target.if_match)
     changes = data.changes()
     if "score" in changes and not rules.score_in_range(changes["score"], max_points):
         raise ValidationFailed(
@@ -134,7 +130,7 @@ async def update_grade(
     if not changes:
         return grade.item
     school_id, student_id = grade.item["school_id"], grade.item["student_id"]
-    audit.record(session, principal, "update", "grade", grade_id, school_id, changes)
+    audit.record(session, principal, "update", "grade", target.id, school_id, changes)
     changes |= {"graded_by": principal.user_id, "graded_at": utcnow()}
     updated = await writes.update(db, session, principal, repository.RESOURCE, grade, changes)
     await cache.invalidate(session, tag.student(student_id))
@@ -142,23 +138,19 @@ async def update_grade(
 
 
 async def delete_grade(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    grade_id: int,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete a grade."""
-    grade, _ = await _target(db, session, principal, grade_id, if_match)
+    grade, _ = await _target(db, session, principal, target.id, target.if_match)
     item = grade.item
-    await writes.delete(session, repository.RESOURCE, grade_id)
+    await writes.delete(session, repository.RESOURCE, target.id)
     await cache.invalidate(session, tag.student(item["student_id"]))
     audit.record(
         session,
         principal,
         "delete",
         "grade",
-        grade_id,
+        target.id,
         item["school_id"],
         {"assessment_id": item["assessment_id"], "student_id": item["student_id"]},
     )

@@ -14,6 +14,7 @@ from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database
 from homeroom.kit.errors import Conflict, NotFound, ValidationFailed, field_error
 from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.kit.writes import Target
 
 
 async def _ensure_unique_email(
@@ -50,42 +51,37 @@ async def update_guardian(
     db: Database,
     session: AsyncSession,
     principal: Principal,
-    guardian_id: int,
+    target: Target,
     data: GuardianUpdate,
-    if_match: str | None = None,
 ) -> dict[str, Any]:
     """Change a guardian's fields; send If-Match with the ETag you read to avoid lost updates."""
-    guardian = await writes.load(db, session, principal, repository.RESOURCE, guardian_id, if_match)
+    guardian = await writes.load(db, session, principal, repository.RESOURCE, target)
     changes = data.changes()
     if "email" in changes:
         changes["email"] = changes["email"].lower()
-        await _ensure_unique_email(session, changes["email"], exclude_id=guardian_id)
+        await _ensure_unique_email(session, changes["email"], exclude_id=guardian.id)
     updated = await writes.update(db, session, principal, repository.RESOURCE, guardian, changes)
     school_id = guardian.item["school_id"]
-    audit.record(session, principal, "update", "guardian", guardian_id, school_id, changes)
+    audit.record(session, principal, "update", "guardian", guardian.id, school_id, changes)
     return updated
 
 
 async def delete_guardian(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    guardian_id: int,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete a guardian and their links to students."""
-    guardian = await writes.load(db, session, principal, repository.RESOURCE, guardian_id, if_match)
+    guardian = await writes.load(db, session, principal, repository.RESOURCE, target)
     audit.record(
         session,
         principal,
         "delete",
         "guardian",
-        guardian_id,
+        guardian.id,
         guardian.item["school_id"],
         {"email": guardian.item["email"]},
     )
-    await writes.delete(session, repository.RESOURCE, guardian_id)  # its links cascade
-    await cache.invalidate(session, tag.guardian(guardian_id))
+    await writes.delete(session, repository.RESOURCE, guardian.id)  # its links cascade
+    await cache.invalidate(session, tag.guardian(guardian.id))
 
 
 async def link_student(

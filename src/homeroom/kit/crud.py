@@ -35,19 +35,19 @@ from homeroom.kit.params import query_model
 from homeroom.kit.records import Listing, read
 from homeroom.kit.responses import json_response
 from homeroom.kit.schemas import Page, PathId
+from homeroom.kit.writes import Target
 
 Create = Callable[[Database, AsyncSession, Principal, Any], Awaitable[dict[str, Any]]]
-Update = Callable[
-    [Database, AsyncSession, Principal, int, Any, str | None], Awaitable[dict[str, Any]]
-]
-Delete = Callable[[Database, AsyncSession, Principal, int, str | None], Awaitable[None]]
+Update = Callable[[Database, AsyncSession, Principal, Target, Any], Awaitable[dict[str, Any]]]
+Delete = Callable[[Database, AsyncSession, Principal, Target], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Writes:
     """A record type's write functions, as its service declares them: `create(db, session,
-    principal, data)`, `update(db, session, principal, id, data, if_match)` and
-    `delete(db, session, principal, id, if_match)`; a type without one leaves it out."""
+    principal, data)`, `update(db, session, principal, target, data)` and `delete(db,
+    session, principal, target)` (the `Target` is the id in the path and the If-Match the
+    client sent); a type without one leaves it out."""
 
     create: Create | None = None
     update: Update | None = None
@@ -169,8 +169,8 @@ def standard_routes(
             data: Any,
             **ids: int,
         ) -> Response:
-            if_match = request.headers.get("if-match")
-            changed = await update(db, session, principal, ids[id_name], data, if_match)
+            target = Target(ids[id_name], request.headers.get("if-match"))
+            changed = await update(db, session, principal, target, data)
             return json_response(request, changed)
 
         params = {"request": Request, "principal": writes_scope, "db": DB, "session": Session}
@@ -185,8 +185,8 @@ def standard_routes(
         async def delete_one(
             request: Request, principal: Principal, db: Database, session: AsyncSession, **ids: int
         ) -> Response:
-            if_match = request.headers.get("if-match")
-            await delete(db, session, principal, ids[id_name], if_match)
+            target = Target(ids[id_name], request.headers.get("if-match"))
+            await delete(db, session, principal, target)
             return Response(status_code=204)
 
         params = {"request": Request, "principal": writes_scope, "db": DB, "session": Session}

@@ -59,6 +59,15 @@ class Resource:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """The record a PATCH or DELETE names: its id, and the ETag the client read it with
+    (If-Match), which `load` compares once the record is locked."""
+
+    id: int
+    if_match: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Loaded:
     """A record loaded for a write, locked until the transaction ends."""
 
@@ -82,7 +91,7 @@ async def load(
     session: AsyncSession,
     principal: Principal,
     resource: Resource,
-    record_id: int,
+    record: int | Target,
     if_match: str | None = None,
     *,
     query: CompiledQuery | None = None,
@@ -93,7 +102,11 @@ async def load(
     is out of their scope, then `authorize` (which raises Forbidden for an action the caller
     may not take on it), then 412 when `if_match` is not its current ETag. `query` is a
     variant of the resource's read (more columns after the representation, `params` for
-    them)."""
+    them). `record` is the id, or a `Target` that carries the If-Match."""
+    if isinstance(record, Target):
+        record_id, if_match = record.id, record.if_match
+    else:
+        record_id = record
     read = query or resource.query(db, scope_kind(principal))
     values = {**scope_params(principal), **(params or {}), "id": record_id}
     row = await SessionReader(session).first(for_update(db, read, resource.table), values)

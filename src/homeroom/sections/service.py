@@ -15,6 +15,7 @@ from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed,
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.records import read
 from homeroom.kit.scopes import scope_kind, scope_params
+from homeroom.kit.writes import Target
 from homeroom.sections import repository
 from homeroom.sections.schemas import RosterFilters, SectionCreate, SectionUpdate
 
@@ -116,57 +117,48 @@ async def create_section(
 
 
 async def update_section(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    section_id: int,
-    data: SectionUpdate,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target, data: SectionUpdate
 ) -> dict[str, Any]:
     """Change a section (teacher, name, room, meeting pattern, capacity)."""
-    section = await writes.load(db, session, principal, repository.RESOURCE, section_id, if_match)
+    section = await writes.load(db, session, principal, repository.RESOURCE, target)
     current = section.item
     changes = data.changes()
     if changes.get("teacher_id") not in (None, current["teacher_id"]):
         await _check_teacher(session, current["school_id"], changes["teacher_id"])
     if "name" in changes and changes["name"] != current["name"]:
-        await _ensure_unique(session, current["course_id"], changes["name"], exclude_id=section_id)
+        await _ensure_unique(session, current["course_id"], changes["name"], exclude_id=section.id)
     if "capacity" in changes and changes["capacity"] < current["capacity"]:
         # Counted now, with the section locked (enrollments lock it too): on PostgreSQL the
         # locked read's count is as of its start, before any wait for the lock.
-        enrolled = await repository.enrolled_count(session, section_id)
+        enrolled = await repository.enrolled_count(session, section.id)
         if changes["capacity"] < enrolled:
             raise Conflict(
                 f"capacity {changes['capacity']} is below the {enrolled} students enrolled"
             )
     updated = await writes.update(db, session, principal, repository.RESOURCE, section, changes)
-    audit.record(session, principal, "update", "section", section_id, current["school_id"], changes)
+    audit.record(session, principal, "update", "section", section.id, current["school_id"], changes)
     await _changed(session, updated, current["teacher_id"])
     return updated
 
 
 async def delete_section(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    section_id: int,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete a section that has no enrollments."""
-    section = await writes.load(db, session, principal, repository.RESOURCE, section_id, if_match)
+    section = await writes.load(db, session, principal, repository.RESOURCE, target)
     current = section.item
-    if await repository.has_enrollments(session, section_id):
+    if await repository.has_enrollments(session, section.id):
         raise Conflict("the section still has enrollments; remove them first")
     audit.record(
         session,
         principal,
         "delete",
         "section",
-        section_id,
+        section.id,
         current["school_id"],
         {"course_id": current["course_id"], "name": current["name"]},
     )
-    await writes.delete(session, repository.RESOURCE, section_id)
+    await writes.delete(session, repository.RESOURCE, section.id)
     await _changed(session, current)
 
 

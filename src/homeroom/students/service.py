@@ -11,6 +11,7 @@ from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database
 from homeroom.kit.errors import Conflict
+from homeroom.kit.writes import Target
 from homeroom.models import utcnow
 from homeroom.students import repository
 from homeroom.students.schemas import StudentCreate, StudentUpdate
@@ -60,15 +61,10 @@ async def create_student(
 
 
 async def update_student(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    student_id: int,
-    data: StudentUpdate,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target, data: StudentUpdate
 ) -> dict[str, Any]:
     """Change a student's fields; send If-Match with the ETag you read to avoid lost updates."""
-    student = await writes.load(db, session, principal, repository.RESOURCE, student_id, if_match)
+    student = await writes.load(db, session, principal, repository.RESOURCE, target)
     school_id = student.item["school_id"]
     changes = data.changes()
     if "email" in changes:
@@ -78,30 +74,26 @@ async def update_student(
         school_id,
         changes.get("student_number"),
         changes.get("email"),
-        exclude_id=student_id,
+        exclude_id=student.id,
     )
     updated = await writes.update(db, session, principal, repository.RESOURCE, student, changes)
-    audit.record(session, principal, "update", "student", student_id, school_id, changes)
-    await _changed(session, student_id, school_id)
+    audit.record(session, principal, "update", "student", student.id, school_id, changes)
+    await _changed(session, student.id, school_id)
     return updated
 
 
 async def archive_student(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    student_id: int,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Archive a student (soft delete); restore undoes it."""
-    student = await writes.load(db, session, principal, repository.RESOURCE, student_id, if_match)
+    student = await writes.load(db, session, principal, repository.RESOURCE, target)
     if student.item["archived_at"] is None:
         school_id = student.item["school_id"]
         await writes.update(
             db, session, principal, repository.RESOURCE, student, {"archived_at": utcnow()}
         )
-        audit.record(session, principal, "archive", "student", student_id, school_id)
-        await _changed(session, student_id, school_id)
+        audit.record(session, principal, "archive", "student", student.id, school_id)
+        await _changed(session, student.id, school_id)
 
 
 async def restore_student(

@@ -11,6 +11,7 @@ from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database
 from homeroom.kit.errors import Conflict, field_error
+from homeroom.kit.writes import Target
 from homeroom.teachers import repository
 from homeroom.teachers.schemas import TeacherCreate, TeacherUpdate
 
@@ -50,36 +51,27 @@ async def create_teacher(
 
 
 async def update_teacher(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    teacher_id: int,
-    data: TeacherUpdate,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target, data: TeacherUpdate
 ) -> dict[str, Any]:
     """Change a teacher's fields; send If-Match with the ETag you read to avoid lost updates."""
-    teacher = await writes.load(db, session, principal, repository.RESOURCE, teacher_id, if_match)
+    teacher = await writes.load(db, session, principal, repository.RESOURCE, target)
     changes = data.changes()
     if "email" in changes:
         changes["email"] = changes["email"].lower()
-        await _ensure_unique_email(session, changes["email"], exclude_id=teacher_id)
+        await _ensure_unique_email(session, changes["email"], exclude_id=teacher.id)
     updated = await writes.update(db, session, principal, repository.RESOURCE, teacher, changes)
     school_id = teacher.item["school_id"]
-    audit.record(session, principal, "update", "teacher", teacher_id, school_id, changes)
-    await _changed(session, teacher_id, school_id)
+    audit.record(session, principal, "update", "teacher", teacher.id, school_id, changes)
+    await _changed(session, teacher.id, school_id)
     return updated
 
 
 async def delete_teacher(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    teacher_id: int,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete a teacher who no longer teaches any section (409 otherwise)."""
-    teacher = await writes.load(db, session, principal, repository.RESOURCE, teacher_id, if_match)
-    if await repository.has_sections(session, teacher_id):
+    teacher = await writes.load(db, session, principal, repository.RESOURCE, target)
+    if await repository.has_sections(session, teacher.id):
         raise Conflict("the teacher still teaches sections; reassign or delete them first")
     school_id = teacher.item["school_id"]
     audit.record(
@@ -87,12 +79,12 @@ async def delete_teacher(
         principal,
         "delete",
         "teacher",
-        teacher_id,
+        teacher.id,
         school_id,
         {"email": teacher.item["email"]},
     )
-    await writes.delete(session, repository.RESOURCE, teacher_id)
-    await _changed(session, teacher_id, school_id)
+    await writes.delete(session, repository.RESOURCE, teacher.id)
+    await _changed(session, teacher.id, school_id)
 
 
 WRITES = Writes(create_teacher, update_teacher, delete_teacher)

@@ -11,6 +11,7 @@ from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database
 from homeroom.kit.errors import Conflict, ValidationFailed, field_error
+from homeroom.kit.writes import Target
 from homeroom.terms import repository
 from homeroom.terms.schemas import TermCreate, TermUpdate
 
@@ -46,15 +47,10 @@ async def create_term(
 
 
 async def update_term(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    term_id: int,
-    data: TermUpdate,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target, data: TermUpdate
 ) -> dict[str, Any]:
     """Change a term's name or dates; send If-Match with the ETag you read."""
-    term = await writes.load(db, session, principal, repository.RESOURCE, term_id, if_match)
+    term = await writes.load(db, session, principal, repository.RESOURCE, target)
     current = term.item
     changes = data.changes()
     _check_dates(
@@ -62,26 +58,22 @@ async def update_term(
         changes.get("end_date", current["end_date"]),
     )
     if "name" in changes and changes["name"] != current["name"]:
-        await _ensure_unique(session, current["school_id"], changes["name"], exclude_id=term_id)
+        await _ensure_unique(session, current["school_id"], changes["name"], exclude_id=term.id)
     updated = await writes.update(db, session, principal, repository.RESOURCE, term, changes)
-    audit.record(session, principal, "update", "term", term_id, current["school_id"], changes)
+    audit.record(session, principal, "update", "term", term.id, current["school_id"], changes)
     return updated
 
 
 async def delete_term(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    term_id: int,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete a term that has no courses."""
-    term = await writes.load(db, session, principal, repository.RESOURCE, term_id, if_match)
-    if await repository.has_courses(session, term_id):
+    term = await writes.load(db, session, principal, repository.RESOURCE, target)
+    if await repository.has_courses(session, term.id):
         raise Conflict("the term still has courses; delete or move them first")
     school_id, name = term.item["school_id"], term.item["name"]
-    audit.record(session, principal, "delete", "term", term_id, school_id, {"name": name})
-    await writes.delete(session, repository.RESOURCE, term_id)
+    audit.record(session, principal, "delete", "term", term.id, school_id, {"name": name})
+    await writes.delete(session, repository.RESOURCE, term.id)
 
 
 WRITES = Writes(create_term, update_term, delete_term)

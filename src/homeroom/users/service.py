@@ -15,6 +15,7 @@ from homeroom.kit.errors import Conflict, ValidationFailed, field_error
 from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.kit.security import hash_password_async
+from homeroom.kit.writes import Target
 from homeroom.models import utcnow
 from homeroom.users import repository
 from homeroom.users.schemas import UserCreate, UserFilters, UserUpdate
@@ -118,18 +119,13 @@ async def create_user(
 
 
 async def update_user(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    user_id: int,
-    data: UserUpdate,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target, data: UserUpdate
 ) -> dict[str, Any]:
     """Change a login's name, role, active flag or password."""
-    user = await writes.load(db, session, principal, repository.RESOURCE, user_id, if_match)
+    user = await writes.load(db, session, principal, repository.RESOURCE, target)
     current = user.item
     changes = data.changes()
-    is_self = user_id == principal.user_id
+    is_self = user.id == principal.user_id
     role = changes.get("role", current["role"])
     if is_self and changes.get("is_active") is False:
         raise _invalid("is_active", "you cannot deactivate yourself")
@@ -145,26 +141,22 @@ async def update_user(
     updated = await writes.update(db, session, principal, repository.RESOURCE, user, changes)
     if password is not None or changes.get("is_active") is False:
         # A new password or a deactivation ends every session the user had.
-        await auth_repository.revoke_user(session, user_id, utcnow())
-    audit.record(session, principal, "update", "user", user_id, current["school_id"], details)
+        await auth_repository.revoke_user(session, user.id, utcnow())
+    audit.record(session, principal, "update", "user", user.id, current["school_id"], details)
     await users_changed(session, current["school_id"])
     return updated
 
 
 async def deactivate_user(
-    db: Database,
-    session: AsyncSession,
-    principal: Principal,
-    user_id: int,
-    if_match: str | None = None,
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Deactivate a login and end its sessions (the record is kept for the audit trail)."""
-    user = await writes.load(db, session, principal, repository.RESOURCE, user_id, if_match)
-    if user_id == principal.user_id:
+    user = await writes.load(db, session, principal, repository.RESOURCE, target)
+    if user.id == principal.user_id:
         raise ValidationFailed("you cannot deactivate yourself")
     await writes.update(db, session, principal, repository.RESOURCE, user, {"is_active": False})
-    await auth_repository.revoke_user(session, user_id, utcnow())
-    audit.record(session, principal, "deactivate", "user", user_id, user.item["school_id"])
+    await auth_repository.revoke_user(session, user.id, utcnow())
+    audit.record(session, principal, "deactivate", "user", user.id, user.item["school_id"])
     await users_changed(session, user.item["school_id"])
 
 
