@@ -560,22 +560,12 @@ class DemoPlan:
                     gid += 1
                     roll = random_()
                     if roll < 0.02:
-                        yield (
-                            gid,
-                            SCHOOL_ID,
-                            enrollment_id,
-                            aid,
-                            s + 1,
-                            0.0,
-                            "Missing",
-                            teacher_user,
-                            stamp,
-                        )
-                        continue
-                    pct = base + gauss(0.0, 9.0)
-                    pct = 100.0 if pct > 100.0 else 0.0 if pct < 0.0 else pct
-                    score = int(pct * points / 10.0 + 0.5) / 10.0
-                    comment = "Excellent work" if roll > 0.985 and pct >= 90.0 else ""
+                        score, comment = 0.0, "Missing"
+                    else:
+                        pct = base + gauss(0.0, 9.0)
+                        pct = 100.0 if pct > 100.0 else 0.0 if pct < 0.0 else pct
+                        score = int(pct * points / 10.0 + 0.5) / 10.0
+                        comment = "Excellent work" if roll > 0.985 and pct >= 90.0 else ""
                     yield (
                         gid,
                         SCHOOL_ID,
