@@ -34,7 +34,13 @@ from homeroom.kit import cache
 from homeroom.kit.auth import Principal, can, school_of
 from homeroom.kit.cpu import run_cpu
 from homeroom.kit.db import Database, Reader, SessionReader
-from homeroom.kit.errors import HomeroomError, ValidationFailed, field_error
+from homeroom.kit.errors import (
+    HomeroomError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    field_error,
+)
 
 API = "/api/v1/imports"
 
@@ -57,16 +63,6 @@ class ImportLimits(BaseSettings):
 
 
 limits = ImportLimits()
-
-
-class PayloadTooLarge(HomeroomError):
-    status = 413
-    title = "Content too large"
-
-
-class UnsupportedMediaType(HomeroomError):
-    status = 415
-    title = "Unsupported media type"
 
 
 _REJECTIONS: dict[int, type[HomeroomError]] = {

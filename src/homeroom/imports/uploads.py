@@ -11,8 +11,13 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect, Request
 
-from homeroom.imports.service import PayloadTooLarge, UnsupportedMediaType, limits
-from homeroom.kit.errors import ValidationFailed, field_error
+from homeroom.imports.service import limits
+from homeroom.kit.errors import (
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    field_error,
+)
 
 RAW_TYPES = (
     "text/csv",

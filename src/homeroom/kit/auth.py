@@ -15,25 +15,31 @@ from homeroom.kit.security import AccessClaims, InvalidToken, TokenDecoder
 Principal = AccessClaims
 
 _READ_CATALOG = {"terms:read", "courses:read", "sections:read", "teachers:read"}
+# Every role but admin reads the records; the repositories scope a teacher, a student and a
+# guardian to their own rows.
+_READ_RECORDS = _READ_CATALOG | {
+    "students:read",
+    "guardians:read",
+    "enrollments:read",
+    "assessments:read",
+    "grades:read",
+    "attendance:read",
+}
+# A student and a guardian read the same things.
+_OWN_RECORDS = frozenset(_READ_RECORDS | {"analytics:me"})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"*"}),
     "staff": frozenset(
-        _READ_CATALOG
+        _READ_RECORDS
         | {
-            "students:read",
             "students:write",
-            "guardians:read",
             "guardians:write",
             "teachers:write",
             "terms:write",
             "courses:write",
             "sections:write",
-            "enrollments:read",
             "enrollments:write",
-            "assessments:read",
-            "grades:read",
-            "attendance:read",
             "attendance:write",
             "users:read",
             "audit:read",
@@ -43,45 +49,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
     "teacher": frozenset(
-        _READ_CATALOG
+        _READ_RECORDS
         | {
-            "students:read",
-            "guardians:read",
-            "enrollments:read",
-            "assessments:read",
             "assessments:write",
-            "grades:read",
             "grades:write",
-            "attendance:read",
             "attendance:write",
             "analytics:section",
             "reports:bulk",
         }
     ),
-    "student": frozenset(
-        _READ_CATALOG
-        | {
-            "students:read",
-            "guardians:read",
-            "enrollments:read",
-            "assessments:read",
-            "grades:read",
-            "attendance:read",
-            "analytics:me",
-        }
-    ),
-    "guardian": frozenset(
-        _READ_CATALOG
-        | {
-            "students:read",
-            "guardians:read",
-            "enrollments:read",
-            "assessments:read",
-            "grades:read",
-            "attendance:read",
-            "analytics:me",
-        }
-    ),
+    "student": _OWN_RECORDS,
+    "guardian": _OWN_RECORDS,
 }
 
 

@@ -69,6 +69,11 @@ class PayloadTooLarge(HomeroomError):
     title = "Content too large"
 
 
+class UnsupportedMediaType(HomeroomError):
+    status = 415
+    title = "Unsupported media type"
+
+
 class PreconditionFailed(HomeroomError):
     status = 412
     title = "Precondition failed"

@@ -292,15 +292,16 @@ def count_statement(base: Select[Any]) -> Select[Any]:
     return base.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
 
 
-def page_body(
+def page_response(
     request: Request,
     rows: Sequence[tuple[Any, ...]],
     total: int,
     plan: PagePlan,
     sorting: Sorting,
     to_item: Callable[[tuple[Any, ...]], dict[str, Any]],
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The list envelope and its Link header from rows fetched with limit + 1."""
+) -> Response:
+    """The list envelope of rows fetched with limit + 1, as a JSON answer with its ETag and
+    its Link header to the next page."""
     has_more = len(rows) > plan.limit
     rows = rows[: plan.limit]
     next_cursor = None
@@ -324,20 +325,6 @@ def page_body(
         "offset": plan.offset,
         "next_cursor": next_cursor,
     }
-    return body, headers
-
-
-def page_response(
-    request: Request,
-    rows: Sequence[tuple[Any, ...]],
-    total: int,
-    plan: PagePlan,
-    sorting: Sorting,
-    to_item: Callable[[tuple[Any, ...]], dict[str, Any]],
-) -> Response:
-    """The list envelope as a JSON answer, with its ETag and its Link header to the next
-    page."""
-    body, headers = page_body(request, rows, total, plan, sorting, to_item)
     return json_response(request, body, headers=headers)
 
 

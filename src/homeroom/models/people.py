@@ -6,8 +6,27 @@ from sqlalchemy.orm import Mapped, mapped_column
 from homeroom.enums import STUDENT_STATUSES
 from homeroom.models.base import Base, TimestampMixin, UTCDateTime
 
+# A person's columns open their table in this order (sort_order: a class's own columns would
+# otherwise come first): id, school_id and user_id, then the name and email.
+_KEYS, _NAME = -2, -1
 
-class Student(TimestampMixin, Base):
+
+class SchoolPerson:
+    """A student, guardian or teacher: a person of one school, who may have a login."""
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=_KEYS)
+    school_id: Mapped[int] = mapped_column(
+        ForeignKey("schools.id", ondelete="RESTRICT"), sort_order=_KEYS
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True, sort_order=_KEYS
+    )
+    first_name: Mapped[str] = mapped_column(String(100), sort_order=_NAME)
+    last_name: Mapped[str] = mapped_column(String(100), sort_order=_NAME)
+    email: Mapped[str] = mapped_column(String(254), unique=True, sort_order=_NAME)
+
+
+class Student(SchoolPerson, TimestampMixin, Base):
     __tablename__ = "students"
     __table_args__ = (
         UniqueConstraint("school_id", "student_number"),
@@ -28,33 +47,18 @@ class Student(TimestampMixin, Base):
         Index(None, "created_at", "id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), unique=True
-    )
-    student_number: Mapped[str] = mapped_column(String(32))
-    first_name: Mapped[str] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100))
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Between user_id and the name, where the table has always had it.
+    student_number: Mapped[str] = mapped_column(String(32), sort_order=_NAME)
     date_of_birth: Mapped[date] = mapped_column(Date)
     grade_level: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="active")
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
-class Guardian(TimestampMixin, Base):
+class Guardian(SchoolPerson, TimestampMixin, Base):
     __tablename__ = "guardians"
     __table_args__ = (Index(None, "school_id", "last_name", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), unique=True
-    )
-    first_name: Mapped[str] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100))
-    email: Mapped[str] = mapped_column(String(254), unique=True)
     phone: Mapped[str | None] = mapped_column(String(40))
 
 
@@ -70,16 +74,8 @@ class StudentGuardian(Base):
     relationship: Mapped[str] = mapped_column(String(40), default="guardian")
 
 
-class Teacher(TimestampMixin, Base):
+class Teacher(SchoolPerson, TimestampMixin, Base):
     __tablename__ = "teachers"
     __table_args__ = (Index(None, "school_id", "last_name", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), unique=True
-    )
-    first_name: Mapped[str] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100))
-    email: Mapped[str] = mapped_column(String(254), unique=True)
     department: Mapped[str | None] = mapped_column(String(100))

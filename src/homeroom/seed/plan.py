@@ -560,22 +560,12 @@ class DemoPlan:
                     gid += 1
                     roll = random_()
                     if roll < 0.02:
-                        yield (
-                            gid,
-                            SCHOOL_ID,
-                            enrollment_id,
-                            aid,
-                            s + 1,
-                            0.0,
-                            "Missing",
-                            teacher_user,
-                            stamp,
-                        )
-                        continue
-                    pct = base + gauss(0.0, 9.0)
-                    pct = 100.0 if pct > 100.0 else 0.0 if pct < 0.0 else pct
-                    score = int(pct * points / 10.0 + 0.5) / 10.0
-                    comment = "Excellent work" if roll > 0.985 and pct >= 90.0 else ""
+                        score, comment = 0.0, "Missing"
+                    else:
+                        pct = base + gauss(0.0, 9.0)
+                        pct = 100.0 if pct > 100.0 else 0.0 if pct < 0.0 else pct
+                        score = int(pct * points / 10.0 + 0.5) / 10.0
+                        comment = "Excellent work" if roll > 0.985 and pct >= 90.0 else ""
                     yield (
                         gid,
                         SCHOOL_ID,
@@ -609,43 +599,14 @@ class DemoPlan:
             for d, (session_id, stamp) in enumerate(session_times[i]):
                 for s in sec.students:
                     rid += 1
-                    status = daily[s][d]
-                    if status == 0:
-                        if random_() < 0.03:
-                            yield (
-                                rid,
-                                SCHOOL_ID,
-                                session_id,
-                                s + 1,
-                                "late",
-                                "",
-                                teacher_user,
-                                stamp,
-                            )
-                        else:
-                            yield (
-                                rid,
-                                SCHOOL_ID,
-                                session_id,
-                                s + 1,
-                                "present",
-                                "",
-                                teacher_user,
-                                stamp,
-                            )
-                    elif status == 1:
-                        yield (rid, SCHOOL_ID, session_id, s + 1, "absent", "", teacher_user, stamp)
-                    else:
-                        yield (
-                            rid,
-                            SCHOOL_ID,
-                            session_id,
-                            s + 1,
-                            "excused",
-                            "Called in sick",
-                            teacher_user,
-                            stamp,
-                        )
+                    mark, note = _DAY_MARKS[daily[s][d]]
+                    if mark == "present" and random_() < 0.03:
+                        mark = "late"
+                    yield (rid, SCHOOL_ID, session_id, s + 1, mark, note, teacher_user, stamp)
+
+
+# A student's day (see _attendance) as the (status, note) of each of their classes that day.
+_DAY_MARKS = (("present", ""), ("absent", ""), ("excused", "Called in sick"))
 
 
 def _description(spec: CourseSpec) -> str:
