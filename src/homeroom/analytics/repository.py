@@ -6,6 +6,7 @@ rather than grades and attendance records: a 50,000-student school's dashboard r
 """
 
 import datetime as dt
+from operator import attrgetter
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
@@ -56,6 +57,10 @@ from homeroom.models.analytics import (
 )
 
 FAILING_BELOW = 60.0  # grades/calculation.py: below D's floor is an F
+
+# A row's attendance counts in ATTENDANCE_STATUSES' order: every row type below with a column per
+# status (DayRow, AtRiskRow, RosterRow, SessionRow, MeAttendanceRow) names them alike.
+status_counts = attrgetter(*ATTENDANCE_STATUSES)
 
 # Whose dashboard: one school (bound parameter "school") or every school together.
 Reach = Literal["school", "all"]
@@ -245,10 +250,6 @@ class DayRow(NamedTuple):
     late: int | None
     excused: int | None
 
-    @property
-    def counts(self) -> tuple[int | None, ...]:
-        return self.present, self.absent, self.late, self.excused
-
 
 class Overview(NamedTuple):
     """The union's rows split by kind: "school" (absent when every school is reached),
@@ -378,10 +379,6 @@ class AtRiskRow(NamedTuple):
     section_id: int | None
     course_code: str | None
     final_percentage: float | None
-
-    @property
-    def counts(self) -> tuple[int | None, ...]:
-        return self.present, self.absent, self.late, self.excused
 
 
 async def at_risk(db: Database, reach: Reach, params: dict[str, Any]) -> list[AtRiskRow]:
@@ -525,10 +522,6 @@ class RosterRow(NamedTuple):
     late: int
     excused: int
 
-    @property
-    def counts(self) -> tuple[int, ...]:
-        return self.present, self.absent, self.late, self.excused
-
 
 class GradebookRow(NamedTuple):
     """An assessment with one recorded score (enrollment and score NULL when none)."""
@@ -550,10 +543,6 @@ class SessionRow(NamedTuple):
     absent: int
     late: int
     excused: int
-
-    @property
-    def counts(self) -> tuple[int, ...]:
-        return self.present, self.absent, self.late, self.excused
 
 
 async def section_rows(
@@ -699,10 +688,6 @@ class MeAttendanceRow(NamedTuple):
     absent: int
     late: int
     excused: int
-
-    @property
-    def counts(self) -> tuple[int, ...]:
-        return self.present, self.absent, self.late, self.excused
 
 
 class MeRows(NamedTuple):
