@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 
 from homeroom.enums import ATTENDANCE_STATUSES
+from homeroom.grades import repository as grade_repository
 from homeroom.kit.db import Compiled, Database, Row, compiled
 from homeroom.kit.scopes import ScopeKind, school_filter, student_filter
 from homeroom.models import (
@@ -607,22 +608,9 @@ def _me_sections(kind: ScopeKind) -> Select[Any]:
 
 @compiled
 def _me_assessments(kind: ScopeKind) -> Select[Any]:
+    stmt = select(Enrollment.student_id, *grade_repository.ASSESSMENT_SCORE_COLUMNS)
     return (
-        select(
-            Enrollment.student_id,
-            Assessment.section_id,
-            Assessment.id,
-            Assessment.title,
-            Assessment.category_id,
-            Assessment.max_points,
-            Assessment.due_date,
-            Grade.score,
-        )
-        .select_from(Enrollment)
-        .join(Assessment, Assessment.section_id == Enrollment.section_id)
-        .outerjoin(
-            Grade, and_(Grade.enrollment_id == Enrollment.id, Grade.assessment_id == Assessment.id)
-        )
+        grade_repository.with_scores(stmt.select_from(Enrollment))
         .where(Enrollment.student_id.in_(_my_students(kind)))
         .where(Enrollment.status != "dropped")
         .order_by(Enrollment.student_id, Assessment.due_date, Assessment.id)

@@ -29,7 +29,6 @@ from homeroom.grades import repository as grade_repository
 from homeroom.kit.db import Database, compiled
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
 from homeroom.models import (
-    Assessment,
     AssessmentCategory,
     AttendanceRecord,
     AttendanceSession,
@@ -236,7 +235,7 @@ def _sections(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
 
 @compiled
 def _assessments(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
-    stmt = (
+    stmt = grade_repository.with_scores(
         select(
             Enrollment.student_id,
             *grade_repository.ASSESSMENT_SCORE_COLUMNS,
@@ -245,11 +244,6 @@ def _assessments(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
         )
         .select_from(Enrollment)
         .join(Section, Section.id == Enrollment.section_id)
-        .join(Assessment, Assessment.section_id == Enrollment.section_id)
-        .outerjoin(
-            Grade,
-            and_(Grade.enrollment_id == Enrollment.id, Grade.assessment_id == Assessment.id),
-        )
     )
     if has_term:
         stmt = stmt.join(Course, Course.id == Section.course_id)
@@ -308,15 +302,7 @@ class SectionLine(NamedTuple):
 
     @property
     def grading(self) -> grade_repository.SectionCategory:
-        return (
-            self.section_id,
-            self.course_code,
-            self.course_title,
-            self.term_id,
-            self.category_id,
-            self.category_name,
-            self.weight,
-        )
+        return self[1:8]  # SECTION_CATEGORY_COLUMNS, after the student's id
 
 
 async def sections(
@@ -343,15 +329,7 @@ class AssessmentLine(NamedTuple):
 
     @property
     def grading(self) -> grade_repository.AssessmentScore:
-        return (
-            self.section_id,
-            self.assessment_id,
-            self.title,
-            self.category_id,
-            self.max_points,
-            self.due_date,
-            self.score,
-        )
+        return self[1:8]  # ASSESSMENT_SCORE_COLUMNS, after the student's id
 
 
 async def assessments(
