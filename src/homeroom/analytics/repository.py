@@ -569,6 +569,14 @@ def _my_students(kind: ScopeKind) -> Any:
     return select(Student.id).where(student_filter(kind, Student.id))
 
 
+def _my_enrollments(stmt: Select[Any], kind: ScopeKind) -> Select[Any]:
+    """stmt, selecting from Enrollment, kept to the caller's students' enrollments (not
+    dropped)."""
+    return stmt.where(Enrollment.student_id.in_(_my_students(kind))).where(
+        Enrollment.status != "dropped"
+    )
+
+
 @compiled
 def _me_students(kind: ScopeKind) -> Select[Any]:
     return (
@@ -586,35 +594,29 @@ def _me_students(kind: ScopeKind) -> Select[Any]:
 
 @compiled
 def _me_sections(kind: ScopeKind) -> Select[Any]:
-    return (
-        select(
-            Enrollment.student_id,
-            Section.id,
-            Course.code,
-            Course.title,
-            Course.term_id,
-            AssessmentCategory.id,
-            AssessmentCategory.weight,
-        )
-        .select_from(Enrollment)
-        .join(Section, Section.id == Enrollment.section_id)
-        .join(Course, Course.id == Section.course_id)
-        .outerjoin(AssessmentCategory, AssessmentCategory.section_id == Section.id)
-        .where(Enrollment.student_id.in_(_my_students(kind)))
-        .where(Enrollment.status != "dropped")
-        .order_by(Enrollment.student_id, Course.code, Section.id, AssessmentCategory.id)
+    columns = (
+        Enrollment.student_id,
+        Section.id,
+        Course.code,
+        Course.title,
+        Course.term_id,
+        AssessmentCategory.id,
+        AssessmentCategory.weight,
+    )
+    stmt = grade_repository.with_courses(select(*columns)).outerjoin(
+        AssessmentCategory, AssessmentCategory.section_id == Section.id
+    )
+    return _my_enrollments(stmt, kind).order_by(
+        Enrollment.student_id, Course.code, Section.id, AssessmentCategory.id
     )
 
 
 @compiled
 def _me_assessments(kind: ScopeKind) -> Select[Any]:
     stmt = select(Enrollment.student_id, *grade_repository.ASSESSMENT_SCORE_COLUMNS)
-    return (
-        grade_repository.with_scores(stmt.select_from(Enrollment))
-        .where(Enrollment.student_id.in_(_my_students(kind)))
-        .where(Enrollment.status != "dropped")
-        .order_by(Enrollment.student_id, Assessment.due_date, Assessment.id)
-    )
+    return _my_enrollments(
+        grade_repository.with_scores(stmt.select_from(Enrollment)), kind
+    ).order_by(Enrollment.student_id, Assessment.due_date, Assessment.id)
 
 
 @compiled

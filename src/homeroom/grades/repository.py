@@ -261,14 +261,19 @@ ASSESSMENT_SCORE_COLUMNS = (
 AssessmentScore = tuple[int, int, str, int, float, dt.date | str | None, float | None]
 
 
-@compiled
-def _student_sections(teacher_only: bool, has_term: bool) -> Select[Any]:
-    stmt = (
-        select(*SECTION_CATEGORY_COLUMNS)
-        .select_from(Enrollment)
+def with_courses(stmt: Select[Any]) -> Select[Any]:
+    """stmt read from Enrollment (its FROM), joined to the enrollment's section and its course."""
+    return (
+        stmt.select_from(Enrollment)
         .join(Section, Section.id == Enrollment.section_id)
         .join(Course, Course.id == Section.course_id)
-        .outerjoin(AssessmentCategory, AssessmentCategory.section_id == Section.id)
+    )
+
+
+@compiled
+def _student_sections(teacher_only: bool, has_term: bool) -> Select[Any]:
+    stmt = with_courses(select(*SECTION_CATEGORY_COLUMNS)).outerjoin(
+        AssessmentCategory, AssessmentCategory.section_id == Section.id
     )
     return _student_enrollments(stmt, teacher_only, has_term).order_by(
         Course.code, Section.id, AssessmentCategory.id

@@ -205,20 +205,18 @@ async def header(
 
 @compiled
 def _sections(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
+    columns = (
+        Enrollment.student_id,
+        *grade_repository.SECTION_CATEGORY_COLUMNS,
+        # what a report card adds
+        Section.name,
+        Course.credits,
+        Teacher.first_name,
+        Teacher.last_name,
+        *TERM_COLUMNS[1:],
+    )
     stmt = (
-        select(
-            Enrollment.student_id,
-            *grade_repository.SECTION_CATEGORY_COLUMNS,
-            # what a report card adds
-            Section.name,
-            Course.credits,
-            Teacher.first_name,
-            Teacher.last_name,
-            *TERM_COLUMNS[1:],
-        )
-        .select_from(Enrollment)
-        .join(Section, Section.id == Enrollment.section_id)
-        .join(Course, Course.id == Section.course_id)
+        grade_repository.with_courses(select(*columns))
         .join(Term, Term.id == Course.term_id)
         .outerjoin(Teacher, Teacher.id == Section.teacher_id)
         .outerjoin(AssessmentCategory, AssessmentCategory.section_id == Section.id)
