@@ -104,6 +104,25 @@ def _enrolled(stmt: Select[Any], who: Who, teacher_only: bool, has_term: bool) -
 # --- the header: student, school, term -------------------------------------------------------
 
 
+def _term_enrollments(term_id: Any, teacher_only: bool) -> Select[Any]:
+    """The outer query's student's enrollments (not dropped) in the term `term_id` (for a
+    teacher: in their sections), correlated to every table but its own."""
+    enrollment, section, course = aliased(Enrollment), aliased(Section), aliased(Course)
+    stmt = (
+        select(enrollment.id)
+        .join(section, section.id == enrollment.section_id)
+        .join(course, course.id == section.course_id)
+        .where(
+            enrollment.student_id == Student.id,
+            enrollment.status != "dropped",
+            course.term_id == term_id,
+        )
+    )
+    if teacher_only:
+        stmt = stmt.where(section.teacher_id == bindparam("scope_profile"))
+    return stmt.correlate_except(enrollment, section, course)
+
+
 def _latest_term(attended: bool, teacher_only: bool) -> Any:
     """The in-progress term of the student's school, else the latest that has started, else
     the next to start; with `attended`, among the terms the student has enrollments in (for
@@ -111,22 +130,9 @@ def _latest_term(attended: bool, teacher_only: bool) -> Any:
     term = aliased(Term)
     stmt = select(term.id).where(term.school_id == Student.school_id)
     if attended:
-        enrollment, section, course = aliased(Enrollment), aliased(Section), aliased(Course)
-        attends = (
-            select(enrollment.id)
-            .join(section, section.id == enrollment.section_id)
-            .join(course, course.id == section.course_id)
-            .where(
-                enrollment.student_id == Student.id,
-                enrollment.status != "dropped",
-                course.term_id == term.id,
-            )
-        )
-        if teacher_only:
-            attends = attends.where(section.teacher_id == bindparam("scope_profile"))
         # Correlated to the term and to the outer query's student (two levels up). In WHERE,
         # not ORDER BY: SQLite resolves only the nearest query's columns in ORDER BY.
-        stmt = stmt.where(attends.correlate_except(enrollment, section, course).exists())
+        stmt = stmt.where(_term_enrollments(term.id, teacher_only).exists())
     started = term.start_date <= _today()
     return (
         stmt.order_by(
@@ -430,22 +436,11 @@ def _roster(kind: ScopeKind, by_section: bool) -> Select[Any]:
             Enrollment.section_id == bindparam("target_section"), Enrollment.status != "dropped"
         )
     else:
-        enrollment, section, course = aliased(Enrollment), aliased(Section), aliased(Course)
-        in_term = (
-            select(enrollment.id)
-            .join(section, section.id == enrollment.section_id)
-            .join(course, course.id == section.course_id)
-            .where(
-                enrollment.student_id == Student.id,
-                enrollment.status != "dropped",
-                course.term_id == bindparam("term_id"),
-            )
-        )
         stmt = stmt.where(
             Student.school_id == bindparam("target_school"),
             Student.grade_level == bindparam("target_grade"),
             Student.archived_at.is_(None),
-            in_term.exists(),
+            _term_enrollments(bindparam("term_id"), False).exists(),
         )
     return stmt.where(
         school_filter(kind, Student.school_id), student_filter(kind, Student.id)
