@@ -12,6 +12,7 @@ from homeroom.analytics.repository import Reach
 from homeroom.analytics.schemas import DashboardQuery, MeQuery
 from homeroom.enums import ATTENDANCE_STATUSES, LETTERS
 from homeroom.grades import calculation
+from homeroom.grades import service as grade_service
 from homeroom.kit import cache
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, can
@@ -360,12 +361,7 @@ def _my_grades(
     weights: dict[int, dict[int, float]] = {}
     for _, section_id, code, title, term_id, category_id, weight in section_rows:
         if section_id not in sections:
-            sections[section_id] = {
-                "section_id": section_id,
-                "course_code": code,
-                "course_title": title,
-                "term_id": term_id,
-            }
+            sections[section_id] = grade_service.section_head(section_id, code, title, term_id)
             weights[section_id] = {}
         if category_id is not None and weight is not None:
             weights[section_id][category_id] = weight
