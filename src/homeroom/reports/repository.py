@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from homeroom.attendance import repository as attendance_repository
+from homeroom.enums import ATTENDANCE_STATUSES
 from homeroom.grades import repository as grade_repository
 from homeroom.kit.db import Database, compiled
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
@@ -254,10 +256,6 @@ def _assessments(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
     return _enrolled(stmt, who, teacher_only, has_term)
 
 
-def _count(status: str) -> Any:
-    return func.coalesce(func.sum(case((AttendanceRecord.status == status, 1), else_=0)), 0)
-
-
 @compiled
 def _attendance(who: Who, teacher_only: bool) -> Select[Any]:
     """Counts over the records of the term's sections (dropped ones included: the student
@@ -266,10 +264,7 @@ def _attendance(who: Who, teacher_only: bool) -> Select[Any]:
         select(
             AttendanceRecord.student_id,
             func.count(),
-            _count("present"),
-            _count("absent"),
-            _count("late"),
-            _count("excused"),
+            *map(attendance_repository.status_count, ATTENDANCE_STATUSES),
         )
         .select_from(AttendanceRecord)
         .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
