@@ -6,6 +6,7 @@ rather than grades and attendance records: a 50,000-student school's dashboard r
 """
 
 import datetime as dt
+from operator import attrgetter
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
@@ -29,6 +30,7 @@ from sqlalchemy import (
 )
 
 from homeroom.enums import ATTENDANCE_STATUSES
+from homeroom.grades import repository as grade_repository
 from homeroom.kit.db import Compiled, Database, Row, compiled
 from homeroom.kit.scopes import ScopeKind, school_filter, student_filter
 from homeroom.models import (
@@ -56,6 +58,10 @@ from homeroom.models.analytics import (
 )
 
 FAILING_BELOW = 60.0  # grades/calculation.py: below D's floor is an F
+
+# A row's attendance counts in ATTENDANCE_STATUSES' order: every row type below with a column per
+# status (DayRow, AtRiskRow, RosterRow, SessionRow, MeAttendanceRow) names them alike.
+status_counts = attrgetter(*ATTENDANCE_STATUSES)
 
 # Whose dashboard: one school (bound parameter "school") or every school together.
 Reach = Literal["school", "all"]
@@ -245,10 +251,6 @@ class DayRow(NamedTuple):
     late: int | None
     excused: int | None
 
-    @property
-    def counts(self) -> tuple[int | None, ...]:
-        return self.present, self.absent, self.late, self.excused
-
 
 class Overview(NamedTuple):
     """The union's rows split by kind: "school" (absent when every school is reached),
@@ -378,10 +380,6 @@ class AtRiskRow(NamedTuple):
     section_id: int | None
     course_code: str | None
     final_percentage: float | None
-
-    @property
-    def counts(self) -> tuple[int | None, ...]:
-        return self.present, self.absent, self.late, self.excused
 
 
 async def at_risk(db: Database, reach: Reach, params: dict[str, Any]) -> list[AtRiskRow]:
@@ -525,10 +523,6 @@ class RosterRow(NamedTuple):
     late: int
     excused: int
 
-    @property
-    def counts(self) -> tuple[int, ...]:
-        return self.present, self.absent, self.late, self.excused
-
 
 class GradebookRow(NamedTuple):
     """An assessment with one recorded score (enrollment and score NULL when none)."""
@@ -550,10 +544,6 @@ class SessionRow(NamedTuple):
     absent: int
     late: int
     excused: int
-
-    @property
-    def counts(self) -> tuple[int, ...]:
-        return self.present, self.absent, self.late, self.excused
 
 
 async def section_rows(
@@ -579,6 +569,14 @@ def _my_students(kind: ScopeKind) -> Any:
     return select(Student.id).where(student_filter(kind, Student.id))
 
 
+def _my_enrollments(stmt: Select[Any], kind: ScopeKind) -> Select[Any]:
+    """stmt, selecting from Enrollment, kept to the caller's students' enrollments (not
+    dropped)."""
+    return stmt.where(Enrollment.student_id.in_(_my_students(kind))).where(
+        Enrollment.status != "dropped"
+    )
+
+
 @compiled
 def _me_students(kind: ScopeKind) -> Select[Any]:
     return (
@@ -596,48 +594,29 @@ def _me_students(kind: ScopeKind) -> Select[Any]:
 
 @compiled
 def _me_sections(kind: ScopeKind) -> Select[Any]:
-    return (
-        select(
-            Enrollment.student_id,
-            Section.id,
-            Course.code,
-            Course.title,
-            Course.term_id,
-            AssessmentCategory.id,
-            AssessmentCategory.weight,
-        )
-        .select_from(Enrollment)
-        .join(Section, Section.id == Enrollment.section_id)
-        .join(Course, Course.id == Section.course_id)
-        .outerjoin(AssessmentCategory, AssessmentCategory.section_id == Section.id)
-        .where(Enrollment.student_id.in_(_my_students(kind)))
-        .where(Enrollment.status != "dropped")
-        .order_by(Enrollment.student_id, Course.code, Section.id, AssessmentCategory.id)
+    columns = (
+        Enrollment.student_id,
+        Section.id,
+        Course.code,
+        Course.title,
+        Course.term_id,
+        AssessmentCategory.id,
+        AssessmentCategory.weight,
+    )
+    stmt = grade_repository.with_courses(select(*columns)).outerjoin(
+        AssessmentCategory, AssessmentCategory.section_id == Section.id
+    )
+    return _my_enrollments(stmt, kind).order_by(
+        Enrollment.student_id, Course.code, Section.id, AssessmentCategory.id
     )
 
 
 @compiled
 def _me_assessments(kind: ScopeKind) -> Select[Any]:
-    return (
-        select(
-            Enrollment.student_id,
-            Assessment.section_id,
-            Assessment.id,
-            Assessment.title,
-            Assessment.category_id,
-            Assessment.max_points,
-            Assessment.due_date,
-            Grade.score,
-        )
-        .select_from(Enrollment)
-        .join(Assessment, Assessment.section_id == Enrollment.section_id)
-        .outerjoin(
-            Grade, and_(Grade.enrollment_id == Enrollment.id, Grade.assessment_id == Assessment.id)
-        )
-        .where(Enrollment.student_id.in_(_my_students(kind)))
-        .where(Enrollment.status != "dropped")
-        .order_by(Enrollment.student_id, Assessment.due_date, Assessment.id)
-    )
+    stmt = select(Enrollment.student_id, *grade_repository.ASSESSMENT_SCORE_COLUMNS)
+    return _my_enrollments(
+        grade_repository.with_scores(stmt.select_from(Enrollment)), kind
+    ).order_by(Enrollment.student_id, Assessment.due_date, Assessment.id)
 
 
 @compiled
@@ -699,10 +678,6 @@ class MeAttendanceRow(NamedTuple):
     absent: int
     late: int
     excused: int
-
-    @property
-    def counts(self) -> tuple[int, ...]:
-        return self.present, self.absent, self.late, self.excused
 
 
 class MeRows(NamedTuple):

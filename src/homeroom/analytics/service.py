@@ -12,6 +12,7 @@ from homeroom.analytics.repository import Reach
 from homeroom.analytics.schemas import DashboardQuery, MeQuery
 from homeroom.enums import ATTENDANCE_STATUSES, LETTERS
 from homeroom.grades import calculation
+from homeroom.grades import service as grade_service
 from homeroom.kit import cache
 from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal, can
@@ -41,6 +42,11 @@ def _counts(values: Iterable[Any]) -> dict[str, Any]:
     return {**counts, "total": total, "rate": rate(counts["present"], counts["late"], total)}
 
 
+def _row_counts(row: Any) -> dict[str, Any]:
+    """_counts of a row with a column per status (repository.status_counts)."""
+    return _counts(repository.status_counts(row))
+
+
 def _day(value: Any) -> dt.date:
     """A DATE column's value: a date (PostgreSQL) or its ISO text (SQLite's raw path)."""
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
@@ -67,7 +73,7 @@ def _reach(principal: Principal, school_id: int | None) -> tuple[Reach, int | No
 def _attendance(
     day_rows: list[repository.DayRow], week_rows: list[repository.DayRow], today: dt.date
 ) -> dict[str, Any]:
-    trend = sorted(({"date": _day(r.date), **_counts(r.counts)} for r in day_rows), key=_by_date)
+    trend = sorted(({"date": _day(r.date), **_row_counts(r)} for r in day_rows), key=_by_date)
     zero = {"date": today, **_counts((0, 0, 0, 0))}
     week = _counts(tuple(sum(int(v or 0) for v in column) for column in _columns(week_rows)))
     return {
@@ -84,7 +90,8 @@ def _attendance(
 
 def _columns(rows: list[repository.DayRow] | list[repository.SessionRow]) -> list[tuple[Any, ...]]:
     """The rows' status counts column by column (one empty column per status without rows)."""
-    return list(zip(*(r.counts for r in rows), strict=True)) or [()] * len(ATTENDANCE_STATUSES)
+    columns = list(zip(*map(repository.status_counts, rows), strict=True))
+    return columns or [()] * len(ATTENDANCE_STATUSES)
 
 
 def _by_date(entry: dict[str, Any]) -> dt.date:
@@ -150,7 +157,7 @@ def _at_risk(rows: list[repository.AtRiskRow], threshold: float) -> dict[str, An
             continue
         entry = students.get(student_id)
         if entry is None:
-            attendance = _counts(row.counts)
+            attendance = _row_counts(row)
             reasons = []
             if attendance["rate"] is not None and attendance["rate"] < threshold:
                 reasons.append("attendance")
@@ -321,7 +328,7 @@ async def section_analytics(db: Database, principal: Principal, section_id: int)
             }
         )
     graded = [f for f in finals.values() if f is not None]
-    by_session = [{"date": _day(r.date), **_counts(r.counts)} for r in sessions]
+    by_session = [{"date": _day(r.date), **_row_counts(r)} for r in sessions]
     section_id_, name, teacher_id, course_id, code, title, term_id = section
     return {
         "section_id": section_id_,
@@ -354,12 +361,7 @@ def _my_grades(
     weights: dict[int, dict[int, float]] = {}
     for _, section_id, code, title, term_id, category_id, weight in section_rows:
         if section_id not in sections:
-            sections[section_id] = {
-                "section_id": section_id,
-                "course_code": code,
-                "course_title": title,
-                "term_id": term_id,
-            }
+            sections[section_id] = grade_service.section_head(section_id, code, title, term_id)
             weights[section_id] = {}
         if category_id is not None and weight is not None:
             weights[section_id][category_id] = weight
@@ -467,7 +469,7 @@ async def me(db: Database, principal: Principal, query: MeQuery) -> dict[str, An
             sections_of.get(student_id, []), assessments_of.get(student_id, [])
         )
         by_section = [
-            {"section_id": r.section_id, "course_code": r.course_code, **_counts(r.counts)}
+            {"section_id": r.section_id, "course_code": r.course_code, **_row_counts(r)}
             for r in attendance_of.get(student_id, [])
         ]
         totals = tuple(sum(s[name] for s in by_section) for name in ATTENDANCE_STATUSES)

@@ -74,7 +74,7 @@ async def student_attendance(
 ) -> Response:
     """A student's attendance counts and rate, overall and per section."""
     summary = await attendance_service.student_summary_cached(
-        db, pages, principal, student_id, period.date_from, period.date_to
+        db, pages, principal, student_id, period
     )
     return cached_response(request, summary)
 
@@ -95,6 +95,6 @@ async def section_attendance(
 ) -> Response:
     """A section's attendance: rate, counts per student and per date."""
     summary = await attendance_service.section_summary_cached(
-        db, pages, principal, section_id, period.date_from, period.date_to
+        db, pages, principal, section_id, period
     )
     return cached_response(request, summary)

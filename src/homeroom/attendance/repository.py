@@ -21,8 +21,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.attendance.schemas import AttendanceFilters, AttendanceRead
+from homeroom.enums import ATTENDANCE_STATUSES
 from homeroom.kit.bulk import RowSet, any_id, execute_core, id_list, typed
-from homeroom.kit.db import Database, Reader, Row, SessionReader, compiled
+from homeroom.kit.db import Compiled, Database, Reader, Row, SessionReader, compiled
 from homeroom.kit.pagination import Sorting
 from homeroom.kit.records import Listing, at_least, at_most, columns_of, equals, resource
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
@@ -311,16 +312,13 @@ async def upsert_records(
 # --- rates --------------------------------------------------------------------------------------
 
 
-def _counts() -> tuple[Any, ...]:
-    def count(status: str) -> Any:
-        return func.coalesce(func.sum(case((AttendanceRecord.status == status, 1), else_=0)), 0)
+def status_count(status: str) -> Any:
+    """How many of the grouped records have `status` (0, not NULL, when none)."""
+    return func.coalesce(func.sum(case((AttendanceRecord.status == status, 1), else_=0)), 0)
 
-    return (
-        count("present").label("present"),
-        count("absent").label("absent"),
-        count("late").label("late"),
-        count("excused").label("excused"),
-    )
+
+def _counts() -> tuple[Any, ...]:
+    return tuple(status_count(status).label(status) for status in ATTENDANCE_STATUSES)
 
 
 def _date_range(stmt: Select[Any], has_from: bool, has_to: bool) -> Select[Any]:
@@ -423,13 +421,24 @@ def _section_by_student(has_from: bool, has_to: bool) -> Select[Any]:
     return _date_range(stmt, has_from, has_to)
 
 
+async def _section_rows(
+    db: Database,
+    query: Compiled[[bool, bool]],
+    section_id: int,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> list[Row]:
+    """`query`'s rows over the section's records between the dates."""
+    compiled_query = query(db, date_from is not None, date_to is not None)
+    params = {"section_id": section_id, **_range_params(date_from, date_to)}
+    return await db.reader.all(compiled_query, params)
+
+
 async def section_by_student(
     db: Database, section_id: int, date_from: dt.date | None, date_to: dt.date | None
 ) -> list[Row]:
     """(student_id, first_name, last_name, present, absent, late, excused) per student."""
-    query = _section_by_student(db, date_from is not None, date_to is not None)
-    params = {"section_id": section_id, **_range_params(date_from, date_to)}
-    return await db.reader.all(query, params)
+    return await _section_rows(db, _section_by_student, section_id, date_from, date_to)
 
 
 @compiled
@@ -449,6 +458,4 @@ async def section_by_date(
     db: Database, section_id: int, date_from: dt.date | None, date_to: dt.date | None
 ) -> list[Row]:
     """(date, present, absent, late, excused) per session date, oldest first."""
-    query = _section_by_date(db, date_from is not None, date_to is not None)
-    params = {"section_id": section_id, **_range_params(date_from, date_to)}
-    return await db.reader.all(query, params)
+    return await _section_rows(db, _section_by_date, section_id, date_from, date_to)

@@ -1,13 +1,17 @@
 """Business rules for attendance. Never commits: the request's unit of work does."""
 
-import datetime as dt
 from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.attendance import repository
-from homeroom.attendance.schemas import AttendanceBulk, AttendanceCreate, AttendanceUpdate
+from homeroom.attendance.schemas import (
+    AttendanceBulk,
+    AttendanceCreate,
+    AttendanceUpdate,
+    DateRange,
+)
 from homeroom.audit import service as audit
 from homeroom.enums import ATTENDANCE_STATUSES
 from homeroom.kit import cache, writes
@@ -244,26 +248,29 @@ async def record_bulk(
 # --- rates --------------------------------------------------------------------------------------
 
 
+def _status_counts(counts: list[Any]) -> dict[str, Any]:
+    """A summary row's counts by status (ATTENDANCE_STATUSES' order), as integers."""
+    return {status: int(n) for status, n in zip(ATTENDANCE_STATUSES, counts, strict=True)}
+
+
 def _with_rate(counts: dict[str, Any], total: int) -> dict[str, Any]:
     return {**counts, "rate": rate(counts["present"], counts["late"], total)}
 
 
 async def student_summary(
-    db: Database,
-    principal: Principal,
-    student_id: int,
-    date_from: dt.date | None,
-    date_to: dt.date | None,
+    db: Database, principal: Principal, student_id: int, period: DateRange
 ) -> dict[str, Any]:
     kind, scope = scope_kind(principal), scope_params(principal)
     if not await repository.student_visible(db, kind, scope, student_id):
         raise NotFound("student not found")
-    rows = await repository.student_by_section(db, kind, scope, student_id, date_from, date_to)
+    rows = await repository.student_by_section(
+        db, kind, scope, student_id, period.date_from, period.date_to
+    )
     by_section = []
     totals = dict.fromkeys(("total", *ATTENDANCE_STATUSES), 0)
     for section_id, code, total, *counts in rows:
         entry = {"section_id": section_id, "course_code": code, "total": int(total)}
-        entry |= {status: int(n) for status, n in zip(ATTENDANCE_STATUSES, counts, strict=True)}
+        entry |= _status_counts(counts)
         for key in totals:
             totals[key] += entry[key]
         by_section.append(_with_rate(entry, entry["total"]))
@@ -275,11 +282,7 @@ async def student_summary(
 
 
 async def section_summary(
-    db: Database,
-    principal: Principal,
-    section_id: int,
-    date_from: dt.date | None,
-    date_to: dt.date | None,
+    db: Database, principal: Principal, section_id: int, period: DateRange
 ) -> dict[str, Any]:
     section = await repository.visible_section(
         db, scope_kind(principal), scope_params(principal), section_id
@@ -289,8 +292,10 @@ async def section_summary(
     teaches = principal.role == "teacher" and section.teacher_id == principal.profile_id
     if principal.role not in ("admin", "staff") and not teaches:
         raise Forbidden("only staff and the section's teacher see its attendance summary")
-    student_rows = await repository.section_by_student(db, section_id, date_from, date_to)
-    date_rows = await repository.section_by_date(db, section_id, date_from, date_to)
+    student_rows = await repository.section_by_student(
+        db, section_id, period.date_from, period.date_to
+    )
+    date_rows = await repository.section_by_date(db, section_id, period.date_from, period.date_to)
     by_student = []
     for student_id, first_name, last_name, *counts in student_rows:
         entry: dict[str, Any] = {
@@ -298,14 +303,12 @@ async def section_summary(
             "first_name": first_name,
             "last_name": last_name,
         }
-        entry |= {status: int(n) for status, n in zip(ATTENDANCE_STATUSES, counts, strict=True)}
+        entry |= _status_counts(counts)
         by_student.append(_with_rate(entry, sum(int(n) for n in counts)))
     by_date = []
     totals = dict.fromkeys(ATTENDANCE_STATUSES, 0)
     for day, *counts in date_rows:
-        entry = {"date": day} | {
-            s: int(n) for s, n in zip(ATTENDANCE_STATUSES, counts, strict=True)
-        }
+        entry = {"date": day} | _status_counts(counts)
         for status in ATTENDANCE_STATUSES:
             totals[status] += entry[status]
         by_date.append(entry)
@@ -323,21 +326,20 @@ async def student_summary_cached(
     pages: cache.ResponseCache,
     principal: Principal,
     student_id: int,
-    date_from: dt.date | None,
-    date_to: dt.date | None,
+    period: DateRange,
 ) -> cache.Entry:
     """GET /students/{id}/attendance as cached bytes: the student's records (student tag),
     the course codes of their sections ("catalog"), and the caller's scope."""
 
     async def build() -> bytes:
-        return orjson.dumps(await student_summary(db, principal, student_id, date_from, date_to))
+        return orjson.dumps(await student_summary(db, principal, student_id, period))
 
     tags = (
         tag.student(student_id),
         tag.school(principal.school_id, "catalog"),
         *tag.scope(principal),
     )
-    key = (student_id, date_from, date_to, *cache.scope_key(principal))
+    key = (student_id, period.date_from, period.date_to, *cache.scope_key(principal))
     return await pages.cached("student_attendance", key, tags, build)
 
 
@@ -346,15 +348,14 @@ async def section_summary_cached(
     pages: cache.ResponseCache,
     principal: Principal,
     section_id: int,
-    date_from: dt.date | None,
-    date_to: dt.date | None,
+    period: DateRange,
 ) -> cache.Entry:
     """GET /sections/{id}/attendance as cached bytes: the section's records
     ("section:{id}:attendance"), the section itself (its teacher decides who sees it) and
     the names of its students (the school's "people")."""
 
     async def build() -> bytes:
-        return orjson.dumps(await section_summary(db, principal, section_id, date_from, date_to))
+        return orjson.dumps(await section_summary(db, principal, section_id, period))
 
     tags = (
         tag.section(section_id),
@@ -362,7 +363,7 @@ async def section_summary_cached(
         tag.school(principal.school_id, "people"),
         *tag.scope(principal),
     )
-    key = (section_id, date_from, date_to, *cache.scope_key(principal))
+    key = (section_id, period.date_from, period.date_to, *cache.scope_key(principal))
     return await pages.cached("section_attendance", key, tags, build)
 
 

@@ -261,31 +261,40 @@ ASSESSMENT_SCORE_COLUMNS = (
 AssessmentScore = tuple[int, int, str, int, float, dt.date | str | None, float | None]
 
 
-@compiled
-def _student_sections(teacher_only: bool, has_term: bool) -> Select[Any]:
-    stmt = (
-        select(*SECTION_CATEGORY_COLUMNS)
-        .select_from(Enrollment)
+def with_courses(stmt: Select[Any]) -> Select[Any]:
+    """stmt read from Enrollment (its FROM), joined to the enrollment's section and its course."""
+    return (
+        stmt.select_from(Enrollment)
         .join(Section, Section.id == Enrollment.section_id)
         .join(Course, Course.id == Section.course_id)
-        .outerjoin(AssessmentCategory, AssessmentCategory.section_id == Section.id)
+    )
+
+
+@compiled
+def _student_sections(teacher_only: bool, has_term: bool) -> Select[Any]:
+    stmt = with_courses(select(*SECTION_CATEGORY_COLUMNS)).outerjoin(
+        AssessmentCategory, AssessmentCategory.section_id == Section.id
     )
     return _student_enrollments(stmt, teacher_only, has_term).order_by(
         Course.code, Section.id, AssessmentCategory.id
     )
 
 
+def with_scores(stmt: Select[Any]) -> Select[Any]:
+    """stmt, which selects from Enrollment, joined to every assessment of the enrollment's
+    section and to the enrollment's grade on it (an outer join: ASSESSMENT_SCORE_COLUMNS'
+    score is None when ungraded)."""
+    return stmt.join(Assessment, Assessment.section_id == Enrollment.section_id).outerjoin(
+        Grade, and_(Grade.enrollment_id == Enrollment.id, Grade.assessment_id == Assessment.id)
+    )
+
+
 @compiled
 def _student_assessments(teacher_only: bool, has_term: bool) -> Select[Any]:
-    stmt = (
+    stmt = with_scores(
         select(*ASSESSMENT_SCORE_COLUMNS)
         .select_from(Enrollment)
         .join(Section, Section.id == Enrollment.section_id)
-        .join(Assessment, Assessment.section_id == Enrollment.section_id)
-        .outerjoin(
-            Grade,
-            and_(Grade.enrollment_id == Enrollment.id, Grade.assessment_id == Assessment.id),
-        )
     )
     if has_term:
         stmt = stmt.join(Course, Course.id == Section.course_id)

@@ -265,6 +265,16 @@ def _due_order(line: dict[str, Any]) -> tuple[bool, Any, int]:
     return (line["due_date"] is None, line["due_date"] or "", line["assessment_id"])
 
 
+def section_head(section_id: int, code: str, title: str, term_id: int) -> dict[str, Any]:
+    """What a student's section shows before its grades (here and in analytics' /me)."""
+    return {
+        "section_id": section_id,
+        "course_code": code,
+        "course_title": title,
+        "term_id": term_id,
+    }
+
+
 def summarize(
     student_id: int,
     section_rows: Sequence[repository.SectionCategory],
@@ -275,12 +285,7 @@ def summarize(
     categories: dict[int, dict[int, tuple[str, float]]] = {}
     for section_id, code, title, term_id, category_id, name, weight in section_rows:
         if section_id not in sections:
-            sections[section_id] = {
-                "section_id": section_id,
-                "course_code": code,
-                "course_title": title,
-                "term_id": term_id,
-            }
+            sections[section_id] = section_head(section_id, code, title, term_id)
             categories[section_id] = {}
         if category_id is not None and name is not None and weight is not None:
             categories[section_id][category_id] = (name, weight)

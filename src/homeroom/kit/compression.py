@@ -44,10 +44,11 @@ GZIP = "gzip"
 _SUPPORTED = (BR, GZIP)  # server preference at equal q
 
 
-def choose_encoding(accept_encoding: str) -> str | None:
-    """The encoding to use for an Accept-Encoding value (RFC 9110 12.5.3), or None."""
+def quality_weights(header: str) -> dict[str, float]:
+    """An Accept-style header's quality value by (lowercased) name: 1 without `q`, 0 for a
+    malformed one (RFC 9110 12.4.2). Also read by reports/pdf.py's Accept negotiation."""
     weights: dict[str, float] = {}
-    for item in accept_encoding.split(","):
+    for item in header.split(","):
         name, _, params = item.partition(";")
         name = name.strip().lower()
         if not name:
@@ -61,6 +62,12 @@ def choose_encoding(accept_encoding: str) -> str | None:
                 except ValueError:
                     q = 0.0
         weights[name] = q
+    return weights
+
+
+def choose_encoding(accept_encoding: str) -> str | None:
+    """The encoding to use for an Accept-Encoding value (RFC 9110 12.5.3), or None."""
+    weights = quality_weights(accept_encoding)
     best: str | None = None
     best_q = 0.0
     for encoding in _SUPPORTED:

@@ -22,6 +22,7 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
+from homeroom.kit.compression import quality_weights
 from homeroom.kit.responses import PRIVATE, etag_of
 
 PDF = "application/pdf"
@@ -67,22 +68,6 @@ def pdf_etag(kind: Kind, data: dict[str, Any]) -> str:
     return "W/" + etag_of(kind.encode() + b"\0" + renderer_version() + orjson.dumps(data))
 
 
-def _media_ranges(accept: str) -> dict[str, float]:
-    weights: dict[str, float] = {}
-    for item in accept.split(","):
-        media, _, params = item.partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value.strip())
-                except ValueError:
-                    q = 0.0
-        weights[media.strip().lower()] = q
-    return weights
-
-
 def wants_json(fmt: str | None, accept: str | None) -> bool:
     """JSON when asked by `format=json`, or without `format` by an Accept header that
     prefers application/json to application/pdf; else PDF."""
@@ -90,7 +75,7 @@ def wants_json(fmt: str | None, accept: str | None) -> bool:
         return fmt == "json"
     if not accept:
         return False
-    weights = _media_ranges(accept)
+    weights = quality_weights(accept)
     as_json = weights.get("application/json", 0.0)
     as_pdf = weights.get("application/pdf", weights.get("application/*", weights.get("*/*", 0.0)))
     return as_json > 0 and as_json > as_pdf

@@ -125,6 +125,25 @@ def _labels(pairs: Sequence[tuple[str, str]]) -> Table:
     return table
 
 
+def _head(document: dict[str, Any], subtitle: str, *labels: tuple[str, str]) -> list[Flowable]:
+    """A document's opening: the school, what the document is, the student (then `labels`),
+    and the partial note when there is one."""
+    student = document["student"]
+    return [
+        _p(document["school"]["name"], TITLE),
+        _p(subtitle, SUBTITLE),
+        _labels(
+            [
+                ("Student", _name(student)),
+                ("Student number", student["student_number"]),
+                ("Grade level", str(student["grade_level"])),
+                *labels,
+            ]
+        ),
+        *_partial_note(document),
+    ]
+
+
 def _grid(header: list[str], rows: list[list[Any]], widths: list[float]) -> Table:
     table = Table([header, *rows], colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(GRID)
@@ -244,17 +263,7 @@ def report_card_pdf(card: dict[str, Any]) -> bytes:
     """One student's report card for one term (ReportCard's JSON form in, PDF out)."""
     school, student, term = card["school"], card["student"], card["term"]
     story: list[Flowable] = [
-        _p(school["name"], TITLE),
-        _p("Report card", SUBTITLE),
-        _labels(
-            [
-                ("Student", _name(student)),
-                ("Student number", student["student_number"]),
-                ("Grade level", str(student["grade_level"])),
-                ("Term", f"{term['name']} ({_period(term)})"),
-            ]
-        ),
-        *_partial_note(card),
+        *_head(card, "Report card", ("Term", f"{term['name']} ({_period(term)})")),
         _p("Courses", HEADING),
         *_courses(card["sections"]),
         Spacer(1, 3),
@@ -311,24 +320,16 @@ def _term_block(entry: dict[str, Any]) -> list[Flowable]:
 def transcript_pdf(transcript: dict[str, Any]) -> bytes:
     """One student's transcript across terms (Transcript's JSON form in, PDF out)."""
     school, student = transcript["school"], transcript["student"]
-    story: list[Flowable] = [
-        _p(school["name"], TITLE),
-        _p("Academic transcript", SUBTITLE),
-        _labels(
-            [
-                ("Student", _name(student)),
-                ("Student number", student["student_number"]),
-                ("Grade level", str(student["grade_level"])),
-                ("Cumulative GPA", _gpa(transcript["cumulative_gpa"])),
-                (
-                    "Credits",
-                    f"{_number(transcript['credits_earned'])} earned of "
-                    f"{_number(transcript['credits_attempted'])} attempted",
-                ),
-            ]
-        ),
-        *_partial_note(transcript),
-    ]
+    credits = (
+        f"{_number(transcript['credits_earned'])} earned of "
+        f"{_number(transcript['credits_attempted'])} attempted"
+    )
+    story = _head(
+        transcript,
+        "Academic transcript",
+        ("Cumulative GPA", _gpa(transcript["cumulative_gpa"])),
+        ("Credits", credits),
+    )
     for entry in transcript["terms"]:
         story += _term_block(entry)
     if not transcript["terms"]:

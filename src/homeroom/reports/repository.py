@@ -25,11 +25,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from homeroom.attendance import repository as attendance_repository
+from homeroom.enums import ATTENDANCE_STATUSES
 from homeroom.grades import repository as grade_repository
 from homeroom.kit.db import Database, compiled
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
 from homeroom.models import (
-    Assessment,
     AssessmentCategory,
     AttendanceRecord,
     AttendanceSession,
@@ -105,6 +106,25 @@ def _enrolled(stmt: Select[Any], who: Who, teacher_only: bool, has_term: bool) -
 # --- the header: student, school, term -------------------------------------------------------
 
 
+def _term_enrollments(term_id: Any, teacher_only: bool) -> Select[Any]:
+    """The outer query's student's enrollments (not dropped) in the term `term_id` (for a
+    teacher: in their sections), correlated to every table but its own."""
+    enrollment, section, course = aliased(Enrollment), aliased(Section), aliased(Course)
+    stmt = (
+        select(enrollment.id)
+        .join(section, section.id == enrollment.section_id)
+        .join(course, course.id == section.course_id)
+        .where(
+            enrollment.student_id == Student.id,
+            enrollment.status != "dropped",
+            course.term_id == term_id,
+        )
+    )
+    if teacher_only:
+        stmt = stmt.where(section.teacher_id == bindparam("scope_profile"))
+    return stmt.correlate_except(enrollment, section, course)
+
+
 def _latest_term(attended: bool, teacher_only: bool) -> Any:
     """The in-progress term of the student's school, else the latest that has started, else
     the next to start; with `attended`, among the terms the student has enrollments in (for
@@ -112,22 +132,9 @@ def _latest_term(attended: bool, teacher_only: bool) -> Any:
     term = aliased(Term)
     stmt = select(term.id).where(term.school_id == Student.school_id)
     if attended:
-        enrollment, section, course = aliased(Enrollment), aliased(Section), aliased(Course)
-        attends = (
-            select(enrollment.id)
-            .join(section, section.id == enrollment.section_id)
-            .join(course, course.id == section.course_id)
-            .where(
-                enrollment.student_id == Student.id,
-                enrollment.status != "dropped",
-                course.term_id == term.id,
-            )
-        )
-        if teacher_only:
-            attends = attends.where(section.teacher_id == bindparam("scope_profile"))
         # Correlated to the term and to the outer query's student (two levels up). In WHERE,
         # not ORDER BY: SQLite resolves only the nearest query's columns in ORDER BY.
-        stmt = stmt.where(attends.correlate_except(enrollment, section, course).exists())
+        stmt = stmt.where(_term_enrollments(term.id, teacher_only).exists())
     started = term.start_date <= _today()
     return (
         stmt.order_by(
@@ -206,20 +213,18 @@ async def header(
 
 @compiled
 def _sections(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
+    columns = (
+        Enrollment.student_id,
+        *grade_repository.SECTION_CATEGORY_COLUMNS,
+        # what a report card adds
+        Section.name,
+        Course.credits,
+        Teacher.first_name,
+        Teacher.last_name,
+        *TERM_COLUMNS[1:],
+    )
     stmt = (
-        select(
-            Enrollment.student_id,
-            *grade_repository.SECTION_CATEGORY_COLUMNS,
-            # what a report card adds
-            Section.name,
-            Course.credits,
-            Teacher.first_name,
-            Teacher.last_name,
-            *TERM_COLUMNS[1:],
-        )
-        .select_from(Enrollment)
-        .join(Section, Section.id == Enrollment.section_id)
-        .join(Course, Course.id == Section.course_id)
+        grade_repository.with_courses(select(*columns))
         .join(Term, Term.id == Course.term_id)
         .outerjoin(Teacher, Teacher.id == Section.teacher_id)
         .outerjoin(AssessmentCategory, AssessmentCategory.section_id == Section.id)
@@ -236,7 +241,7 @@ def _sections(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
 
 @compiled
 def _assessments(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
-    stmt = (
+    stmt = grade_repository.with_scores(
         select(
             Enrollment.student_id,
             *grade_repository.ASSESSMENT_SCORE_COLUMNS,
@@ -245,19 +250,10 @@ def _assessments(who: Who, teacher_only: bool, has_term: bool) -> Select[Any]:
         )
         .select_from(Enrollment)
         .join(Section, Section.id == Enrollment.section_id)
-        .join(Assessment, Assessment.section_id == Enrollment.section_id)
-        .outerjoin(
-            Grade,
-            and_(Grade.enrollment_id == Enrollment.id, Grade.assessment_id == Assessment.id),
-        )
     )
     if has_term:
         stmt = stmt.join(Course, Course.id == Section.course_id)
     return _enrolled(stmt, who, teacher_only, has_term)
-
-
-def _count(status: str) -> Any:
-    return func.coalesce(func.sum(case((AttendanceRecord.status == status, 1), else_=0)), 0)
 
 
 @compiled
@@ -268,10 +264,7 @@ def _attendance(who: Who, teacher_only: bool) -> Select[Any]:
         select(
             AttendanceRecord.student_id,
             func.count(),
-            _count("present"),
-            _count("absent"),
-            _count("late"),
-            _count("excused"),
+            *map(attendance_repository.status_count, ATTENDANCE_STATUSES),
         )
         .select_from(AttendanceRecord)
         .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
@@ -308,15 +301,7 @@ class SectionLine(NamedTuple):
 
     @property
     def grading(self) -> grade_repository.SectionCategory:
-        return (
-            self.section_id,
-            self.course_code,
-            self.course_title,
-            self.term_id,
-            self.category_id,
-            self.category_name,
-            self.weight,
-        )
+        return self[1:8]  # SECTION_CATEGORY_COLUMNS, after the student's id
 
 
 async def sections(
@@ -343,15 +328,7 @@ class AssessmentLine(NamedTuple):
 
     @property
     def grading(self) -> grade_repository.AssessmentScore:
-        return (
-            self.section_id,
-            self.assessment_id,
-            self.title,
-            self.category_id,
-            self.max_points,
-            self.due_date,
-            self.score,
-        )
+        return self[1:8]  # ASSESSMENT_SCORE_COLUMNS, after the student's id
 
 
 async def assessments(
@@ -454,22 +431,11 @@ def _roster(kind: ScopeKind, by_section: bool) -> Select[Any]:
             Enrollment.section_id == bindparam("target_section"), Enrollment.status != "dropped"
         )
     else:
-        enrollment, section, course = aliased(Enrollment), aliased(Section), aliased(Course)
-        in_term = (
-            select(enrollment.id)
-            .join(section, section.id == enrollment.section_id)
-            .join(course, course.id == section.course_id)
-            .where(
-                enrollment.student_id == Student.id,
-                enrollment.status != "dropped",
-                course.term_id == bindparam("term_id"),
-            )
-        )
         stmt = stmt.where(
             Student.school_id == bindparam("target_school"),
             Student.grade_level == bindparam("target_grade"),
             Student.archived_at.is_(None),
-            in_term.exists(),
+            _term_enrollments(bindparam("term_id"), False).exists(),
         )
     return stmt.where(
         school_filter(kind, Student.school_id), student_filter(kind, Student.id)

@@ -59,7 +59,9 @@ class Comment(BaseModel):
     comment: str
 
 
-class ReportCardSection(BaseModel):
+class _SectionResult(BaseModel):
+    """What a report card and a transcript both show of a section."""
+
     section_id: int
     section_name: str
     course_code: str
@@ -68,6 +70,9 @@ class ReportCardSection(BaseModel):
     teacher: str | None
     final_percentage: float | None
     letter: str | None
+
+
+class ReportCardSection(_SectionResult):
     categories: list[CategoryResult]
     comments: list[Comment] = Field(description="The teacher's feedback on graded work")
 
@@ -90,15 +95,7 @@ class ReportCard(BaseModel):
     attendance: AttendanceTotals
 
 
-class TranscriptSection(BaseModel):
-    section_id: int
-    section_name: str
-    course_code: str
-    course_title: str
-    credits: float
-    teacher: str | None
-    final_percentage: float | None
-    letter: str | None
+class TranscriptSection(_SectionResult):
     grade_points: float | None
 
 
