@@ -56,7 +56,7 @@ from starlette.responses import Response
 from homeroom.config import Settings
 from homeroom.kit import epilogue
 from homeroom.kit.bulk import RowSet
-from homeroom.kit.db import Database
+from homeroom.kit.db import Database, compiled
 from homeroom.kit.responses import PRIVATE, etag_of, prepared_json
 from homeroom.kit.tags import Tag
 from homeroom.models.cache import CacheVersion
@@ -140,7 +140,8 @@ def _drop_versions(session: Session) -> None:
 # --- reads --------------------------------------------------------------------------------------
 
 
-def _versions_statement(count: int) -> Any:
+@compiled
+def _versions(count: int) -> Any:
     return select(CacheVersion.tag, CacheVersion.version).where(
         CacheVersion.tag.in_([bindparam(f"t{i}") for i in range(count)])
     )
@@ -226,10 +227,9 @@ class ResponseCache:
             known = {}
             missing = wanted
         if missing:
-            query = db.query(
-                ("cache.versions", len(missing)), lambda: _versions_statement(len(missing))
+            rows = await reader.all(
+                _versions(db, len(missing)), {f"t{i}": tag for i, tag in enumerate(missing)}
             )
-            rows = await reader.all(query, {f"t{i}": tag for i, tag in enumerate(missing)})
             found = dict(rows)
             for tag in missing:
                 known[tag] = found.get(tag, 0)

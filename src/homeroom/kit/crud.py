@@ -20,7 +20,7 @@ the routes that do something else (a bulk write, a restore, a roster) beside the
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any, cast, get_type_hints
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
@@ -55,16 +55,19 @@ class Writes:
 
 
 def _endpoint(
-    name: str, doc: str | None, parameters: dict[str, Any], body: Callable[..., Awaitable[Any]]
+    name: str,
+    doc: str | None,
+    parameters: dict[str, Any],
+    body: Callable[..., Awaitable[Response]],
 ) -> Callable[..., Awaitable[Response]]:
     """An endpoint named `name` whose signature FastAPI reads from `parameters`."""
 
     async def endpoint(**values: Any) -> Response:
-        return await body(**values)  # type: ignore[no-any-return]
+        return await body(**values)
 
     endpoint.__name__ = endpoint.__qualname__ = name
     endpoint.__doc__ = doc
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    vars(endpoint)["__signature__"] = inspect.Signature(
         [
             inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
             for key, annotation in parameters.items()
@@ -120,7 +123,7 @@ def standard_routes(
         db: Database,
         pages: ResponseCache | None = None,
         **ids: int,
-    ) -> Any:
+    ) -> Response:
         if cached_get is not None:
             assert pages is not None
             return cached_response(request, await cached_get(db, pages, principal, ids[id_name]))
@@ -134,7 +137,7 @@ def standard_routes(
         listed["filters"] = Annotated[listing.query, query_model(listing.query)]
     doc = _list_doc(listing, list_note)
     if with_list:
-        router.get("", response_model=Page[model])(  # type: ignore[valid-type]
+        router.get("", response_model=cast(Any, Page)[model])(
             _endpoint(f"list_{listing.name}", doc, listed, list_page)
         )
     if writes.create is not None:

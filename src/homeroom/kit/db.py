@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ParamSpec, Protocol, overload
+from typing import Any, ParamSpec, Protocol, cast, overload
 
 import orjson
 from sqlalchemy import Boolean, Select, event
@@ -707,11 +707,11 @@ def compiled(build: Callable[P, Executable] | None = None, *, scan: bool = False
                 found = db._queries[key] = _compile(build(*args, **kwargs), db.dialect, scan)
             return found
 
-        query.build = build  # type: ignore[attr-defined]
+        vars(query)["build"] = build
         query.__doc__ = build.__doc__
         query.__name__ = build.__name__
         query.__qualname__ = build.__qualname__
-        return query  # type: ignore[return-value]
+        return cast(Compiled[P], query)
 
     return wrap if build is None else wrap(build)
 

@@ -83,7 +83,7 @@ def for_update(db: Database, query: CompiledQuery, table: Any) -> CompiledQuery:
         return query
     statement = query.statement
     assert isinstance(statement, Select), statement
-    return db.query(("writes.for_update", query.sql), lambda: statement.with_for_update(of=table))
+    return db.query((for_update, query.sql), lambda: statement.with_for_update(of=table))
 
 
 async def load(
