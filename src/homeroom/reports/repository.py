@@ -301,7 +301,15 @@ class SectionLine(NamedTuple):
 
     @property
     def grading(self) -> grade_repository.SectionCategory:
-        return self[1:8]  # SECTION_CATEGORY_COLUMNS, after the student's id
+        return (
+            self.section_id,
+            self.course_code,
+            self.course_title,
+            self.term_id,
+            self.category_id,
+            self.category_name,
+            self.weight,
+        )
 
 
 async def sections(
@@ -328,7 +336,15 @@ class AssessmentLine(NamedTuple):
 
     @property
     def grading(self) -> grade_repository.AssessmentScore:
-        return self[1:8]  # ASSESSMENT_SCORE_COLUMNS, after the student's id
+        return (
+            self.section_id,
+            self.assessment_id,
+            self.title,
+            self.category_id,
+            self.max_points,
+            self.due_date,
+            self.score,
+        )
 
 
 async def assessments(
