@@ -39,6 +39,8 @@ def _cases(student_id: int) -> list[Case]:
         ("GET /healthz", "GET", "/healthz", b"", 200),
         ("GET student", "GET", f"/api/v1/students/{student_id}", b"", 200),
         ("GET students page", "GET", "/api/v1/students?limit=50", b"", 200),
+        ("GET teachers page", "GET", "/api/v1/teachers?limit=50", b"", 200),
+        ("GET enrollments page", "GET", "/api/v1/enrollments?limit=50", b"", 200),
         ("GET student 422", "GET", "/api/v1/students/abc", b"", 422),
         ("GET 404", "GET", "/api/v1/nothing-here", b"", 404),
         ("PATCH student", "PATCH", f"/api/v1/students/{student_id}", patch, 200),
