@@ -56,4 +56,4 @@ def test_the_dev_lock_adds_to_the_runtime_lock_and_changes_nothing_in_it() -> No
 
 
 def test_the_dev_tools_stay_out_of_the_runtime_lock() -> None:
-    assert not {"pytest", "mypy", "ruff", "schemathesis", "locust"} & RUNTIME.keys()
+    assert not {"pytest", "mypy", "ruff", "schemathesis", "locust", "playwright"} & RUNTIME.keys()
