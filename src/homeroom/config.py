@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     jwt_audience: str = "homeroom-api"
     access_token_ttl_seconds: int = Field(default=900, ge=60)
     refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=300)
+    # A web UI session lasts a school day from its sign-in, however active.
+    web_session_ttl_seconds: int = Field(default=12 * 3600, ge=300)
 
     # Per-account login backoff: after `login_max_failures` failures inside the window,
     # each further failure doubles the wait, up to `login_max_lockout_seconds`.

@@ -168,3 +168,56 @@ def _me() -> Select[Any]:
 async def me_row(db: Database, user_id: int) -> Row | None:
     """The caller's own user row, on the raw read path (a read takes no write lock)."""
     return await db.reader.first(_me(db), {"user_id": user_id})
+
+
+class WebSession(NamedTuple):
+    """Who a live web session belongs to (auth.service.web_session)."""
+
+    user_id: int
+    role: str
+    school_id: int | None
+    email: str
+    full_name: str
+    student_id: int | None
+    teacher_id: int | None
+    guardian_id: int | None
+
+    @property
+    def profile_id(self) -> int | None:
+        return self.student_id or self.teacher_id or self.guardian_id
+
+
+@compiled
+def _web_session() -> Select[Any]:
+    now: Any = bindparam("now", type_=UTCDateTime)
+    return (
+        select(
+            User.id,
+            User.role,
+            User.school_id,
+            User.email,
+            User.full_name,
+            Student.id,
+            Teacher.id,
+            Guardian.id,
+        )
+        .select_from(RefreshToken)
+        .join(User, User.id == RefreshToken.user_id)
+        .outerjoin(Student, Student.user_id == User.id)
+        .outerjoin(Teacher, Teacher.user_id == User.id)
+        .outerjoin(Guardian, Guardian.user_id == User.id)
+        .where(
+            RefreshToken.token_hash == bindparam("digest"),
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.used_at.is_(None),
+            RefreshToken.expires_at > now,
+            User.is_active.is_(True),
+        )
+    )
+
+
+async def web_session(db: Database, digest: str, now: datetime) -> WebSession | None:
+    """The live session keyed by `digest` and its active user, with the profile row the user
+    is; one read on the raw path."""
+    row = await db.reader.first(_web_session(db), {"digest": digest, "now": now})
+    return None if row is None else WebSession._make(row)

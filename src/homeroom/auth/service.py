@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.auth import repository
+from homeroom.auth.repository import WebSession as WebSession  # what web_session answers
 from homeroom.auth.schemas import Me, TokenPair
 from homeroom.config import Settings
 from homeroom.kit.auth import Principal
@@ -25,6 +26,7 @@ from homeroom.kit.security import (
     new_refresh_token,
     refresh_token_digest,
     verify_password,
+    web_session_digest,
 )
 from homeroom.models import utcnow
 
@@ -80,19 +82,26 @@ async def _lockout_seconds(db: Database, settings: Settings, email: str) -> int:
     return max(0, math.ceil(remaining))
 
 
-async def login(
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A login attempt that passed every check, and its history row (not yet written)."""
+
+    account: repository.LoginAccount
+    event: dict[str, Any]
+    at: datetime
+
+
+async def _check_login(
     db: Database,
     settings: Settings,
     email: str,
     password: str,
     ip_address: str | None,
     user_agent: str | None,
-) -> TokenPair | Refused:
-    """Everything slow happens before anything is written: the checks read on the raw path
-    and argon2 runs with no connection or lock held (it takes ~100 ms of CPU). The writes
-    (the history row; on success the refresh token and last_login_at) then go with those of
-    the logins arriving beside it, in one short transaction (kit/db.GroupCommit), committed
-    before the answer."""
+) -> _Verified | Refused:
+    """The rules every sign-in follows, the API's and the web UI's: the lockout, the password,
+    the active flag. A refusal's history row is written here; a success's goes with what the
+    caller issues (a token pair or a web session)."""
     email = email.strip().lower()
     wait = await _lockout_seconds(db, settings, email)
     if wait:
@@ -112,11 +121,71 @@ async def login(
     if not success or account is None:
         await _write_login(db, repository.LoginWrite(event))
         return Refused(401, BAD_CREDENTIALS)
-    user_id, role, school_id = account.id, account.role, account.school_id
+    return _Verified(account, event, now)
+
+
+async def login(
+    db: Database,
+    settings: Settings,
+    email: str,
+    password: str,
+    ip_address: str | None,
+    user_agent: str | None,
+) -> TokenPair | Refused:
+    """Everything slow happens before anything is written: the checks read on the raw path
+    and argon2 runs with no connection or lock held (it takes ~100 ms of CPU). The writes
+    (the history row; on success the refresh token and last_login_at) then go with those of
+    the logins arriving beside it, in one short transaction (kit/db.GroupCommit), committed
+    before the answer."""
+    checked = await _check_login(db, settings, email, password, ip_address, user_agent)
+    if isinstance(checked, Refused):
+        return checked
+    user_id, role, school_id = checked.account.id, checked.account.role, checked.account.school_id
     profile_id = await repository.profile_id_of(db, role, user_id)
     pair, token = _new_token(settings, AccessClaims(user_id, role, school_id, profile_id))
-    await _write_login(db, repository.LoginWrite(event, token, user_id, now))
+    await _write_login(db, repository.LoginWrite(checked.event, token, user_id, checked.at))
     return pair
+
+
+async def sign_in(
+    db: Database,
+    settings: Settings,
+    email: str,
+    password: str,
+    ip_address: str | None,
+    user_agent: str | None,
+) -> str | Refused:
+    """A web UI sign-in: the same checks and history as `login`; on success a new web
+    session, whose secret (the cookie's value) is returned. A web session is a
+    refresh_tokens row of a family of its own, keyed by a digest no refresh token can have
+    (`web_session_digest`), so sign-out, a password change and a deactivation end it the
+    way they end the API's sessions."""
+    checked = await _check_login(db, settings, email, password, ip_address, user_agent)
+    if isinstance(checked, Refused):
+        return checked
+    secret = new_refresh_token()
+    row = {
+        "user_id": checked.account.id,
+        "family_id": str(uuid.uuid4()),
+        "token_hash": web_session_digest(secret),
+        "expires_at": checked.at + timedelta(seconds=settings.web_session_ttl_seconds),
+    }
+    write = repository.LoginWrite(checked.event, row, checked.account.id, checked.at)
+    await _write_login(db, write)
+    return secret
+
+
+async def web_session(db: Database, secret: str) -> WebSession | None:
+    """The signed-in person of a web session's secret; None when the session was ended,
+    has expired or its user is no longer active (read on every page)."""
+    return await repository.web_session(db, web_session_digest(secret), utcnow())
+
+
+async def sign_out(session: AsyncSession, secret: str) -> None:
+    """Ends the web session whose secret this is (nothing when there is none)."""
+    row = await repository.refresh_token_by_digest(session, web_session_digest(secret))
+    if row is not None:
+        await repository.revoke_family(session, row.family_id, utcnow())
 
 
 async def _write_login(db: Database, write: repository.LoginWrite) -> None:

@@ -123,3 +123,9 @@ def new_refresh_token() -> str:
 
 def refresh_token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def web_session_digest(secret: str) -> str:
+    """A web session's key in refresh_tokens: domain-separated from `refresh_token_digest`,
+    so a session cookie is no refresh token for POST /auth/refresh, nor the reverse."""
+    return hashlib.sha256(b"homeroom web session\0" + secret.encode()).hexdigest()
