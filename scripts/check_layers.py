@@ -31,6 +31,11 @@ kit-imports-domain
 models-import-domain
     `models/` imports from Homeroom only `homeroom.models`, `homeroom.kit`, `homeroom.config`
     and `homeroom.enums`: no service, repository or endpoint of any domain.
+web-bypasses-services
+    The web UI (`web/`) is a presentation layer that calls the domain services, as the issue
+    asks of every page: it imports no repository (`repository`, `<topic>_repository`,
+    `repositories`), no ORM model (`homeroom.models`) and nothing of SQLAlchemy. (Endpoints
+    may name a repository's declared listing for kit/crud; a page has no such need.)
 migration-imports-app
     A migration (`migrations/versions/`) imports nothing from `homeroom`: migrations are
     frozen history and keep their own copy of what they need.
@@ -268,9 +273,24 @@ def check_sql(source: Source) -> Iterator[Violation]:
             yield Violation(source.relative, node.lineno, rule, f"SQL text ({first} ...){where}")
 
 
+def _names_a_repository(name: str, names: list[str]) -> bool:
+    parts = [*name.split("."), *names]
+    return any(p.endswith("repository") or p == "repositories" for p in parts)
+
+
 def check_imports(source: Source) -> Iterator[Violation]:
     top = source.parts[0]
-    for line, name, _ in imports(source):
+    for line, name, names in imports(source):
+        if top == "web" and (
+            _within(name, ("sqlalchemy", "homeroom.models"))
+            or (_within(name, ("homeroom",)) and _names_a_repository(name, names))
+        ):
+            yield Violation(
+                source.relative,
+                line,
+                "web-bypasses-services",
+                f"imports {name}; pages call the domain services",
+            )
         if is_service(source.relative) and _within(name, HTTP_PACKAGES):
             yield Violation(
                 source.relative,

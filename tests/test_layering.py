@@ -125,6 +125,22 @@ class TestImports:
             ("models/grading.py", 2, "models-import-domain")
         ]
 
+    def test_the_web_ui_reaching_past_the_services(self, tmp_path: Path) -> None:
+        text = """\
+            from fastapi import APIRouter
+            from homeroom.auth import service as auth_service
+            from homeroom.kit.deps import Session
+            from homeroom.auth import repository
+            from homeroom.auth.repository import WebSession
+            from homeroom.analytics.summary_repository import fill
+            import homeroom.models
+            from sqlalchemy.ext.asyncio import AsyncSession
+        """
+        rule = "web-bypasses-services"
+        assert found(tmp_path, {"web/routes.py": text}) == [
+            ("web/routes.py", line, rule) for line in (4, 5, 6, 7, 8)
+        ]
+
     def test_a_migration_importing_the_application(self, tmp_path: Path) -> None:
         text = "import sqlalchemy as sa\nfrom alembic import op\nimport homeroom.models.base\n"
         name = "migrations/versions/2026_12_05_0099_new.py"
