@@ -49,6 +49,7 @@ from homeroom.students.endpoints import router as students
 from homeroom.teachers.endpoints import router as teachers
 from homeroom.terms.endpoints import router as terms
 from homeroom.users.endpoints import router as users
+from homeroom.web.routes import add_web_routes
 
 API_ROUTERS = (
     auth,
@@ -138,5 +139,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops)
     document_conditional_writes(app)
     add_docs_routes(app)
+    add_web_routes(app)
     index_routes(app)
     return app

@@ -27,6 +27,14 @@ def _matches(header: str | None, etag: str) -> bool:
     return etag in tags
 
 
+def matches_if_none_match(request: Request, etag: str) -> bool:
+    """Whether the request's If-None-Match names `etag` (a GET may then answer 304)."""
+    for name, value in request.scope["headers"]:
+        if name == b"if-none-match":
+            return _matches(value.decode("latin-1"), etag)
+    return False
+
+
 class Prepared(Response):
     """A Response built from headers already encoded, in the order Starlette's own would have:
     Starlette encodes a dict of headers on every response (~6 us of a ~50 us read)."""
@@ -50,12 +58,8 @@ def prepared_json(
     raw = [(b"etag", etag.encode()), (b"cache-control", cache_control.encode())]
     if headers:
         raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    if request.method == "GET":
-        for name, value in request.scope["headers"]:
-            if name == b"if-none-match":
-                if _matches(value.decode("latin-1"), etag):
-                    return Prepared(b"", 304, raw)
-                break
+    if request.method == "GET" and matches_if_none_match(request, etag):
+        return Prepared(b"", 304, raw)
     raw += [(b"content-length", str(len(body)).encode()), _CONTENT_TYPE]
     return Prepared(body, status_code, raw)
 
