@@ -22,7 +22,11 @@ PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 class TestAssets:
     @pytest.mark.parametrize(
         ("name", "content_type"),
-        [("htmx.min.js", "text/javascript"), ("homeroom.css", "text/css")],
+        [
+            ("htmx.min.js", "text/javascript"),
+            ("homeroom.css", "text/css"),
+            ("favicon.svg", "image/svg+xml"),
+        ],
     )
     async def test_served_with_their_type(
         self, client: httpx.AsyncClient, name: str, content_type: str
