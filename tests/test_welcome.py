@@ -26,8 +26,9 @@ class TestBaseUrl:
 
 
 class TestWhereToGo:
-    def test_names_the_address_and_both_docs(self) -> None:
+    def test_names_the_address_the_sign_in_page_and_both_docs(self) -> None:
         text = where_to_go("http://127.0.0.1:8000", demo_school=False)
+        assert "Sign in    http://127.0.0.1:8000/ " in text
         assert "http://127.0.0.1:8000/docs" in text
         assert "http://127.0.0.1:8000/redoc" in text
         assert "example.edu" not in text

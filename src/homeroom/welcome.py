@@ -1,5 +1,5 @@
-"""What `homeroom serve` prints once it answers: where to go (the address, the API docs and,
-when the database holds the demo school, its logins)."""
+"""What `homeroom serve` prints once it answers: where to go (the address, the sign-in page,
+the API docs and, when the database holds the demo school, its logins)."""
 
 import threading
 import time
@@ -24,6 +24,7 @@ def base_url(host: str, port: int) -> str:
 def where_to_go(base: str, demo_school: bool) -> str:
     lines = [
         f"Homeroom is up: {base}",
+        f"  Sign in    {base}/ (the web UI)",
         f"  API docs   {base}/docs (Swagger UI), {base}/redoc (ReDoc)",
         f"  OpenAPI    {base}/openapi.json",
     ]
