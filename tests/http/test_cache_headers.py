@@ -4,8 +4,9 @@ The demo seed fills the database; each role then walks every GET route of the ap
 real ids (the first item its own list shows), so a new endpoint is covered without being named
 here. Rules: a 200 JSON GET has an ETag and answers If-None-Match with a 304 carrying the same
 validator; personal data (everything under /api/v1 that needs a token) is
-`private, no-cache` and never has a max-age; auth answers and operations endpoints are
-`no-store`. A stale If-Match on any PATCH/DELETE is 412 and changes nothing.
+`private, no-cache` and never has a max-age; auth answers, operations endpoints and the
+web UI's sign-in page (it carries a CSRF secret of its own) are `no-store`. A stale If-Match
+on any PATCH/DELETE is 412 and changes nothing.
 """
 
 import re
@@ -22,6 +23,7 @@ from homeroom.kit.db import Database, run_after_commit
 from homeroom.kit.security import AccessClaims
 from homeroom.seed.runner import run_seed
 from tests.jobs import handlers, wait_for_job
+from tests.web.pages import sign_in as web_sign_in
 
 assert handlers  # registers the test.echo job kind
 
@@ -34,6 +36,7 @@ LOGINS = {
     "guardian": "guardian1@example.edu",
 }
 NO_STORE_PATHS = ("/api/v1/auth/", "/healthz", "/readyz", "/metrics")
+NO_STORE_PAGES = ("/",)
 PARAM = re.compile(r"\{(\w+)\}")
 # Sub-resources without a representation of their own (no GET, so no ETag to match).
 WITHOUT_REPRESENTATION = {("DELETE", "/api/v1/guardians/{guardian_id}/students/{student_id}")}
@@ -46,7 +49,8 @@ def routes(app: FastAPI, method: str) -> list[str]:
 
 
 def expected_cache_control(path: str) -> str:
-    return "no-store" if path.startswith(NO_STORE_PATHS) else "private, no-cache"
+    no_store = path.startswith(NO_STORE_PATHS) or path in NO_STORE_PAGES
+    return "no-store" if no_store else "private, no-cache"
 
 
 class Walker:
@@ -144,13 +148,17 @@ class TestGetCacheHeaders:
         headers = await login(client, "admin")
         await finished_job(client, db, headers)
         await finished_export(client, headers)
+        assert await check_get(client, "/", {}) == 200  # the web UI's sign-in page
+        assert (await web_sign_in(client, LOGINS["admin"], PASSWORD)).status_code == 303
         walker = Walker(client, headers)
         statuses: dict[str, Any] = {}
         for template in routes(app, "GET"):
             path = await walker.resolve(template)
             statuses[template] = None if path is None else await check_get(client, path, headers)
-        # The admin sees everything: every GET route was exercised with a 200.
-        assert {t: s for t, s in statuses.items() if s != 200} == {}
+        # The admin sees everything: every GET route was exercised with a 200 (the web UI's
+        # pages with the session cookie), but the sign-in page, which sends a signed-in
+        # person on to their home page.
+        assert {t: s for t, s in statuses.items() if s != 200} == {"/": 303}
         assert len(statuses) >= 30
 
     @pytest.mark.usefixtures("seeded")
