@@ -10,7 +10,7 @@ from httpx import AsyncClient
 from homeroom.config import Settings
 from homeroom.models import School
 from homeroom.web.session import SESSION_COOKIE, SIGN_IN_COOKIE
-from tests.factories import Factory
+from tests.factories import PASSWORD, Factory
 from tests.web.pages import csrf_of, sign_in, sign_out
 
 ROLES = ("admin", "staff", "teacher", "student", "guardian")
@@ -133,8 +133,6 @@ class TestCsrf:
     ) -> None:
         email = await _email(factory, "teacher", school)
         await client.get("/")
-        from tests.factories import PASSWORD
-
         for form in (
             {"email": email, "password": PASSWORD},
             {"email": email, "password": PASSWORD, "csrf_token": "0" * 64},
@@ -149,8 +147,6 @@ class TestCsrf:
     ) -> None:
         """The token is bound to its own pre-session cookie: an attacker's page cannot reuse
         the token it got for itself."""
-        from tests.factories import PASSWORD
-
         email = await _email(factory, "teacher", school)
         theirs = csrf_of((await client.get("/")).text)
         async with AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
@@ -160,6 +156,15 @@ class TestCsrf:
             assert SESSION_COOKIE not in c.cookies
             c.cookies.delete(SIGN_IN_COOKIE)
             assert (await c.post("/", data=form)).status_code == 403
+
+    async def test_a_second_tab_leaves_the_first_forms_token_good(
+        self, client: AsyncClient, factory: Factory, school: School
+    ) -> None:
+        email = await _email(factory, "teacher", school)
+        first = csrf_of((await client.get("/")).text)
+        await client.get("/")  # the sign-in page opened again
+        form = {"email": email, "password": PASSWORD, "csrf_token": first}
+        assert (await client.post("/", data=form)).status_code == 303
 
     async def test_sign_out_without_a_valid_token_keeps_the_session(
         self, client: AsyncClient, factory: Factory, school: School
@@ -231,8 +236,6 @@ class TestSessionEnds:
         assert (await client.get("/home")).status_code == 200
         # ... and a refresh token is no session cookie.
         email = await _email(factory, "student", school)
-        from tests.factories import PASSWORD
-
         pair = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
         client.cookies.set(SESSION_COOKIE, pair.json()["refresh_token"])
         assert (await client.get("/home")).status_code == 303

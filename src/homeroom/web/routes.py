@@ -20,6 +20,7 @@ from homeroom.web.session import (
     clear_cookie,
     csrf_token,
     csrf_valid,
+    is_secret,
     new_secret,
     read_form,
     set_cookie,
@@ -56,8 +57,11 @@ def _sign_in_page(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """The sign-in form, bound to a fresh pre-session secret (a signed double submit)."""
-    presession = new_secret()
+    """The sign-in form, bound to the browser's pre-session secret (a signed double submit):
+    the one it has, so a second tab leaves the first one's form good, else a new one."""
+    presession = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not is_secret(presession):
+        presession = new_secret()
     context = {
         "title": "Sign in",
         "email": email,

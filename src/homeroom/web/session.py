@@ -10,6 +10,7 @@ cookie nor compute the token.
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -52,8 +53,16 @@ def csrf_valid(settings: Settings, bound_to: str | None, token: str | None) -> b
     return hmac.compare_digest(csrf_token(settings, bound_to), token)
 
 
+SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
 def new_secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+def is_secret(value: str) -> bool:
+    """Whether `value` has the shape of a `new_secret()` (a cookie we may have set)."""
+    return SECRET.fullmatch(value) is not None
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
