@@ -52,3 +52,19 @@ def test_a_pool_process_ends_when_its_parent_is_killed() -> None:
         parent.kill()
         if child and _running(child):
             os.kill(child, signal.SIGKILL)
+
+
+def _sigint_blocked() -> bool:
+    return signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+async def test_pool_processes_start_with_ctrl_c_blocked() -> None:
+    """A Ctrl-C reaching a pool process while it still imports would kill it with a
+    traceback: it starts with SIGINT blocked, and the caller's own mask is left as it was."""
+    from homeroom.kit import cpu
+
+    try:
+        assert await cpu.run_cpu(_sigint_blocked) is True
+        assert not _sigint_blocked()
+    finally:
+        cpu.shutdown()

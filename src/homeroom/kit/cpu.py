@@ -10,14 +10,36 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 _pool: ProcessPoolExecutor | None = None
+
+
+class _PoolProcess(SpawnProcess):
+    """A pool process starts with SIGINT blocked, as multiprocessing's own resource tracker
+    does. A terminal's Ctrl-C reaches every process of the foreground group, and one that
+    came while the process was still importing (the pool is warmed as a server worker
+    starts) killed it with a KeyboardInterrupt traceback. The pool's processes end with
+    their parent (`_exit_with_parent`, `shutdown`), never by Ctrl-C. The mask is the
+    calling thread's, so this is safe from any thread."""
+
+    def start(self) -> None:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class _PoolContext(SpawnContext):
+    Process = _PoolProcess
 
 
 def _executor() -> ProcessPoolExecutor:
@@ -26,7 +48,7 @@ def _executor() -> ProcessPoolExecutor:
         workers = max(1, min(2, (os.cpu_count() or 1) - 1))
         # spawn, not fork: the parent runs an event loop and threads, which fork would copy.
         _pool = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_with_parent
+            workers, mp_context=_PoolContext(), initializer=_exit_with_parent
         )
     return _pool
 
