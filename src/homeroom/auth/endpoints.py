@@ -37,10 +37,9 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 async def login(request: Request, data: LoginRequest, db: DB, settings: AppSettings) -> Response:
     """Exchange email and password for an access and a refresh token."""
     client = request.client.host if request.client else None
-    result = await auth_service.login(
-        db, settings, data.email, data.password, client, request.headers.get("user-agent")
-    )
-    return _answer(result)
+    user_agent = request.headers.get("user-agent")
+    attempt = auth_service.Attempt(data.email, data.password, client, user_agent)
+    return _answer(await auth_service.login(db, settings, attempt))
 
 
 @router.post("/refresh", response_model=TokenPair, responses={401: _REFUSALS[401]})

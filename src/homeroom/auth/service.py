@@ -83,6 +83,17 @@ async def _lockout_seconds(db: Database, settings: Settings, email: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Attempt:
+    """A sign-in as it arrived (API or web UI): what was typed, and where from for the
+    login history."""
+
+    email: str
+    password: str
+    ip_address: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class _Verified:
     """A login attempt that passed every check, and its history row (not yet written)."""
 
@@ -91,31 +102,24 @@ class _Verified:
     at: datetime
 
 
-async def _check_login(
-    db: Database,
-    settings: Settings,
-    email: str,
-    password: str,
-    ip_address: str | None,
-    user_agent: str | None,
-) -> _Verified | Refused:
+async def _check_login(db: Database, settings: Settings, attempt: Attempt) -> _Verified | Refused:
     """The rules every sign-in follows, the API's and the web UI's: the lockout, the password,
     the active flag. A refusal's history row is written here; a success's goes with what the
     caller issues (a token pair or a web session)."""
-    email = email.strip().lower()
+    email = attempt.email.strip().lower()
     wait = await _lockout_seconds(db, settings, email)
     if wait:
         return Refused(429, "too many failed logins; try again later", retry_after=wait)
     account = await repository.login_account(db, email)
-    valid = await verify_password(password, account.password_hash if account else None)
+    valid = await verify_password(attempt.password, account.password_hash if account else None)
     success = bool(valid and account is not None and account.is_active)
     now = utcnow()
     event = {
         "user_id": account.id if account else None,
         "email": email,
         "success": success,
-        "ip_address": ip_address,
-        "user_agent": (user_agent or "")[:400] or None,
+        "ip_address": attempt.ip_address,
+        "user_agent": (attempt.user_agent or "")[:400] or None,
         "created_at": now,
     }
     if not success or account is None:
@@ -124,20 +128,13 @@ async def _check_login(
     return _Verified(account, event, now)
 
 
-async def login(
-    db: Database,
-    settings: Settings,
-    email: str,
-    password: str,
-    ip_address: str | None,
-    user_agent: str | None,
-) -> TokenPair | Refused:
+async def login(db: Database, settings: Settings, attempt: Attempt) -> TokenPair | Refused:
     """Everything slow happens before anything is written: the checks read on the raw path
     and argon2 runs with no connection or lock held (it takes ~100 ms of CPU). The writes
     (the history row; on success the refresh token and last_login_at) then go with those of
     the logins arriving beside it, in one short transaction (kit/db.GroupCommit), committed
     before the answer."""
-    checked = await _check_login(db, settings, email, password, ip_address, user_agent)
+    checked = await _check_login(db, settings, attempt)
     if isinstance(checked, Refused):
         return checked
     user_id, role, school_id = checked.account.id, checked.account.role, checked.account.school_id
@@ -147,20 +144,13 @@ async def login(
     return pair
 
 
-async def sign_in(
-    db: Database,
-    settings: Settings,
-    email: str,
-    password: str,
-    ip_address: str | None,
-    user_agent: str | None,
-) -> str | Refused:
+async def sign_in(db: Database, settings: Settings, attempt: Attempt) -> str | Refused:
     """A web UI sign-in: the same checks and history as `login`; on success a new web
     session, whose secret (the cookie's value) is returned. A web session is a
     refresh_tokens row of a family of its own, keyed by a digest no refresh token can have
     (`web_session_digest`), so sign-out, a password change and a deactivation end it the
     way they end the API's sessions."""
-    checked = await _check_login(db, settings, email, password, ip_address, user_agent)
+    checked = await _check_login(db, settings, attempt)
     if isinstance(checked, Refused):
         return checked
     secret = new_refresh_token()

@@ -111,14 +111,9 @@ async def sign_in(request: Request) -> Response:
         return _refused(request, 403, FORM_EXPIRED)
     email = form.get("email", 254)
     client = request.client.host if request.client else None
-    result = await auth_service.sign_in(
-        _db(request),
-        settings,
-        email,
-        form.get("password", 1024),
-        client,
-        request.headers.get("user-agent"),
-    )
+    password = form.get("password", 1024)
+    attempt = auth_service.Attempt(email, password, client, request.headers.get("user-agent"))
+    result = await auth_service.sign_in(_db(request), settings, attempt)
     if isinstance(result, auth_service.Refused):
         if result.retry_after is not None:
             alert = f"Too many failed sign-ins. Try again in {result.retry_after} seconds."
