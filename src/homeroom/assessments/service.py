@@ -206,8 +206,7 @@ async def _target(
     db: Database,
     session: AsyncSession,
     principal: Principal,
-    assessment_id: int,
-    if_match: str | None,
+    target: Target,
     category_id: int | None = None,
 ) -> writes.Loaded:
     """The assessment for a write, locked; its `extra` columns are its section's teacher_id,
@@ -219,8 +218,7 @@ async def _target(
         session,
         principal,
         repository.RESOURCE,
-        assessment_id,
-        if_match,
+        target,
         query=repository.target_query(db, scope_kind(principal), with_category),
         params={"category_id": category_id} if with_category else None,
         authorize=lambda loaded: section_rules.ensure_may_write(
@@ -238,9 +236,7 @@ async def update_assessment(
 ) -> dict[str, Any]:
     """Change an assessment; max_points may not drop below a recorded score."""
     changes = data.changes()
-    assessment = await _target(
-        db, session, principal, target.id, target.if_match, changes.get("category_id")
-    )
+    assessment = await _target(db, session, principal, target, changes.get("category_id"))
     extra = repository.TargetExtra(*assessment.extra)
     if "category_id" in changes and extra.new_category is None:
         raise ValidationFailed(
@@ -264,7 +260,7 @@ async def delete_assessment(
     db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete an assessment and every grade recorded for it."""
-    item = (await _target(db, session, principal, target.id, target.if_match)).item
+    item = (await _target(db, session, principal, target)).item
     grades = await repository.delete_grades(session, target.id)
     await writes.delete(session, repository.RESOURCE, target.id)
     await _changed(session, item["school_id"])

@@ -99,8 +99,7 @@ async def _writable(
     db: Database,
     session: AsyncSession,
     principal: Principal,
-    record_id: int,
-    if_match: str | None,
+    target: Target,
 ) -> tuple[writes.Loaded, int]:
     """The record for a write by `principal`, locked, and its school."""
     record = await writes.load(
@@ -108,8 +107,7 @@ async def _writable(
         session,
         principal,
         repository.RESOURCE,
-        record_id,
-        if_match,
+        target,
         query=repository.write_query(db, scope_kind(principal)),
         authorize=lambda loaded: section_rules.ensure_may_write(
             principal, repository.WriteExtra._make(loaded.extra).teacher_id
@@ -126,7 +124,7 @@ async def update_attendance(
     data: AttendanceUpdate,
 ) -> dict[str, Any]:
     """Change a record's status or note; send If-Match with the ETag you read."""
-    record, school_id = await _writable(db, session, principal, target.id, target.if_match)
+    record, school_id = await _writable(db, session, principal, target)
     changes = data.changes()
     if not changes:
         return record.item
@@ -141,7 +139,7 @@ async def delete_attendance(
     db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete an attendance record."""
-    record, school_id = await _writable(db, session, principal, target.id, target.if_match)
+    record, school_id = await _writable(db, session, principal, target)
     item = record.item
     await writes.delete(session, repository.RESOURCE, target.id)
     await cache.invalidate(session, *_tags(item["section_id"], item["student_id"]))

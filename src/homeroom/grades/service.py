@@ -93,7 +93,7 @@ async def create_grade(
 
 
 async def _target(
-    db: Database, session: AsyncSession, principal: Principal, grade_id: int, if_match: str | None
+    db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> tuple[writes.Loaded, float]:
     """The grade for a write, locked, and its assessment's max_points."""
     grade = await writes.load(
@@ -101,8 +101,7 @@ async def _target(
         session,
         principal,
         repository.RESOURCE,
-        grade_id,
-        if_match,
+        target,
         query=repository.target_query(db, scope_kind(principal)),
         authorize=lambda loaded: section_rules.ensure_may_write(principal, _teacher_of(loaded)),
     )
@@ -121,7 +120,7 @@ async def update_grade(
     db: Database, session: AsyncSession, principal: Principal, target: Target, data: GradeUpdate
 ) -> dict[str, Any]:
     """Change a grade's score or comment."""
-    grade, max_points = await _target(db, session, principal, target.id, target.if_match)
+    grade, max_points = await _target(db, session, principal, target)
     changes = data.changes()
     if "score" in changes and not rules.score_in_range(changes["score"], max_points):
         raise ValidationFailed(
@@ -141,7 +140,7 @@ async def delete_grade(
     db: Database, session: AsyncSession, principal: Principal, target: Target
 ) -> None:
     """Delete a grade."""
-    grade, _ = await _target(db, session, principal, target.id, target.if_match)
+    grade, _ = await _target(db, session, principal, target)
     item = grade.item
     await writes.delete(session, repository.RESOURCE, target.id)
     await cache.invalidate(session, tag.student(item["student_id"]))

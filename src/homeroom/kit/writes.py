@@ -92,7 +92,6 @@ async def load(
     principal: Principal,
     resource: Resource,
     record: int | Target,
-    if_match: str | None = None,
     *,
     query: CompiledQuery | None = None,
     params: dict[str, Any] | None = None,
@@ -100,13 +99,11 @@ async def load(
 ) -> Loaded:
     """The record `principal` may see, read and locked in the write transaction: 404 when it
     is out of their scope, then `authorize` (which raises Forbidden for an action the caller
-    may not take on it), then 412 when `if_match` is not its current ETag. `query` is a
-    variant of the resource's read (more columns after the representation, `params` for
-    them). `record` is the id, or a `Target` that carries the If-Match."""
-    if isinstance(record, Target):
-        record_id, if_match = record.id, record.if_match
-    else:
-        record_id = record
+    may not take on it), then 412 when the `Target`'s If-Match is not its current ETag (a
+    bare id compares none). `query` is a variant of the resource's read (more columns after
+    the representation, `params` for them)."""
+    target = record if isinstance(record, Target) else Target(record)
+    record_id, if_match = target.id, target.if_match
     read = query or resource.query(db, scope_kind(principal))
     values = {**scope_params(principal), **(params or {}), "id": record_id}
     row = await SessionReader(session).first(for_update(db, read, resource.table), values)
