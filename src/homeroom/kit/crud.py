@@ -91,7 +91,6 @@ def standard_routes(
     *,
     id_name: str | None = None,
     get_name: str | None = None,
-    get: Callable[[Database, Principal, int], Awaitable[dict[str, Any]]] | None = None,
     cached_get: Callable[[Database, ResponseCache, Principal, int], Awaitable[Entry]] | None = None,
     list_note: str = "",
     with_list: bool = True,
@@ -101,11 +100,10 @@ def standard_routes(
     `PATCH /{<name>_id}` (If-Match honoured) and `DELETE /{<name>_id}` (204). `reads` and
     `writes_scope` are the scope dependencies (kit/auth) that authorize them; `id_name` and
     `get_name` name the record's path parameter and read route where they are not
-    `<name>_id` and `get_<name>`; `get(db, principal, id)` answers the read route where the
-    resource's scoped read alone does not, and `cached_get(db, pages, principal, id)` where
-    it answers from the response cache (kit/cache.py); `list_note` is added to the list
-    route's description; `with_list=False` leaves the list route to the domain (declared
-    before, to keep its place)."""
+    `<name>_id` and `get_<name>`; `cached_get(db, pages, principal, id)`, where given,
+    answers the read route from the response cache (kit/cache.py); `list_note` is added to
+    the list route's description; `with_list=False` leaves the list route to the domain
+    (declared before, to keep its place)."""
     noun = listing.resource.name.replace(" ", "_")
     resource = listing.resource
     id_name = id_name or f"{noun}_id"
@@ -127,8 +125,6 @@ def standard_routes(
         if cached_get is not None:
             assert pages is not None
             return cached_response(request, await cached_get(db, pages, principal, ids[id_name]))
-        if get is not None:
-            return json_response(request, await get(db, principal, ids[id_name]))
         return json_response(request, await read(db, principal, resource, ids[id_name]))
 
     listed: dict[str, Any] = {"request": Request, "principal": reads, "db": DB}
