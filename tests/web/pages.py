@@ -6,13 +6,14 @@ from httpx import AsyncClient, Response
 
 from tests.factories import PASSWORD
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# A form's hidden field, or the header htmx sends from the page's body (base.html).
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|"X-CSRF-Token": "([^"]+)"')
 
 
 def csrf_of(html: str) -> str:
     match = CSRF.search(html)
     assert match, "the page has no CSRF token"
-    return match[1]
+    return match[1] or match[2]
 
 
 async def sign_in(client: AsyncClient, email: str, password: str = PASSWORD) -> Response:

@@ -66,8 +66,8 @@ def test_every_asset_and_template_is_package_data() -> None:
     files = [
         p.relative_to(PACKAGE).as_posix()
         for folder in (STATIC_WEB, TEMPLATES)
-        for p in folder.iterdir()
+        for p in folder.rglob("*")
         if p.is_file()
     ]
-    assert {"static/web/htmx.min.js", "web/templates/sign_in.html"} <= set(files)
+    assert {"static/web/htmx.min.js", "web/templates/auth/sign_in.html"} <= set(files)
     assert [f for f in files if not any(fnmatch(f, pattern) for pattern in patterns)] == []

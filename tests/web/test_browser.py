@@ -32,7 +32,7 @@ async def test_a_teacher_signs_in_and_out(app: FastAPI, factory: Factory) -> Non
         await expect(page.get_by_role("heading", level=1)).to_contain_text(user.full_name)
         nav = page.get_by_role("navigation", name="Main")
         await expect(nav.get_by_role("link", name="Home")).to_be_visible()
-        sign_out = page.get_by_role("button", name="Sign out")
+        sign_out = nav.get_by_role("link", name="Sign out")
         await expect(sign_out).to_be_visible()
         assert await page.evaluate("typeof htmx") == "object"  # loaded under the CSP
 

@@ -23,6 +23,8 @@ from homeroom.config import Settings
 SESSION_COOKIE = "homeroom_session"
 SIGN_IN_COOKIE = "homeroom_sign_in"
 CSRF_FIELD = "csrf_token"
+# htmx sends the token as this header on every request it makes (base.html, hx-headers).
+CSRF_HEADER = "x-csrf-token"
 FORM_TYPE = "application/x-www-form-urlencoded"
 # A form of this UI has a handful of fields; anything past that is not one of ours.
 MAX_FIELDS = 32
@@ -93,10 +95,11 @@ class Form:
         return self.fields.get(name, "")[:limit]
 
 
-async def read_form(request: Request) -> Form:
+async def read_form(request: Request, max_fields: int = MAX_FIELDS) -> Form:
     """An application/x-www-form-urlencoded body, read under the application's body limit
     (kit/guards.LimitBody counts it as it arrives). A repeated field keeps its first value;
-    no body at all is an empty form (its CSRF check then refuses it)."""
+    no body at all is an empty form (its CSRF check then refuses it). A form with more than
+    `max_fields` fields is refused (a page with one field per student raises it)."""
     body = await request.body()
     if not body:
         return Form({})
@@ -111,7 +114,7 @@ async def read_form(request: Request) -> Form:
             strict_parsing=False,
             encoding="utf-8",
             errors="strict",
-            max_num_fields=MAX_FIELDS,
+            max_num_fields=max_fields,
         )
     except (UnicodeDecodeError, ValueError):
         raise FormRefused(400, "the form could not be read") from None

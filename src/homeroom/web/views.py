@@ -43,20 +43,49 @@ class Link:
 
 
 HOME = "/home"
+NOTIFICATIONS = "/notifications"
+PASSWORD_PAGE = "/account/password"
 
-# The role's main navigation: only pages that exist (a later step adds its page's link here).
+_OWN = (
+    Link("Grades", "/my/grades"),
+    Link("Attendance", "/my/attendance"),
+    Link("Courses", "/my/courses"),
+    Link("Reports", "/my/reports"),
+)
+_OFFICE = (
+    Link("Dashboard", "/dashboard"),
+    Link("Students", "/students"),
+    Link("Imports", "/imports"),
+    Link("Exports", "/exports"),
+    Link("Users", "/users"),
+)
+_EVERYONE = (Link("Notifications", NOTIFICATIONS), Link("Password", PASSWORD_PAGE))
+
+# The role's main navigation, by the accessible names the README lists ("Web UI"); every
+# role's ends with its notifications, its password and the Sign out link (base.html).
 NAV: dict[str, tuple[Link, ...]] = {
-    role: (Link("Home", HOME),) for role in ("admin", "staff", "teacher", "student", "guardian")
+    "admin": (Link("Home", HOME), *_OFFICE, *_EVERYONE),
+    "staff": (Link("Home", HOME), *_OFFICE, *_EVERYONE),
+    "teacher": (
+        Link("Home", HOME),
+        Link("Sections", "/sections"),
+        Link("Attendance", "/attendance"),
+        Link("Gradebook", "/gradebook"),
+        *_EVERYONE,
+    ),
+    "student": (Link("Home", HOME), *_OWN, *_EVERYONE),
+    "guardian": (Link("Home", HOME), *_OWN, *_EVERYONE),
 }
 
-# What each role's navigation will hold once the later steps land; the home page names them
-# as text, not as links, so nothing points at a page that is not there yet.
-COMING: dict[str, tuple[str, ...]] = {
-    "admin": ("Students", "Dashboard"),
-    "staff": ("Students", "Dashboard"),
-    "teacher": ("Attendance", "Gradebook"),
-    "student": ("Grades",),
-    "guardian": ("Grades",),
+STATUS_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    415: "Not a form",
+    422: "Not saved",
+    429: "Too many requests",
 }
 
 ROLE_NAMES = {
@@ -95,13 +124,23 @@ def page(
     return Prepared(body, status_code, raw)
 
 
-def redirect(location: str, headers: dict[str, str] | None = None) -> Response:
-    """303 See Other: after a form's POST, the browser GETs the next page."""
-    raw = [
-        *_RAW_SECURITY_HEADERS,
-        (b"location", location.encode("latin-1")),
-        (b"cache-control", NO_STORE.encode()),
-        (b"content-length", b"0"),
-    ]
+def error_line(error: dict[str, Any]) -> str:
+    """One line of a ValidationFailed's errors, for people: where, then what."""
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    where = " ".join(loc)
+    message = str(error.get("msg", ""))
+    return f"{where}: {message}" if where else message
+
+
+def redirect(request: Request, location: str, headers: dict[str, str] | None = None) -> Response:
+    """303 See Other: after a form's POST, the browser GETs the next page. A request made by
+    htmx gets HX-Redirect instead (it would otherwise follow the 303 inside the page)."""
+    raw = [*_RAW_SECURITY_HEADERS, (b"cache-control", NO_STORE.encode()), (b"content-length", b"0")]
+    if request.headers.get("hx-request") == "true":
+        raw.append((b"hx-redirect", location.encode("latin-1")))
+        status = 200
+    else:
+        raw.append((b"location", location.encode("latin-1")))
+        status = 303
     raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
-    return Prepared(b"", 303, raw)
+    return Prepared(b"", status, raw)
