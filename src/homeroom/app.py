@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from homeroom import __version__
 from homeroom.analytics.endpoints import router as analytics
@@ -133,6 +134,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestMetrics)
     app.add_middleware(Compress)  # outermost: also compresses error bodies
+    if settings.forwarded_allow_ips:
+        # Outside everything: the scheme and the client address are the proxy's word.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")

@@ -20,6 +20,11 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # The reverse proxies (addresses or networks, comma-separated; "*" for any) whose
+    # X-Forwarded-Proto and X-Forwarded-For are believed: behind one that ends TLS, pages
+    # then know they were served over HTTPS (Secure cookies) and sign-in throttling sees the
+    # person's address. Empty (the default): no forwarded header is believed.
+    forwarded_allow_ips: str = ""
     # API worker processes; None = one per core. `homeroom serve` exports the count it uses
     # to its workers, which size their database pools from it (see pool_sizes).
     workers: int | None = Field(default=None, ge=1)

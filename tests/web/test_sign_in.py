@@ -7,6 +7,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from homeroom.app import create_app
 from homeroom.config import Settings
 from homeroom.models import School
 from homeroom.web.session import SESSION_COOKIE, SIGN_IN_COOKIE
@@ -91,6 +92,26 @@ class TestSignIn:
                 assert "samesite=lax" in flags
                 assert "path=/" in flags
                 assert ("secure" in flags) is secure
+
+    async def test_behind_a_trusted_proxy_that_ends_tls_the_cookies_are_secure(
+        self, app: FastAPI, settings: Settings
+    ) -> None:
+        forwarded = {"x-forwarded-proto": "https", "x-forwarded-for": "203.0.113.9"}
+
+        async def sign_in_cookie(application: FastAPI) -> set[str]:
+            transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 123))
+            async with AsyncClient(transport=transport, base_url="http://test") as c:
+                r = await c.get("/", headers=forwarded)
+            cookie = next(
+                v for v in r.headers.get_list("set-cookie") if v.startswith(SIGN_IN_COOKIE)
+            )
+            return {part.strip().lower() for part in cookie.split(";")}
+
+        # By default no forwarded header is believed: a client could claim anything.
+        assert "secure" not in await sign_in_cookie(app)
+        proxied = create_app(settings.model_copy(update={"forwarded_allow_ips": "127.0.0.1"}))
+        async with proxied.router.lifespan_context(proxied):
+            assert "secure" in await sign_in_cookie(proxied)
 
     async def test_a_wrong_password_shows_an_alert_and_no_session(
         self, client: AsyncClient, factory: Factory, school: School

@@ -16,7 +16,6 @@ from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from homeroom.auth import service as auth_service
-from homeroom.auth.repository import WebSession
 from homeroom.config import Settings
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database
@@ -56,7 +55,7 @@ class Visit:
     """The signed-in person of this request: who they are (`person`), what the services
     see them as (`principal`), and the CSRF token of the forms shown to them."""
 
-    person: WebSession
+    person: auth_service.WebSession
     principal: Principal
     secret: str
     csrf: str
@@ -130,8 +129,8 @@ def render(
 
 
 def refused(request: Request, status_code: int, message: str, *, errors: Any = None) -> Response:
-    context = {"title": views.STATUS_TITLES.get(status_code, "Refused"), "message": message}
-    context["errors"] = errors or []
+    title = views.STATUS_TITLES.get(status_code, "Refused")
+    context = {"title": title, "message": message, "errors": errors or []}
     return views.page(request, "refused.html", context, status_code=status_code, personal=False)
 
 

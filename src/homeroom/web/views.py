@@ -44,7 +44,7 @@ class Link:
 
 HOME = "/home"
 NOTIFICATIONS = "/notifications"
-PASSWORD_PAGE = "/account/password"
+ACCOUNT = "/account/password"
 
 _OWN = (
     Link("Grades", "/my/grades"),
@@ -59,7 +59,7 @@ _OFFICE = (
     Link("Exports", "/exports"),
     Link("Users", "/users"),
 )
-_EVERYONE = (Link("Notifications", NOTIFICATIONS), Link("Password", PASSWORD_PAGE))
+_EVERYONE = (Link("Notifications", NOTIFICATIONS), Link("Password", ACCOUNT))
 
 # The role's main navigation, by the accessible names the README lists ("Web UI"); every
 # role's ends with its notifications, its password and the Sign out link (base.html).
