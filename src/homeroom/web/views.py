@@ -18,6 +18,7 @@ templates = Environment(
     undefined=StrictUndefined,  # a misspelt variable fails the page, not renders blank
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # templates ship with the package: no stat() of the file per page
 )
 templates.globals["assets"] = ASSETS_URL
 
