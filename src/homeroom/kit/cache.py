@@ -27,7 +27,10 @@ Reading versions cheaply:
 - SQLite: `PRAGMA data_version` on the reader connection changes whenever another connection
   committed. Versions read while it holds one value stay valid until it changes, so a hit
   costs the pragma (about a microsecond, no statement) and a dict lookup.
-- PostgreSQL: one primary-key SELECT of the versions per cached read.
+- PostgreSQL: a primary-key SELECT of the versions, shared by the cached reads of the process
+  that arrive together (`SharedVersionReads`): a read joins the next SELECT to start, never
+  one already sent, so what it gets is at least as new as any write acknowledged before the
+  read began. Under load one SELECT answers many reads.
 
 Redis down or failing: a warning (at most one per `_WARN_EVERY` seconds), Redis skipped for
 `_RETRY_AFTER` seconds, reads served from memory or the database. Never an error.
@@ -46,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import structlog
 from cashews.backends.memory import Memory
 from prometheus_client import Counter
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import Text, any_, bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -147,6 +150,61 @@ def _versions(count: int) -> Any:
     )
 
 
+@compiled
+def _versions_of_any() -> Any:
+    """PostgreSQL: the versions of any number of tags, one statement (an array parameter)."""
+    tags: Any = bindparam("tags", type_=postgresql.ARRAY(Text))
+    return select(CacheVersion.tag, CacheVersion.version).where(CacheVersion.tag == any_(tags))
+
+
+class SharedVersionReads:
+    """Concurrent cached reads of one process share one SELECT of versions.
+
+    A read adds its tags to the NEXT batch, the one not yet sent, and waits for it. A batch
+    is sent as soon as no other is running, and the reads that arrive meanwhile form the one
+    after it. So every batch's SELECT starts after each of its reads arrived: a read sees
+    every write acknowledged before it began (the never-stale rule), while under load one
+    round trip serves every read that came in during the previous one.
+    """
+
+    def __init__(self, fetch: Callable[[list[str]], Awaitable[dict[str, int]]]) -> None:
+        self._fetch = fetch
+        self._tags: set[str] = set()
+        self._next: asyncio.Future[dict[str, int]] | None = None
+        self._runner: asyncio.Task[None] | None = None
+
+    async def read(self, tags: Iterable[str]) -> dict[str, int]:
+        """The current version of each of `tags` (a tag without a row is absent)."""
+        self._tags.update(tags)
+        batch = self._next
+        if batch is None:
+            batch = self._next = asyncio.get_running_loop().create_future()
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run())
+        # Shielded: a request cancelled while it waits must not cancel the batch for the rest.
+        return await asyncio.shield(batch)
+
+    async def _run(self) -> None:
+        try:
+            while (batch := self._next) is not None:
+                tags, self._tags, self._next = self._tags, set(), None
+                try:
+                    found = await self._fetch(sorted(tags))
+                except Exception as exc:
+                    batch.set_exception(exc)
+                    batch.exception()  # retrieved here too: no "never retrieved" warning
+                except BaseException:
+                    batch.cancel()
+                    raise
+                else:
+                    batch.set_result(found)
+        finally:
+            self._runner = None
+            if self._next is not None:  # cancelled between batches: nobody may wait forever
+                self._next.cancel()
+                self._next = None
+
+
 class ResponseCache:
     """One process's view of the cache: memory store (LRU, TTL), optional Redis behind it,
     versions read from `db`. Created in the app's lifespan beside the Database
@@ -170,6 +228,7 @@ class ResponseCache:
             )
         self._versions: dict[str, int] = {}
         self._data_version: int | None = None
+        self._shared_reads = SharedVersionReads(self._fetch_versions)
         self._redis_retry_at = 0.0
         self._warned_at = -_WARN_EVERY
         self._hits: dict[str, Any] = {}
@@ -217,15 +276,16 @@ class ResponseCache:
         wanted = [EPOCH, *tags]
         known = self._versions
         reader: Any = db.reader
-        if db.is_sqlite:
-            data_version = reader.data_version()
-            if data_version != self._data_version:
-                known.clear()
-                self._data_version = data_version
-            missing = [t for t in wanted if t not in known]
-        else:
-            known = {}
-            missing = wanted
+        if not db.is_sqlite:
+            found = await self._shared_reads.read(wanted)
+            if not found.get(EPOCH):
+                return None
+            return [found.get(t, 0) for t in wanted]
+        data_version = reader.data_version()
+        if data_version != self._data_version:
+            known.clear()
+            self._data_version = data_version
+        missing = [t for t in wanted if t not in known]
         if missing:
             rows = await reader.all(
                 _versions(db, len(missing)), {f"t{i}": tag for i, tag in enumerate(missing)}
@@ -236,6 +296,10 @@ class ResponseCache:
         if known[EPOCH] == 0:
             return None
         return [known[t] for t in wanted]
+
+    async def _fetch_versions(self, tags: list[str]) -> dict[str, int]:
+        rows = await self.db.reader.all(_versions_of_any(self.db), {"tags": tags})
+        return dict(rows)
 
     # -- the cached read --
 
