@@ -13,6 +13,7 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    or_,
     select,
     text,
 )
@@ -459,3 +460,71 @@ async def section_by_date(
 ) -> list[Row]:
     """(date, present, absent, late, excused) per session date, oldest first."""
     return await _section_rows(db, _section_by_date, section_id, date_from, date_to)
+
+
+# --- a student's missed days -------------------------------------------------------------------
+
+
+class MissedDay(NamedTuple):
+    """A record other than present, with its section's course."""
+
+    id: int
+    date: Any
+    status: str
+    note: str
+    section_id: int
+    section_name: str
+    course_code: str
+    course_title: str
+
+
+@compiled
+def _missed(kind: ScopeKind, has_before: bool) -> Select[Any]:
+    stmt = (
+        select(
+            AttendanceRecord.id,
+            AttendanceSession.date,
+            AttendanceRecord.status,
+            AttendanceRecord.note,
+            Section.id,
+            Section.name,
+            Course.code,
+            Course.title,
+        )
+        .select_from(AttendanceRecord)
+        .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
+        .join(Section, Section.id == AttendanceSession.section_id)
+        .join(Course, Course.id == Section.course_id)
+        .where(*_record_scope(kind))
+        .where(AttendanceRecord.student_id == bindparam("student_id"))
+        .where(AttendanceRecord.status != "present")
+        .order_by(AttendanceSession.date.desc(), AttendanceRecord.id.desc())
+        .limit(bindparam("limit"))
+    )
+    if has_before:
+        day = bindparam("before_date", type_=Date)
+        stmt = stmt.where(
+            or_(
+                AttendanceSession.date < day,
+                and_(AttendanceSession.date == day, AttendanceRecord.id < bindparam("before_id")),
+            )
+        )
+    return stmt
+
+
+async def missed(
+    db: Database,
+    kind: ScopeKind,
+    scope: dict[str, Any],
+    student_id: int,
+    before: tuple[dt.date, int] | None,
+    limit: int,
+) -> list[MissedDay]:
+    """One statement: up to `limit` of the student's records that are not present, in the
+    caller's scope (as the attendance list), the latest first; after the position `before`
+    (date, record id) when given (keyset)."""
+    params: dict[str, Any] = {**scope, "student_id": student_id, "limit": limit}
+    if before is not None:
+        params |= {"before_date": before[0], "before_id": before[1]}
+    rows = await db.reader.all(_missed(db, kind, before is not None), params)
+    return [MissedDay._make(row) for row in rows]

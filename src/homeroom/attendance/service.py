@@ -1,5 +1,6 @@
 """Business rules for attendance. Never commits: the request's unit of work does."""
 
+import datetime as dt
 from typing import Any
 
 import orjson
@@ -363,6 +364,40 @@ async def section_summary_cached(
     )
     key = (section_id, period.date_from, period.date_to, *cache.scope_key(principal))
     return await pages.cached("section_attendance", key, tags, build)
+
+
+# --- a student's missed days ---------------------------------------------------------------------
+
+MISSED_PAGE = 50
+
+
+def _day(value: Any) -> dt.date:
+    """A DATE column's value: a date (PostgreSQL) or its ISO text (SQLite's raw path)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+async def missed_days(
+    db: Database,
+    principal: Principal,
+    student_id: int,
+    before: tuple[dt.date, int] | None = None,
+    limit: int = MISSED_PAGE,
+) -> dict[str, Any]:
+    """The student's records that are not present (absent, late, excused), the latest first,
+    `limit` at a time (keyset: `before` is the (date, record id) the previous page ended
+    at, its `next`). The attendance list's scope; 404 when the student is out of it. Two
+    statements."""
+    kind, scope = scope_kind(principal), scope_params(principal)
+    if not await repository.student_visible(db, kind, scope, student_id):
+        raise NotFound("student not found")
+    rows = await repository.missed(db, kind, scope, student_id, before, limit + 1)
+    days = [{**row._asdict(), "date": _day(row.date)} for row in rows[:limit]]
+    last = days[-1] if len(rows) > limit else None
+    return {
+        "student_id": student_id,
+        "days": days,
+        "next": None if last is None else (last["date"], last["id"]),
+    }
 
 
 WRITES = Writes(create_attendance, update_attendance, delete_attendance)

@@ -4,9 +4,9 @@ A section row carries its course's code and title, its teacher's name and its en
 joined and counted in the same statement so a page of any size is one query.
 """
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, exists, func, select
+from sqlalchemy import Select, and_, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.kit.db import Database, Row, compiled
@@ -19,8 +19,16 @@ from homeroom.kit.pagination import (
     page_statement,
 )
 from homeroom.kit.records import Listing, equals, resource
-from homeroom.kit.scopes import ScopeKind, school_filter, section_filter
-from homeroom.models import AnalyticsSection, Course, Enrollment, Section, Student, Teacher
+from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
+from homeroom.models import (
+    AnalyticsSection,
+    Course,
+    Enrollment,
+    Section,
+    Student,
+    Teacher,
+    Term,
+)
 from homeroom.sections.schemas import RosterFilters, SectionFilters, SectionRead
 
 # The representation's fields that are not the section's own columns: joined or kept by
@@ -151,6 +159,79 @@ async def roster_page(
     if total is not None:
         return rows, total
     return rows, int(await db.reader.scalar(_roster_count(db, has_status), params))
+
+
+# --- a student's sections -----------------------------------------------------------------------
+
+
+class StudentSection(NamedTuple):
+    """One of a student's sections (not dropped); every field None on the one row of a
+    student with none."""
+
+    section_id: int | None
+    section_name: str | None
+    course_code: str | None
+    course_title: str | None
+    credits: float | None
+    term_id: int | None
+    term_name: str | None
+    term_start: Any
+    term_end: Any
+    teacher_name: str | None
+    room: str | None
+    meeting_pattern: str | None
+    status: str | None
+
+
+@compiled
+def _student_sections(kind: ScopeKind) -> Select[Any]:
+    """The student (the parameter `student_id`) in the caller's scope, with each section they
+    are enrolled in (outer joins: a visible student without sections is one row of NULLs); a
+    teacher's, only the sections they teach (as the student's grades)."""
+    section = Section.id == Enrollment.section_id
+    if kind == "teacher":
+        section = and_(section, Section.teacher_id == bindparam("scope_profile"))
+    return (
+        select(
+            Section.id,
+            Section.name,
+            Course.code,
+            Course.title,
+            Course.credits,
+            Term.id,
+            Term.name,
+            Term.start_date,
+            Term.end_date,
+            (Teacher.first_name + " " + Teacher.last_name).label("teacher_name"),
+            Section.room,
+            Section.meeting_pattern,
+            Enrollment.status,
+        )
+        .select_from(Student)
+        .outerjoin(
+            Enrollment,
+            and_(Enrollment.student_id == Student.id, Enrollment.status != "dropped"),
+        )
+        .outerjoin(Section, section)
+        .outerjoin(Course, Course.id == Section.course_id)
+        .outerjoin(Term, Term.id == Course.term_id)
+        .outerjoin(Teacher, Teacher.id == Section.teacher_id)
+        .where(Student.id == bindparam("student_id"))
+        .where(school_filter(kind, Student.school_id))
+        .where(student_filter(kind, Student.id))
+        .order_by(Term.start_date.desc(), Term.id.desc(), Course.code, Section.id)
+    )
+
+
+async def student_sections(
+    db: Database, kind: ScopeKind, scope: dict[str, Any], student_id: int
+) -> list[StudentSection] | None:
+    """One statement: the student's sections, latest term first, by course code; None when
+    the student is not in the caller's scope."""
+    rows = await db.reader.all(_student_sections(db, kind), {**scope, "student_id": student_id})
+    if not rows:
+        return None
+    return [StudentSection._make(row) for row in rows if row[0] is not None]
 
 
 # --- writes -------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Business rules for sections and their rosters. Never commits: the request's unit of work does."""
 
+import datetime as dt
 from typing import Any
 
 import orjson
@@ -160,6 +161,35 @@ async def delete_section(
     )
     await writes.delete(session, repository.RESOURCE, section.id)
     await _changed(session, current)
+
+
+def _day(value: Any) -> dt.date | None:
+    """A DATE column's value: a date (PostgreSQL) or its ISO text (SQLite's raw path)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+async def student_sections(
+    db: Database, principal: Principal, student_id: int
+) -> list[dict[str, Any]]:
+    """The sections a student is enrolled in (not dropped), the latest term first and by
+    course code: course, section, teacher, room, meeting pattern and term. One statement;
+    404 when the student is out of the caller's scope (the students' rule: a student
+    themself, a guardian their children, a teacher their sections' students, the school)."""
+    kind, scope = scope_kind(principal), scope_params(principal)
+    rows = await repository.student_sections(db, kind, scope, student_id)
+    if rows is None:
+        raise NotFound("student not found")
+    return [
+        {
+            **row._asdict(),
+            "credits": None if row.credits is None else float(row.credits),
+            "term_start": _day(row.term_start),
+            "term_end": _day(row.term_end),
+        }
+        for row in rows
+    ]
 
 
 WRITES = Writes(create_section, update_section, delete_section)

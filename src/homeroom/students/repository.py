@@ -269,3 +269,34 @@ async def find_conflict(
     if email is not None and row.email == email:
         return "email"
     return "student_number"
+
+
+# --- a student's or a guardian's own ----------------------------------------------------------
+
+# More children than any family has: the list stays bounded whatever the links say.
+MAX_OWN = 100
+OWN_COLUMNS = (
+    Student.id,
+    Student.student_number,
+    Student.first_name,
+    Student.last_name,
+    Student.grade_level,
+)
+
+
+@compiled
+def _own(kind: ScopeKind) -> Select[Any]:
+    return (
+        select(*OWN_COLUMNS)
+        .where(school_filter(kind, Student.school_id))
+        .where(student_filter(kind, Student.id))
+        .order_by(Student.first_name, Student.last_name, Student.id)
+        .limit(MAX_OWN)
+    )
+
+
+async def own_students(db: Database, kind: ScopeKind, scope: dict[str, Any]) -> list[Row]:
+    """One statement: (id, student_number, first_name, last_name, grade_level) of the
+    students the caller may see under the scope `kind` (called for students and guardians:
+    themself, or their children), by first name."""
+    return await db.reader.all(_own(db, kind), scope)

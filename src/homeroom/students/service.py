@@ -11,6 +11,7 @@ from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database
 from homeroom.kit.errors import Conflict
+from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.kit.writes import Target
 from homeroom.models import utcnow
 from homeroom.students import repository
@@ -109,6 +110,17 @@ async def restore_student(
     audit.record(session, principal, "restore", "student", student_id, school_id)
     await _changed(session, student_id, school_id)
     return restored
+
+
+async def own_students(db: Database, principal: Principal) -> list[dict[str, Any]]:
+    """The students whose own pages the caller sees: a student themself, a guardian their
+    children (by first name); anyone else none (an administrator's scope is not "their own").
+    The same scope as get_student: each of them opens there."""
+    if principal.role not in ("student", "guardian"):
+        return []
+    rows = await repository.own_students(db, scope_kind(principal), scope_params(principal))
+    fields = [column.key for column in repository.OWN_COLUMNS]
+    return [dict(zip(fields, row, strict=True)) for row in rows]
 
 
 WRITES = Writes(create_student, update_student, archive_student)

@@ -5,9 +5,10 @@ from fastapi.staticfiles import StaticFiles
 
 from homeroom.web import views
 from homeroom.web.auth import routes as auth
+from homeroom.web.my import routes as my
 
 # Each room of the UI (web/<room>/routes.py), as the domains have rooms.
-ROOMS = (auth,)
+ROOMS = (auth, my)
 
 
 def add_web_routes(app: FastAPI) -> None:
