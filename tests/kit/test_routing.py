@@ -19,7 +19,7 @@ from homeroom.kit.routing import (
     is_json_read,
     route_index,
 )
-from homeroom.web.routes import router as web_router
+from homeroom.web.pages import WebRoute
 
 
 def _samples(app: FastAPI) -> list[str]:
@@ -87,20 +87,19 @@ class TestIndexedMatching:
 
     def test_every_api_route_is_a_homeroom_route(self, app: FastAPI) -> None:
         """Routers are declared with route_class=Route and included with include_router,
-        which keeps each route's class. The web UI's pages (web/routes.py) are no API routes:
-        out of the OpenAPI document, answering HTML, with nothing of kit's Route to add."""
-        pages = {
-            (r.path, frozenset(r.methods)) for r in web_router.routes if isinstance(r, APIRoute)
-        }
+        which keeps each route's class. The web UI's pages (web/<room>/routes.py) are no API
+        routes: out of the OpenAPI document, answering HTML, each a WebRoute."""
         others = [
             r.path
             for r in app.routes
             if isinstance(r, APIRoute)
             and type(r) is not Route
-            and (r.path, frozenset(r.methods)) not in pages
+            and type(r) is not WebRoute
         ]
         assert others == []
-        assert {path for path, _ in pages} == {"/", "/home", "/sign-out"}
+        pages = {r.path for r in app.routes if type(r) is WebRoute}
+        assert {"/", "/home", "/sign-out"} <= pages
+        assert not any(path.startswith("/api/") for path in pages)
 
     def test_keys(self) -> None:
         assert _route_key("/api/v1/students/{student_id}") == ("api", "v1", "students")
@@ -124,7 +123,10 @@ class TestJsonReads:
         others = {
             route.path
             for route in app.router.routes
-            if isinstance(route, APIRoute) and "GET" in route.methods and not is_json_read(route)
+            if isinstance(route, APIRoute)
+            and "GET" in route.methods
+            and not is_json_read(route)
+            and type(route) is not WebRoute  # the web UI's pages: HTML
         }
         assert others == {
             "/api/v1/export/students/csv",
@@ -136,9 +138,8 @@ class TestJsonReads:
             "/healthz",
             "/readyz",
             "/metrics",
-            "/",  # the web UI's pages (HTML)
-            "/home",
         }
+        assert not any(is_json_read(r) for r in app.router.routes if type(r) is WebRoute)
         student = find_route(app, _get("/api/v1/students/7"))
         assert student is not None and is_json_read(student)
         assert find_route(app, _get("/api/v1/nothing-here")) is None
