@@ -5,9 +5,11 @@ from fastapi.staticfiles import StaticFiles
 
 from homeroom.web import views
 from homeroom.web.auth import routes as auth
+from homeroom.web.dashboard import routes as dashboard
+from homeroom.web.students import routes as students
 
 # Each room of the UI (web/<room>/routes.py), as the domains have rooms.
-ROOMS = (auth,)
+ROOMS = (auth, dashboard, students)
 
 
 def add_web_routes(app: FastAPI) -> None:
