@@ -23,7 +23,13 @@ from homeroom.guardians import service as guardian_service
 from homeroom.kit.auth import Principal, can
 from homeroom.kit.db import Database
 from homeroom.kit.deps import DB, PageCache, Session
-from homeroom.kit.errors import Conflict, Forbidden, NotFound, PreconditionFailed
+from homeroom.kit.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from homeroom.kit.pagination import PageRequest, encode_cursor, plan_page
 from homeroom.kit.responses import etag_of
 from homeroom.kit.writes import Target
@@ -302,14 +308,16 @@ async def create_student(request: Request, visit: Visitor, db: DB, session: Sess
     try:
         data = StudentCreate.model_validate(body)
         created = await student_service.create_student(db, session, principal, data)
-    except (ValidationError, Conflict) as error:
+    except (ValidationError, ValidationFailed, Conflict) as error:
         await session.rollback()
         if isinstance(error, ValidationError):
             errors = field_errors(error)
+        elif isinstance(error, ValidationFailed):  # the school of an all-schools admin
+            errors = {str((e.get("loc") or [""])[-1]): "is required" for e in error.errors or []}
         else:
             errors = {conflict_field(error): CONFLICT_MESSAGES[conflict_field(error)]}
         if "school_id" in errors:
-            errors["school_id"] = "choose the school"
+            errors["school_id"] = "must be chosen"
         return _form_page(
             request,
             visit,
@@ -377,39 +385,37 @@ async def save_student(
     version = form.get("version", 64)
     heading = f"Edit {record['first_name']} {record['last_name']}"
     action = f"{PAGE}/{sid}/edit"
+    errors = dict.fromkeys((name for name in FIELDS if values[name] == ""), "is required")
     try:
         data = StudentUpdate.model_validate({k: v for k, v in values.items() if v != ""})
-        missing = [name for name in FIELDS if values[name] == ""]
-        if missing:
-            return _form_page(
-                request,
-                visit,
-                values=values,
-                errors=dict.fromkeys(missing, "is required"),
-                action=action,
-                heading=heading,
-                record=record,
-                version=version,
-                alert=NOT_SAVED,
-                status_code=422,
-            )
-        changes = _changes(data, record)
-        if not changes:
-            return views.redirect(request, f"{PAGE}/{sid}?done=unchanged")
-        target = Target(sid, version or None)
-        await student_service.update_student(
-            db, session, principal, target, StudentUpdate.model_validate(changes)
+    except ValidationError as error:
+        errors = field_errors(error) | errors
+    if errors:
+        return _form_page(
+            request,
+            visit,
+            values=values,
+            errors=errors,
+            action=action,
+            heading=heading,
+            record=record,
+            version=version,
+            alert=NOT_SAVED,
+            status_code=422,
         )
-    except (ValidationError, Conflict, PreconditionFailed) as error:
+    changes = _changes(data, record)
+    if not changes:
+        return views.redirect(request, f"{PAGE}/{sid}?done=unchanged")
+    try:
+        target = Target(sid, version or None)
+        update = StudentUpdate.model_validate(changes)
+        await student_service.update_student(db, session, principal, target, update)
+    except (Conflict, PreconditionFailed) as error:
         await session.rollback()
         alert = NOT_SAVED
-        errors: dict[str, str] = {}
-        status_code = 422
-        if isinstance(error, ValidationError):
-            errors = field_errors(error)
-        elif isinstance(error, Conflict):
+        status_code = 409
+        if isinstance(error, Conflict):
             errors = {conflict_field(error): CONFLICT_MESSAGES[conflict_field(error)]}
-            status_code = 409
         else:
             alert = (
                 "Someone else changed this student since you opened the form. The saved "
