@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from datetime import date
 
+from fastapi import FastAPI
 from httpx import AsyncClient
 
-from homeroom.models import Guardian, School, Section, Student, Teacher, User
+from homeroom.models import Course, Guardian, School, Section, Student, Teacher, User
 from tests.factories import Factory
 from tests.web.pages import sign_in
 
@@ -16,13 +17,14 @@ class Office:
     staff: User
     admin: User
     teacher: Teacher
+    course: Course
     section: Section
     student: Student  # in the teacher's section, with a guardian, a grade and attendance
     guardian: Guardian
     other: Student  # in no section of the teacher's, nobody's child
 
 
-async def office(factory: Factory) -> Office:
+async def office(factory: Factory, app: FastAPI) -> Office:
     school = await factory.school()
     staff = await factory.user("staff", school)
     admin = await factory.user("admin", school)
@@ -39,7 +41,10 @@ async def office(factory: Factory) -> Office:
     await factory.grade(enrollment, assessment, 55.0)
     await factory.attendance(section, student, date(2026, 11, 2), "present")
     await factory.attendance(section, student, date(2026, 11, 3), "absent")
-    return Office(school, staff, admin, teacher, section, student, guardian, other)
+    # Each test starts from emptied tables, cache versions included; a serving process writes
+    # its cache epoch at start, so it is put back here (without one nothing is cached).
+    await app.state.cache.ensure_epoch()
+    return Office(school, staff, admin, teacher, course, section, student, guardian, other)
 
 
 async def email_of(factory: Factory, who: object) -> str:
@@ -50,5 +55,7 @@ async def email_of(factory: Factory, who: object) -> str:
 
 
 async def signed_in_as(client: AsyncClient, factory: Factory, who: object) -> None:
+    """`who` signed in on `client` (anyone signed in there before is forgotten)."""
+    client.cookies.clear()
     r = await sign_in(client, await email_of(factory, who))
     assert r.status_code == 303, r.text
