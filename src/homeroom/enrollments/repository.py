@@ -8,15 +8,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, insert, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.enrollments.schemas import EnrollmentFilters, EnrollmentRead
-from homeroom.kit.db import Row
+from homeroom.kit.db import Database, Row, compiled
 from homeroom.kit.pagination import Sorting
 from homeroom.kit.records import Listing, columns_of, equals, resource
 from homeroom.kit.scopes import ScopeKind, school_filter, section_filter, student_filter
-from homeroom.models import Enrollment, Section, Student
+from homeroom.models import Course, Enrollment, Section, Student, Teacher, Term
 
 COLUMNS = columns_of(Enrollment, EnrollmentRead)
 SORTING = Sorting.of(COLUMNS, "id", "enrolled_at")
@@ -119,3 +119,40 @@ async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     result = await session.execute(insert(Enrollment).returning(*COLUMNS), list(rows))
     by_pair = {(r.student_id, r.section_id): tuple(r) for r in result.all()}
     return [by_pair[(row["student_id"], row["section_id"])] for row in rows]
+
+
+# --- one student's enrollments, with what a person reads of each section ------------------------
+
+
+@compiled
+def _student_enrollments(kind: ScopeKind) -> Select[Any]:
+    """The student's enrollments the caller may see (the list's scope), each with its
+    section's course, term and teacher: one statement, newest term first."""
+    return (
+        _scoped(kind)
+        .with_only_columns(
+            Enrollment.id,
+            Enrollment.section_id,
+            Enrollment.status,
+            Enrollment.enrolled_at,
+            Section.name.label("section_name"),
+            Course.code.label("course_code"),
+            Course.title.label("course_title"),
+            Term.name.label("term_name"),
+            Teacher.first_name.label("teacher_first_name"),
+            Teacher.last_name.label("teacher_last_name"),
+        )
+        .join(Section, Section.id == Enrollment.section_id)
+        .join(Course, Course.id == Section.course_id)
+        .join(Term, Term.id == Course.term_id)
+        .outerjoin(Teacher, Teacher.id == Section.teacher_id)
+        .where(Enrollment.student_id == bindparam("student_id"))
+        .order_by(Term.start_date.desc(), Course.code, Section.name, Enrollment.id)
+    )
+
+
+async def student_enrollments(
+    db: Database, kind: ScopeKind, scope: dict[str, Any], student_id: int
+) -> list[Row]:
+    query = _student_enrollments(db, kind)
+    return await db.reader.all(query, {**scope, "student_id": student_id})

@@ -204,4 +204,32 @@ async def delete_enrollment(
     await _changed(session, (current["student_id"], current["section_id"]))
 
 
+# --- reads ----------------------------------------------------------------------------------------
+
+STUDENT_ENROLLMENT_FIELDS = (
+    "id",
+    "section_id",
+    "status",
+    "enrolled_at",
+    "section_name",
+    "course_code",
+    "course_title",
+    "term_name",
+    "teacher_first_name",
+    "teacher_last_name",
+)
+
+
+async def student_enrollments(
+    db: Database, principal: Principal, student_id: int
+) -> list[dict[str, Any]]:
+    """A student's enrollments the caller may see, as GET /enrollments?student_id= scopes
+    them (a teacher: those of their own sections), each with its section's course, term and
+    teacher, newest term first. One statement; none for a student out of scope."""
+    rows = await repository.student_enrollments(
+        db, scope_kind(principal), scope_params(principal), student_id
+    )
+    return [dict(zip(STUDENT_ENROLLMENT_FIELDS, row, strict=True)) for row in rows]
+
+
 WRITES = Writes(create_enrollment, update_enrollment, delete_enrollment)

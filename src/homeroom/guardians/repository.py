@@ -11,7 +11,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from homeroom.guardians.schemas import GuardianFilters, GuardianRead
-from homeroom.kit.db import Row
+from homeroom.kit.db import Database, Row, compiled
 from homeroom.kit.pagination import Sorting
 from homeroom.kit.records import Listing, columns_of, contains, resource
 from homeroom.kit.scopes import ScopeKind, school_filter, student_filter
@@ -149,3 +149,31 @@ async def remove_link(session: AsyncSession, guardian_id: int, student_id: int) 
         )
     )
     return bool(result.rowcount)
+
+
+@compiled
+def _of_student(kind: ScopeKind) -> Select[Any]:
+    """The guardians of one student the caller may see (the list's scope, and the student's:
+    no row for a student out of it), with how each is related, by name."""
+    return (
+        select(
+            Guardian.id,
+            Guardian.first_name,
+            Guardian.last_name,
+            Guardian.email,
+            Guardian.phone,
+            StudentGuardian.relationship,
+        )
+        .join(StudentGuardian, StudentGuardian.guardian_id == Guardian.id)
+        .where(StudentGuardian.student_id == bindparam("student_id"))
+        .where(student_filter(kind, StudentGuardian.student_id))
+        .where(school_filter(kind, Guardian.school_id))
+        .where(guardian_filter(kind, Guardian.id))
+        .order_by(Guardian.last_name, Guardian.first_name, Guardian.id)
+    )
+
+
+async def of_student(
+    db: Database, kind: ScopeKind, scope: dict[str, Any], student_id: int
+) -> list[Row]:
+    return await db.reader.all(_of_student(db, kind), {**scope, "student_id": student_id})

@@ -137,4 +137,19 @@ async def unlink_student(
     )
 
 
+STUDENT_GUARDIAN_FIELDS = ("id", "first_name", "last_name", "email", "phone", "relationship")
+
+
+async def student_guardians(
+    db: Database, principal: Principal, student_id: int
+) -> list[dict[str, Any]]:
+    """A student's guardians the caller may see (GET /guardians' scope: a guardian sees
+    themself), each with their relationship to the student. One statement; none for a
+    student out of scope."""
+    rows = await repository.of_student(
+        db, scope_kind(principal), scope_params(principal), student_id
+    )
+    return [dict(zip(STUDENT_GUARDIAN_FIELDS, row, strict=True)) for row in rows]
+
+
 WRITES = Writes(create_guardian, update_guardian, delete_guardian)

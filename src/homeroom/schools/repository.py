@@ -1,8 +1,11 @@
-"""School queries (the create-school command's)."""
+"""School queries (the create-school command's, and the schools a person may pick)."""
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from homeroom.kit.db import Database, Row, compiled
 from homeroom.models import School
 
 
@@ -17,3 +20,16 @@ async def add(session: AsyncSession, code: str, name: str) -> int:
     session.add(school)
     await session.flush()
     return school.id
+
+
+@compiled
+def _named(one: bool) -> Select[Any]:
+    stmt = select(School.id, School.name, School.code)
+    if one:
+        stmt = stmt.where(School.id == bindparam("school_id"))
+    return stmt.order_by(School.name, School.id)
+
+
+async def named(db: Database, school_id: int | None) -> list[Row]:
+    """Every school by name, or the one `school_id` names."""
+    return await db.reader.all(_named(db, school_id is not None), {"school_id": school_id})

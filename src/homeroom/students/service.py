@@ -11,17 +11,30 @@ from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database
 from homeroom.kit.errors import Conflict
+from homeroom.kit.pagination import PagePlan
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.kit.writes import Target
 from homeroom.models import utcnow
 from homeroom.students import repository
-from homeroom.students.schemas import StudentCreate, StudentUpdate
+from homeroom.students.schemas import StudentCreate, StudentFilters, StudentUpdate
 
 
 async def get_student(db: Database, principal: Principal, student_id: int) -> dict[str, Any]:
     """The student as GET /students/{id} answers it (404 when out of the caller's scope):
     what another domain reads to check that a student is the caller's to see."""
     return await records.read(db, principal, repository.RESOURCE, student_id)
+
+
+async def list_students(
+    db: Database, principal: Principal, filters: StudentFilters, plan: PagePlan
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the students the caller may see, as GET /students answers it: `plan`'s
+    limit + 1 rows (the last tells that more follow) and the list's total."""
+    rows, total = await repository.LISTING.page(db, principal, filters, plan)
+    return [repository.LISTING.item(row) for row in rows], total
+
+
+SORTING = repository.SORTING  # the list's sort keys, for planning a page of it
 
 
 async def _ensure_unique(

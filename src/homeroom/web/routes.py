@@ -5,10 +5,12 @@ from fastapi.staticfiles import StaticFiles
 
 from homeroom.web import views
 from homeroom.web.auth import routes as auth
+from homeroom.web.dashboard import routes as dashboard
 from homeroom.web.my import routes as my
+from homeroom.web.students import routes as students
 
 # Each room of the UI (web/<room>/routes.py), as the domains have rooms.
-ROOMS = (auth, my)
+ROOMS = (auth, my, dashboard, students)
 
 
 def add_web_routes(app: FastAPI) -> None:
