@@ -44,7 +44,7 @@ class Link:
 
 HOME = "/home"
 NOTIFICATIONS = "/notifications"
-PASSWORD_PAGE = "/account/password"
+PASSWORD_PAGE = "/account/password"  # noqa: S105
 
 _OWN = (
     Link("Grades", "/my/grades"),
