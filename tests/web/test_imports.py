@@ -1,6 +1,7 @@
 """The Imports page: upload, a dry-run preview that writes nothing, then the real import of
 the same file (all or nothing), and the templates."""
 
+import asyncio
 import io
 import re
 from pathlib import Path
@@ -218,6 +219,27 @@ class TestPreview:
         assert message in alert_of(r.text)
         assert '<option value="students" selected>' in r.text  # the choice kept
 
+    async def test_an_admin_of_every_school_names_the_school(
+        self, client: AsyncClient, factory: Factory, school: School
+    ) -> None:
+        admin = await factory.user("admin", None)
+        await sign_in(client, admin.email)
+        page = await client.get("/imports")
+        assert '<label for="school_id">School id</label>' in page.text
+        token = csrf_of(page.text)
+        r = await preview(client, csv_text(HEADER, *GOOD), token=token)
+        assert r.status_code == 422
+        assert "school_id is required" in alert_of(r.text)
+        r = await preview(client, csv_text(HEADER, *GOOD), token=token, school_id=str(school.id))
+        assert status_of(r.text).startswith("2 rows ready")
+        form = {"csrf_token": token, "token": apply_token(r.text)}
+        assert (await client.post("/imports/apply", data=form)).status_code == 200
+        async with factory.db.sessionmaker() as session:
+            schools = await session.scalars(
+                select(Student.school_id).where(Student.student_number.like("W%"))
+            )
+            assert set(schools.all()) == {school.id}
+
     async def test_choices_off_the_lists_are_refused(
         self, client: AsyncClient, factory: Factory, school: School
     ) -> None:
@@ -295,6 +317,53 @@ class TestApply:
         assert again.status_code == 409
         assert "expired" in alert_of(again.text)
         assert await counts(factory) == after
+
+    async def test_rows_that_went_bad_since_the_preview_write_nothing(
+        self, client: AsyncClient, factory: Factory, school: School
+    ) -> None:
+        await signed_in_as(client, factory, "staff", school)
+        child = await factory.student(school, student_number="K0001")
+        data = csv_text(
+            "email,first_name,last_name,student_number,relationship",
+            "mum@example.edu,Mary,Smith,K0001,mother",
+            "dad@example.edu,John,Smith,K0001,father",
+        )
+        token = await token_of(client, "/imports")
+        shown = await preview(client, data, kind="guardians", token=token)
+        assert status_of(shown.text).startswith("2 rows ready")
+        async with factory.db.sessionmaker() as session:
+            row = await session.get(Student, child.id)
+            await session.delete(row)
+            await session.commit()
+        before = await counts(factory)
+        form = {"csrf_token": csrf_of(shown.text), "token": apply_token(shown.text)}
+        r = await client.post("/imports/apply", data=form)
+        assert r.status_code == 422
+        assert alert_of(r.text).startswith("Nothing was imported: 2 of 2 rows are invalid")
+        assert "Row 2, column student_number" in r.text
+        assert await counts(factory) == before
+
+    async def test_a_large_file_goes_to_a_background_job(
+        self,
+        client: AsyncClient,
+        factory: Factory,
+        school: School,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setattr(import_service.limits, "job_rows", 1)
+        await signed_in_as(client, factory, "staff", school)
+        shown = await preview(
+            client, csv_text(HEADER, *GOOD), token=await token_of(client, "/imports")
+        )
+        form = {"csrf_token": csrf_of(shown.text), "token": apply_token(shown.text)}
+        r = await client.post("/imports/apply", data=form)
+        assert r.status_code == 200
+        assert "imported in the background (job " in status_of(r.text)
+        for _ in range(600):  # the job writes them once it runs
+            if await students_named(factory, "W"):
+                break
+            await asyncio.sleep(0.05)
+        assert await students_named(factory, "W") == ["W0001", "W0002"]
 
     async def test_without_csrf_or_with_another_token_nothing_is_written(
         self, client: AsyncClient, factory: Factory, school: School, settings: Settings
