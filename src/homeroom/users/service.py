@@ -58,10 +58,11 @@ async def browse_users(
     filters: UserFilters,
     cursor: str | None,
     limit: int,
+    sort: str | None = None,
 ) -> UserPage:
-    """`list_users` by e-mail, a page at a time after `cursor` (422 for a cursor of
-    another list); the same scope and total."""
-    plan = plan_page(PageRequest(limit, 0, cursor, None), repository.SORTING)
+    """`list_users` a page at a time after `cursor` (422 for a cursor of another list or
+    sort), in the order `sort` names (as GET /users' sort); the same scope and total."""
+    plan = plan_page(PageRequest(limit, 0, cursor, sort), repository.SORTING)
     rows, total = await list_users(db, pages, principal, filters, plan)
     following = None
     if len(rows) > limit:

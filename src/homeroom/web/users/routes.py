@@ -23,6 +23,11 @@ router = web_router()
 
 URL = "/users"
 PAGE_SIZE = 50
+# Newest first: a login just created heads the list, and the order walks the (school, role,
+# id) index whatever the role filter. By e-mail, a filter on students walked past every
+# guardian's address first (the district: 52,000 rows, 70 ms; GET /users?role=student&sort=email
+# too, until an index on (school_id, role, email) exists).
+SORT = "-id"
 # What the page says after a write sent the browser back to it (?done=).
 DONE = {
     "created": "The login was created.",
@@ -63,6 +68,7 @@ async def _page(
         UserFilters(role=role),
         cursor,
         PAGE_SIZE,
+        SORT,
     )
     context = {
         "title": "Users",
@@ -89,7 +95,7 @@ async def users_page(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     done: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    """The school's logins by e-mail, 50 a page (keyset), filtered by role (any other
+    """The school's logins, newest first, 50 a page (keyset), filtered by role (any other
     value: every role)."""
     _allowed(visit, "users:read")
     chosen = next((r for r in ROLES if r == role), None)
