@@ -120,6 +120,8 @@ class TestStartExport:
             r["last_name"] for r in csv.DictReader(io.StringIO(file.content.decode("utf-8-sig")))
         ]
         assert names == ["Curie"]
+        again = await client.get(link[1], headers={"if-none-match": file.headers["etag"]})
+        assert (again.status_code, again.content) == (304, b"")
         # The full page shows it finished, no longer polled.
         page = await client.get("/exports")
         assert POLLING.search(page.text) is None and link[1] in page.text

@@ -16,7 +16,7 @@ from homeroom.jobs.endpoints import attachment
 from homeroom.kit.auth import can
 from homeroom.kit.deps import Session
 from homeroom.kit.errors import Forbidden
-from homeroom.kit.responses import PRIVATE
+from homeroom.kit.responses import PRIVATE, matches_if_none_match
 from homeroom.kit.schemas import PathId
 from homeroom.web import views
 from homeroom.web.pages import Visit, Visitor, checked_form, db_of, render, web_router
@@ -121,4 +121,6 @@ async def download_export(request: Request, visit: Visitor, export_id: PathId) -
         "Content-Length": str(file.size),
         "X-Content-Type-Options": "nosniff",
     }
+    if matches_if_none_match(request, file.etag):
+        return Response(status_code=304, headers=headers)
     return StreamingResponse(file.chunks(), media_type=file.media_type, headers=headers)
