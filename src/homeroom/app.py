@@ -128,7 +128,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         LimitBody,
         limit=settings.max_body_bytes,
-        larger={"/api/v1/imports/": largest_upload_request()},
+        # The web UI's import form (web/imports) takes the same files as the API.
+        larger={
+            "/api/v1/imports/": largest_upload_request(),
+            "/imports/": largest_upload_request(),
+        },
         grace_seconds=settings.body_grace_seconds,
     )
     app.add_middleware(RefuseNul)

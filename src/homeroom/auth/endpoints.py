@@ -3,10 +3,17 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from homeroom.auth import service as auth_service
-from homeroom.auth.schemas import LoginRequest, LogoutRequest, Me, RefreshRequest, TokenPair
+from homeroom.auth.schemas import (
+    LoginRequest,
+    LogoutRequest,
+    Me,
+    PasswordChangeRequest,
+    RefreshRequest,
+    TokenPair,
+)
 from homeroom.kit.auth import CurrentPrincipal
 from homeroom.kit.deps import DB, AppSettings, Session
-from homeroom.kit.errors import problem
+from homeroom.kit.errors import PROBLEM_JSON, problem
 from homeroom.kit.responses import json_response
 from homeroom.kit.routing import Route
 
@@ -62,3 +69,43 @@ async def me(request: Request, principal: CurrentPrincipal, db: DB) -> Response:
     """Who the access token belongs to."""
     user = await auth_service.me(db, principal)
     return json_response(request, user.model_dump(), cache_control="no-store")
+
+
+_PASSWORD_REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "content": {PROBLEM_JSON: {}},
+        "description": "The current password is wrong (it counts as a failed login)",
+    },
+    422: {
+        "content": {PROBLEM_JSON: {}},
+        "description": "The new password breaks the policy (8-256 characters, not the current)",
+    },
+    429: {
+        "content": {PROBLEM_JSON: {}},
+        "description": "Too many failed logins for this account; see Retry-After",
+    },
+}
+
+
+@router.post("/me/password", status_code=204, responses=_PASSWORD_REFUSALS)
+async def change_password(
+    request: Request,
+    principal: CurrentPrincipal,
+    data: PasswordChangeRequest,
+    db: DB,
+    session: Session,
+    settings: AppSettings,
+) -> Response:
+    """Change your own password; every session of yours ends (log in again)."""
+    client = request.client.host if request.client else None
+    change = auth_service.PasswordChange(
+        data.current_password, data.new_password, client, request.headers.get("user-agent")
+    )
+    refused = await auth_service.change_password(db, session, settings, principal, change)
+    if refused is not None:
+        headers = dict(NO_STORE)
+        if refused.retry_after is not None:
+            headers["Retry-After"] = str(refused.retry_after)
+        title = "Too many requests" if refused.status == 429 else "Bad request"
+        return problem(refused.status, title, refused.detail, headers=headers)
+    return Response(status_code=204, headers=NO_STORE)

@@ -149,6 +149,54 @@ async def revoke_user(session: AsyncSession, user_id: int, when: datetime) -> No
     )
 
 
+async def revoke_user_but(
+    session: AsyncSession, user_id: int, kept_digest: str, when: datetime
+) -> None:
+    """Revokes every session of the user but the one whose token digest is `kept_digest`
+    (its family: a web session is a family of its own)."""
+    kept = select(RefreshToken.family_id).where(RefreshToken.token_hash == kept_digest)
+    await session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.user_id == user_id,
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.family_id.not_in(kept),
+        )
+        .values(revoked_at=when)
+    )
+
+
+class OwnAccount(NamedTuple):
+    email: str
+    school_id: int | None
+    password_hash: str
+    is_active: bool
+
+
+@compiled
+def _own_account() -> Select[Any]:
+    return select(User.email, User.school_id, User.password_hash, User.is_active).where(
+        User.id == bindparam("user_id")
+    )
+
+
+async def own_account(db: Database, user_id: int) -> OwnAccount | None:
+    """The caller's own login with its password hash, on the raw read path."""
+    row = await db.reader.first(_own_account(db), {"user_id": user_id})
+    return None if row is None else OwnAccount._make(row)
+
+
+async def set_password_hash(
+    session: AsyncSession, user_id: int, password_hash: str, when: datetime
+) -> None:
+    table: Any = _USERS
+    await session.execute(
+        update(table)
+        .where(table.c.id == user_id)
+        .values(password_hash=password_hash, updated_at=when)
+    )
+
+
 _ME_COLUMNS = (
     User.id,
     User.email,

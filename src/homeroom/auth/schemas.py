@@ -18,6 +18,15 @@ class LogoutRequest(CreateModel):
     refresh_token: str | None = Field(default=None, min_length=10, max_length=200)
 
 
+class PasswordChangeRequest(CreateModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="At least 8 and at most 256 characters, and not the current password",
+    )
+
+
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str

@@ -1,4 +1,4 @@
-"""Login, refresh-token rotation with reuse detection, logout.
+"""Login, refresh-token rotation with reuse detection, logout, changing one's own password.
 
 Refusals are returned, not raised: a failed login and a detected token reuse must be
 committed (the backoff counts the failure; reuse revokes the family) even though the caller
@@ -13,15 +13,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from homeroom.audit import service as audit
 from homeroom.auth import repository
 from homeroom.auth.repository import WebSession as WebSession  # what web_session answers
 from homeroom.auth.schemas import Me, TokenPair
 from homeroom.config import Settings
 from homeroom.kit.auth import Principal
 from homeroom.kit.db import Database
-from homeroom.kit.errors import NotFound
+from homeroom.kit.errors import NotFound, ValidationFailed, field_error
 from homeroom.kit.security import (
     AccessClaims,
+    hash_password_async,
     issue_access_token,
     new_refresh_token,
     refresh_token_digest,
@@ -29,9 +31,11 @@ from homeroom.kit.security import (
     web_session_digest,
 )
 from homeroom.models import utcnow
+from homeroom.users.schemas import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 BAD_CREDENTIALS = "incorrect email or password"
 BAD_REFRESH = "the refresh token is invalid, expired or already used"
+BAD_CURRENT_PASSWORD = "the current password is incorrect"  # noqa: S105
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,3 +237,79 @@ async def me(db: Database, principal: Principal) -> Me:
         guardian_id=pid if role == "guardian" else None,
         last_login_at=last_login_at,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordChange:
+    """A person's request to change their own password (API or web UI), and where it came
+    from: a wrong current password is written to the login history like a failed sign-in."""
+
+    current: str
+    new: str
+    ip_address: str | None
+    user_agent: str | None
+
+
+def _new_password_errors(change: PasswordChange) -> list[dict[str, Any]]:
+    """The password policy of every login (users.schemas.Password), and a new password must
+    be new."""
+    loc: list[str | int] = ["body", "new_password"]
+    if len(change.new) < PASSWORD_MIN_LENGTH:
+        return [field_error(loc, f"must have at least {PASSWORD_MIN_LENGTH} characters")]
+    if len(change.new) > PASSWORD_MAX_LENGTH:
+        return [field_error(loc, f"must have at most {PASSWORD_MAX_LENGTH} characters")]
+    if change.new == change.current:
+        return [field_error(loc, "must differ from the current password")]
+    return []
+
+
+async def change_password(
+    db: Database,
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    change: PasswordChange,
+    *,
+    keep_web_session: str | None = None,
+) -> Refused | None:
+    """Sets the caller's new password once their current one is verified, and ends their
+    other sessions: every refresh token and web session but the web session whose secret is
+    `keep_web_session` (the browser that asked; the API keeps none: its access token lives
+    out its few minutes). Audited.
+
+    The same lockout as sign-in guards it (429 while the account is locked out), and a wrong
+    current password counts as a failed sign-in (400: the caller is authenticated, only the
+    password they typed is wrong). A new password outside the policy raises 422."""
+    account = await repository.own_account(db, principal.user_id)
+    if account is None or not account.is_active:
+        raise NotFound("user not found")
+    wait = await _lockout_seconds(db, settings, account.email)
+    if wait:
+        return Refused(429, "too many failed logins; try again later", retry_after=wait)
+    if not await verify_password(change.current, account.password_hash):
+        event = {
+            "user_id": principal.user_id,
+            "email": account.email,
+            "success": False,
+            "ip_address": change.ip_address,
+            "user_agent": (change.user_agent or "")[:400] or None,
+            "created_at": utcnow(),
+        }
+        await _write_login(db, repository.LoginWrite(event))
+        return Refused(400, BAD_CURRENT_PASSWORD)
+    errors = _new_password_errors(change)
+    if errors:
+        raise ValidationFailed(f"the new password {errors[0]['msg']}", errors=errors)
+    new_hash = await hash_password_async(change.new)
+    now = utcnow()
+    await repository.set_password_hash(session, principal.user_id, new_hash, now)
+    if keep_web_session is None:
+        await repository.revoke_user(session, principal.user_id, now)
+    else:
+        kept = web_session_digest(keep_web_session)
+        await repository.revoke_user_but(session, principal.user_id, kept, now)
+    details = {"password_changed": True, "by": "self"}
+    audit.record(
+        session, principal, "update", "user", principal.user_id, account.school_id, details
+    )
+    return None

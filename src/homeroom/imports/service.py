@@ -199,6 +199,17 @@ ENTITIES = {
 # --- the request -------------------------------------------------------------------------------
 
 
+async def dry_run(
+    db: Database, principal: Principal, kind: str, data: bytes, options: Options
+) -> dict[str, Any]:
+    """What importing the file would do, and every row error: read on the raw path (no
+    transaction, no lock), nothing written. 413/415/422 for a file that cannot be read."""
+    school_id = await target_school(db, principal, options.school_id)
+    prepared = await prepare(kind, data, options)
+    plan = await check(db, db.reader, principal, school_id, prepared, real=False)
+    return summary(prepared, plan, True)
+
+
 async def import_file(
     db: Database,
     session: AsyncSession,
@@ -209,11 +220,10 @@ async def import_file(
 ) -> tuple[int, dict[str, Any]]:
     """(status, body): 200 with the counts (or a dry run's findings), 202 with the job of a
     large import; 413/415/422 for a file that cannot be imported, nothing written."""
+    if options.dry_run:
+        return 200, await dry_run(db, principal, kind, data, options)
     school_id = await target_school(db, principal, options.school_id)
     prepared = await prepare(kind, data, options)
-    if options.dry_run:
-        plan = await check(db, db.reader, principal, school_id, prepared, real=False)
-        return 200, summary(prepared, plan, True)
     if prepared.rows > limits.job_rows:
         # Checked now, on the read path (no write lock), so the user hears of bad rows at
         # once; the job checks again in its own transaction before it writes.

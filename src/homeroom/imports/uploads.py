@@ -1,11 +1,12 @@
 """Reading an uploaded file from a request: a multipart form's `file` field, or the raw body
 (`text/csv`, the xlsx type, `application/octet-stream`). Never more than the limit is read:
-the declared length is checked first, then the bytes as they arrive (413 either way)."""
+the declared length is checked first, then the bytes as they arrive (413 either way). The web
+UI's import form comes this way too: its other fields (the CSRF token, the kind) are kept."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -41,6 +42,11 @@ def largest_request() -> int:
 class Upload:
     data: bytes
     file_name: str | None
+    # A multipart form's text fields beside the file (each at most MAX_FIELD characters).
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+MAX_FIELD = 1024
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -69,12 +75,12 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
     media = content_type.split(";", 1)[0].strip().lower()
     if media == "multipart/form-data":
         body = await _body(request, max_bytes + FORM_SLACK)
-        upload = await _form_file(request, body)
+        upload, fields = await _form_file(request, body)
         data = await upload.read()
         await upload.close()
         if len(data) > max_bytes:
             raise _too_large(max_bytes)
-        return Upload(data, upload.filename)
+        return Upload(data, upload.filename, fields)
     if media and media not in RAW_TYPES:
         raise UnsupportedMediaType(
             f"send the file as multipart/form-data (field 'file') or as a text/csv or .xlsx "
@@ -83,7 +89,7 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
     return Upload(await _body(request, max_bytes), None)
 
 
-async def _form_file(request: Request, body: bytes) -> UploadFile:
+async def _form_file(request: Request, body: bytes) -> tuple[UploadFile, dict[str, str]]:
     async def stream() -> AsyncGenerator[bytes, None]:
         yield body
 
@@ -100,4 +106,8 @@ async def _form_file(request: Request, body: bytes) -> UploadFile:
             "no file: send it in the multipart field 'file'",
             errors=[field_error(["body", "file"], "Field required", "missing")],
         )
-    return upload
+    fields: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(name, value[:MAX_FIELD])
+    return upload, fields

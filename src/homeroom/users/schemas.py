@@ -7,8 +7,13 @@ from homeroom.enums import Role
 from homeroom.kit.schemas import CreateModel, Id, PatchModel
 
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-# argon2 hashes anything, but an unbounded password is a cheap way to burn CPU.
-Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+# The password policy of every login (created, changed by an admin or by its owner). argon2
+# hashes anything, but an unbounded password is a cheap way to burn CPU.
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 256
+Password = Annotated[
+    str, StringConstraints(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+]
 
 
 class UserRead(BaseModel):

@@ -1,5 +1,7 @@
 """Business rules for logins: who may manage whom, profiles, deactivation. Never commits."""
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +14,7 @@ from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, ValidationFailed, field_error
-from homeroom.kit.pagination import PagePlan
+from homeroom.kit.pagination import PagePlan, PageRequest, encode_cursor, plan_page
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.kit.security import hash_password_async
 from homeroom.kit.writes import Target
@@ -38,6 +40,41 @@ async def list_users(
     if total is None:
         total = await _total(db, pages, principal, filters)
     return rows, total
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    """A page of logins as the web UI pages them: keyset only (`cursor` from the page before)."""
+
+    items: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None
+
+
+async def browse_users(
+    db: Database,
+    pages: cache.ResponseCache,
+    principal: Principal,
+    filters: UserFilters,
+    cursor: str | None,
+    limit: int,
+    sort: str | None = None,
+) -> UserPage:
+    """`list_users` a page at a time after `cursor` (422 for a cursor of another list or
+    sort), in the order `sort` names (as GET /users' sort); the same scope and total."""
+    plan = plan_page(PageRequest(limit, 0, cursor, sort), repository.SORTING)
+    rows, total = await list_users(db, pages, principal, filters, plan)
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        value = last[repository.SORTING.keys[plan.sort].position]
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        following = encode_cursor(
+            plan.sort, plan.desc, value, last[repository.SORTING.id_position], total
+        )
+    return UserPage([repository.LISTING.item(r) for r in rows], total, following)
 
 
 async def _total(

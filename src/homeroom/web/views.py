@@ -2,6 +2,7 @@
 every page carries."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -21,6 +22,20 @@ templates = Environment(
     auto_reload=False,  # templates ship with the package: no stat() of the file per page
 )
 templates.globals["assets"] = ASSETS_URL
+
+
+def when(value: datetime | str | None) -> str:
+    """A moment as people read it, to the minute, in UTC (the raw read path gives SQLite's
+    timestamps as ISO text, the ORM gives datetimes): `{{ job.created_at|when }}`."""
+    if value is None or value == "":
+        return ""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+templates.filters["when"] = when
 
 # Scripts and styles from this server only: no inline script or style, no eval (htmx is
 # configured not to inject its indicator style, base.html), no framing, forms post here.
