@@ -130,8 +130,8 @@ def render(
 
 
 def refused(request: Request, status_code: int, message: str, *, errors: Any = None) -> Response:
-    context = {"title": views.STATUS_TITLES.get(status_code, "Refused"), "message": message}
-    context["errors"] = errors or []
+    title = views.STATUS_TITLES.get(status_code, "Refused")
+    context: dict[str, Any] = {"title": title, "message": message, "errors": errors or []}
     return views.page(request, "refused.html", context, status_code=status_code, personal=False)
 
 
