@@ -353,16 +353,17 @@ class TestAddAssessment:
         world = await signed_in_teacher(client, factory)
         url = f"/sections/{world.section.id}/gradebook"
         page = await client.get(url)
-        for bad in (
-            {"title": "", "max_points": "10"},
-            {"title": "Essay", "max_points": "-5"},
-            {"title": "Essay", "max_points": "10", "due_date": "soon"},
-            {"title": "Essay", "max_points": "10", "category_id": "999999"},
+        for label, bad in (
+            ("Title", {"title": "", "max_points": "10"}),
+            ("Max points", {"title": "Essay", "max_points": "-5"}),
+            ("Due date", {"title": "Essay", "max_points": "10", "due_date": "soon"}),
+            ("Category", {"title": "Essay", "max_points": "10", "category_id": "999999"}),
         ):
             form = {"csrf_token": csrf_of(page.text), "category_id": str(world.tests.id)} | bad
             r = await client.post(url + "/assessments", data=form)
             assert r.status_code == 422, (bad, r.text[:300])
             assert 'role="alert"' in r.text and "Nothing was saved" in r.text
+            assert "<li>" + label + ": " in r.text
         api = await client.get(
             f"{API}/assessments",
             params={"section_id": world.section.id},

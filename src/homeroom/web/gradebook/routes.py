@@ -312,6 +312,22 @@ def _category_line(error: Any, names: list[str]) -> str:
     return message
 
 
+# The new assessment's fields by the labels of their controls.
+ASSESSMENT_LABELS = {
+    "title": "Title",
+    "category_id": "Category",
+    "max_points": "Max points",
+    "due_date": "Due date",
+    "section_id": "Section",
+}
+
+
+def _assessment_line(error: Any) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+    message = str(error.get("msg", ""))
+    return f"{ASSESSMENT_LABELS.get(loc[0], loc[0])}: {message}" if loc else message
+
+
 @router.post("/sections/{section_id}/gradebook/assessments")
 async def add_assessment(
     request: Request, visit: Visitor, session: Session, section_id: str
@@ -331,5 +347,7 @@ async def add_assessment(
         data = AssessmentCreate.model_validate(values)
         await assessment_service.create_assessment(db_of(request), session, visit.principal, data)
     except (ValidationFailed, Conflict, pydantic.ValidationError) as error:
-        return await _refused(request, visit, session, sid, error, "assessment", typed)
+        raw = error.errors() if isinstance(error, pydantic.ValidationError) else error.errors
+        lines = [_assessment_line(e) for e in list(raw or [])]
+        return await _refused(request, visit, session, sid, error, "assessment", typed, lines)
     return views.redirect(request, f"{gradebook_url(sid)}?added=1")
