@@ -16,7 +16,6 @@ from homeroom.kit.writes import Target
 from homeroom.terms import repository
 from homeroom.terms.schemas import TermCreate, TermUpdate
 
-
 # A school keeps a few terms a year: this many are every term a page needs to name.
 MAX_TERM_NAMES = 1000
 
