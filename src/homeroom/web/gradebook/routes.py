@@ -8,7 +8,6 @@ is checked before anything is written: a bad one re-renders the grid with the er
 writes nothing."""
 
 import math
-import re
 from typing import Any
 
 import pydantic
@@ -23,6 +22,7 @@ from homeroom.kit.deps import Session
 from homeroom.kit.errors import Conflict, ValidationFailed
 from homeroom.kit.writes import Target
 from homeroom.web import views
+from homeroom.web.gradebook.grid import CELL, grid_rows, score_text
 from homeroom.web.pages import Visit, Visitor, checked_form, db_of, render, web_router
 from homeroom.web.sections.teaching import (
     cursor_of,
@@ -34,7 +34,6 @@ from homeroom.web.sections.teaching import (
 router = web_router()
 
 GRADEBOOK = "/gradebook"
-CELL = re.compile(r"s([0-9]{1,10})-a([0-9]{1,10})")
 # The category form: a row per category (at most 50, assessments.schemas.CategorySet) and
 # one more to add one, three fields a row.
 MAX_CATEGORY_ROWS = 51
@@ -77,10 +76,6 @@ def _parse_seen(text: str) -> dict[str, float]:
     return seen
 
 
-def _score_text(score: float | None) -> str:
-    return "" if score is None else f"{score:g}"
-
-
 def _status(request: Request) -> str | None:
     saved = request.query_params.get("saved", "")
     if saved.isdigit() and len(saved) <= 6:
@@ -109,6 +104,7 @@ async def _page(
     concerns (`where`: scores, categories or assessment) and what was typed kept."""
     if book is None:
         book = await grade_service.gradebook(db_of(request), visit.principal, section_id)
+    typed = typed or {}
     context = {
         "title": f"Gradebook: {book['course_code']} {book['name']}",
         "book": book,
@@ -117,8 +113,8 @@ async def _page(
         "alert": alert,
         "errors": errors or [],
         "where": where,
-        "typed": typed or {},
-        "score_text": _score_text,
+        "typed": typed,
+        "grid": grid_rows(book, typed),
     }
     return render(
         request,
@@ -193,7 +189,7 @@ async def save_scores(
     for name in form.fields:
         if CELL.fullmatch(name):
             text, shown = form.get(name, SCORE_CHARS).strip(), seen.get(name)
-            same = text == _score_text(shown) or (shown is not None and _parse_score(text) == shown)
+            same = text == score_text(shown) or (shown is not None and _parse_score(text) == shown)
             if not same:
                 typed[name] = text
     assessments = {a["assessment_id"]: a for a in book["assessments"]}
@@ -211,7 +207,7 @@ async def save_scores(
             text, stored = typed[name], student["scores"].get(aid)
             where = f"Score of {who} on {assessment['title']}"
             if stored != seen.get(name):
-                now = "cleared" if stored is None else f"changed to {_score_text(stored)}"
+                now = "cleared" if stored is None else f"changed to {score_text(stored)}"
                 conflicts.append(f"{where}: {now} by someone else since you opened the page")
                 conflicted.add(name)
                 continue
