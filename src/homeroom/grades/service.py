@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homeroom.audit import service as audit
 from homeroom.grades import calculation, repository, rules
-from homeroom.grades.repository import AssessmentScore
 from homeroom.grades.schemas import BulkGrades, GradeCreate, GradeUpdate
 from homeroom.kit import cache, writes
 from homeroom.kit import tags as tag
@@ -378,11 +377,31 @@ WRITES = Writes(create_grade, update_grade, delete_grade)
 # --- a section's gradebook ---------------------------------------------------------------------
 
 
+def _final(
+    categories: list[dict[str, Any]],
+    assessments: dict[int, dict[str, Any]],
+    score_of: dict[int, float],
+) -> float | None:
+    """One student's weighted final percentage, by summarize's rule (the same sums per
+    category, the same calculation): what their own grades page shows."""
+    sums: dict[int, tuple[float, float, int]] = {}
+    for aid, score in score_of.items():
+        assessment = assessments[aid]
+        cid = assessment["category_id"]
+        earned, possible, graded = sums.get(cid, (0.0, 0.0, 0))
+        sums[cid] = (earned + score, possible + assessment["max_points"], graded + 1)
+    totals = [
+        calculation.CategoryTotals(category["weight"], *sums.get(category["id"], (0.0, 0.0, 0)))
+        for category in categories
+    ]
+    return calculation.final_percentage(totals)
+
+
 async def gradebook(db: Database, principal: Principal, section_id: int) -> dict[str, Any]:
     """A section's gradebook: its categories and weights, its assessments by due date, and
     each student not dropped, by name, with their score on each assessment (None: ungraded,
     with the grade's id to correct or delete it) and their weighted final percentage and
-    letter, computed by `summarize` (the rule of the student's own grades page). Three
+    letter, by `summarize`'s rule (what the student's own grades page shows). Three
     statements. 404 when the section is out of the caller's scope; 403 for whoever may not
     write its grades (the bulk write's rule)."""
     head, students, cells = await repository.gradebook_rows(
@@ -394,7 +413,6 @@ async def gradebook(db: Database, principal: Principal, section_id: int) -> dict
     if principal.role not in ("admin", "staff", "teacher"):
         raise Forbidden("only the section's teacher and the school office keep its gradebook")
     section_rules.ensure_may_write(principal, teacher_id)
-    section_rows = [row[:7] for row in head]
     sid, code, title, term_id = head[0][:4]
     categories = [
         {"id": cid, "name": cname, "weight": weight}
@@ -421,19 +439,7 @@ async def gradebook(db: Database, principal: Principal, section_id: int) -> dict
     for enrollment_id, student_id, number, first_name, last_name in students:
         own = grades.get(enrollment_id, {})
         score_of = {aid: score for aid, (_, score) in own.items()}
-        scores: list[AssessmentScore] = [
-            (
-                sid,
-                aid,
-                a["title"],
-                a["category_id"],
-                a["max_points"],
-                a["due_date"],
-                score_of.get(aid),
-            )
-            for aid, a in assessments.items()
-        ]
-        summary, *_ = summarize(student_id, section_rows, scores)["sections"]
+        final = _final(categories, assessments, score_of)
         rows.append(
             {
                 "student_id": student_id,
@@ -442,8 +448,8 @@ async def gradebook(db: Database, principal: Principal, section_id: int) -> dict
                 "last_name": last_name,
                 "scores": score_of,
                 "grade_ids": {aid: grade_id for aid, (grade_id, _) in own.items()},
-                "final_percentage": summary["final_percentage"],
-                "letter": summary["letter"],
+                "final_percentage": final,
+                "letter": calculation.letter(final),
             }
         )
     return {
