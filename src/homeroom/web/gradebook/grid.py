@@ -10,12 +10,6 @@ from markupsafe import Markup, escape
 # A score cell's field: s<student id>-a<assessment id> (both digits only: safe in HTML).
 CELL = re.compile(r"s([0-9]{1,10})-a([0-9]{1,10})")
 
-_CELL = (
-    '<td><label class="sr-only" for="{name}">Score of {who} on {title}</label>'
-    '<input class="score" id="{name}" name="{name}" type="number" inputmode="decimal" '
-    'min="0" max="{top}" step="any" value="{value}"></td>'
-)
-
 
 def score_text(score: float | None) -> str:
     return "" if score is None else f"{score:g}"
@@ -37,7 +31,11 @@ def grid_rows(book: dict[str, Any], typed: dict[str, str]) -> list[dict[str, Any
             name = f"s{student['student_id']}-a{aid}"
             value = typed.get(name)
             shown = score_text(scores.get(aid)) if value is None else str(escape(value))
-            cells.append(_CELL.format(name=name, who=who, title=title, top=top, value=shown))
+            cells.append(
+                f'<td><label class="sr-only" for="{name}">Score of {who} on {title}</label>'
+                f'<input class="score" id="{name}" name="{name}" type="number" '
+                f'inputmode="decimal" min="0" max="{top}" step="any" value="{shown}"></td>'
+            )
         final = student["final_percentage"]
         rows.append(
             {
