@@ -92,9 +92,7 @@ class TestIndexedMatching:
         others = [
             r.path
             for r in app.routes
-            if isinstance(r, APIRoute)
-            and type(r) is not Route
-            and type(r) is not WebRoute
+            if isinstance(r, APIRoute) and type(r) is not Route and type(r) is not WebRoute
         ]
         assert others == []
         pages = {r.path for r in app.routes if type(r) is WebRoute}

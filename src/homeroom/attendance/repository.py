@@ -528,3 +528,64 @@ async def missed(
         params |= {"before_date": before[0], "before_id": before[1]}
     rows = await db.reader.all(_missed(db, kind, before is not None), params)
     return [MissedDay._make(row) for row in rows]
+
+
+# --- a section's day ----------------------------------------------------------------------------
+
+
+@compiled
+def _day_sheet(kind: ScopeKind) -> Select[Any]:
+    enrolled = and_(Enrollment.section_id == Section.id, Enrollment.status != "dropped")
+    recorded = and_(
+        AttendanceRecord.session_id == AttendanceSession.id,
+        AttendanceRecord.student_id == Enrollment.student_id,
+    )
+    return (
+        select(
+            Section.id,
+            Section.name,
+            Section.teacher_id,
+            Course.code,
+            Course.title,
+            Student.id.label("student_id"),
+            Student.student_number,
+            Student.first_name,
+            Student.last_name,
+            AttendanceRecord.status,
+            AttendanceRecord.note,
+        )
+        .select_from(Section)
+        .join(Course, Course.id == Section.course_id)
+        .outerjoin(Enrollment, enrolled)
+        .outerjoin(Student, Student.id == Enrollment.student_id)
+        .outerjoin(AttendanceSession, _session_of_section())
+        .outerjoin(AttendanceRecord, recorded)
+        .where(Section.id == bindparam("section_id"), *_section_scope(kind))
+        .order_by(Student.last_name, Student.first_name, Student.id)
+    )
+
+
+class DaySheetRow(NamedTuple):
+    """The section, and one student enrolled (not dropped) with their record of the day
+    (status and note None when none; the student's columns None when nobody is enrolled)."""
+
+    section_id: int
+    section_name: str
+    teacher_id: int | None
+    course_code: str
+    course_title: str
+    student_id: int | None
+    student_number: str | None
+    first_name: str | None
+    last_name: str | None
+    status: str | None
+    note: str | None
+
+
+async def day_sheet(
+    db: Database, kind: ScopeKind, scope: dict[str, Any], section_id: int, day: dt.date
+) -> list[DaySheetRow]:
+    """One statement: the section's students with their records of `day`, by name; no rows
+    when the section is out of the caller's scope."""
+    params = {**scope, "section_id": section_id, "day": day}
+    return list(map(DaySheetRow._make, await db.reader.all(_day_sheet(db, kind), params)))

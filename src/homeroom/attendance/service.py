@@ -244,6 +244,48 @@ async def record_bulk(
     return result
 
 
+# --- a section's day, to take its attendance ----------------------------------------------------
+
+
+async def day_sheet(
+    db: Database, principal: Principal, section_id: int, day: dt.date
+) -> dict[str, Any]:
+    """What taking a section's attendance on `day` shows: the section, and each student
+    enrolled (not dropped), by name, with their record of the day (status and note None when
+    they have none yet). One statement. 404 when the section is out of the caller's scope,
+    403 when they may not take its attendance (record_bulk's rule)."""
+    rows = await repository.day_sheet(
+        db, scope_kind(principal), scope_params(principal), section_id, day
+    )
+    if not rows:
+        raise NotFound("section not found")
+    first, *_ = rows
+    if principal.role not in ("admin", "staff", "teacher"):
+        raise Forbidden("only the section's teacher and the school office take attendance")
+    section_rules.ensure_may_write(principal, first.teacher_id)
+    students = [
+        {
+            "student_id": row.student_id,
+            "student_number": row.student_number,
+            "first_name": row.first_name,
+            "last_name": row.last_name,
+            "status": row.status,
+            "note": row.note,
+        }
+        for row in rows
+        if row.student_id is not None
+    ]
+    return {
+        "section_id": first.section_id,
+        "name": first.section_name,
+        "teacher_id": first.teacher_id,
+        "course_code": first.course_code,
+        "course_title": first.course_title,
+        "date": day,
+        "students": students,
+    }
+
+
 # --- rates --------------------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from homeroom.models import (
     Enrollment,
     Grade,
     Section,
+    Student,
     StudentGuardian,
 )
 
@@ -329,3 +330,87 @@ async def student_grade_rows(
     if not sections:
         return [], []
     return sections, await db.reader.all(assessments_q, params)
+
+
+# --- a section's gradebook ---------------------------------------------------------------------
+
+
+@compiled
+def _gradebook_head(kind: ScopeKind) -> Select[Any]:
+    """The section (when visible) with each of its categories: SECTION_CATEGORY_COLUMNS, then
+    the section's name and teacher."""
+    return (
+        select(*SECTION_CATEGORY_COLUMNS, Section.name, Section.teacher_id)
+        .select_from(Section)
+        .join(Course, Course.id == Section.course_id)
+        .outerjoin(AssessmentCategory, AssessmentCategory.section_id == Section.id)
+        .where(Section.id == bindparam("section_id"))
+        .where(school_filter(kind, Section.school_id))
+        .where(section_filter(kind, Section.id))
+        .order_by(AssessmentCategory.id)
+    )
+
+
+@compiled
+def _gradebook_students() -> Select[Any]:
+    return (
+        select(
+            Enrollment.id,
+            Student.id,
+            Student.student_number,
+            Student.first_name,
+            Student.last_name,
+        )
+        .select_from(Enrollment)
+        .join(Student, Student.id == Enrollment.student_id)
+        .where(Enrollment.section_id == bindparam("section_id"))
+        .where(Enrollment.status != "dropped")
+        .order_by(Student.last_name, Student.first_name, Student.id)
+    )
+
+
+@compiled
+def _gradebook_cells() -> Select[Any]:
+    return (
+        select(
+            Assessment.id,
+            Assessment.title,
+            Assessment.category_id,
+            Assessment.max_points,
+            Assessment.due_date,
+            Grade.id,
+            Grade.enrollment_id,
+            Grade.score,
+        )
+        .select_from(Assessment)
+        .outerjoin(Grade, Grade.assessment_id == Assessment.id)
+        .where(Assessment.section_id == bindparam("section_id"))
+        .order_by(Assessment.due_date.asc().nulls_last(), Assessment.id)
+    )
+
+
+# (section_id, course_code, course_title, term_id, category_id, category_name, weight,
+# section_name, teacher_id)
+GradebookHead = tuple[int, str, str, int, int | None, str | None, float | None, str, int | None]
+# (enrollment_id, student_id, student_number, first_name, last_name), by name
+GradebookStudent = tuple[int, int, str, str, str]
+# (assessment_id, title, category_id, max_points, due_date, grade_id, enrollment_id, score):
+# an assessment with one of its grades (the grade's columns None when it has none), by due date
+GradebookCell = tuple[
+    int, str, int, float, dt.date | str | None, int | None, int | None, float | None
+]
+
+
+async def gradebook_rows(
+    db: Database, kind: ScopeKind, scope: dict[str, Any], section_id: int
+) -> tuple[list[GradebookHead], list[GradebookStudent], list[GradebookCell]]:
+    """Three statements (one when the section is out of the caller's scope: no rows): the
+    section with its categories, its students not dropped, its assessments with their
+    grades."""
+    params = {"section_id": section_id}
+    head = await db.reader.all(_gradebook_head(db, kind), {**scope, **params})
+    if not head:
+        return [], [], []
+    students = await db.reader.all(_gradebook_students(db), params)
+    cells = await db.reader.all(_gradebook_cells(db), params)
+    return head, students, cells

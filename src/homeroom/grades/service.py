@@ -14,7 +14,7 @@ from homeroom.kit import tags as tag
 from homeroom.kit.auth import Principal
 from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database, SessionReader
-from homeroom.kit.errors import Conflict, ValidationFailed, field_error
+from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.kit.writes import Target
 from homeroom.models import utcnow
@@ -372,3 +372,94 @@ async def student_grades_cached(
 
 
 WRITES = Writes(create_grade, update_grade, delete_grade)
+
+
+# --- a section's gradebook ---------------------------------------------------------------------
+
+
+def _final(
+    categories: list[dict[str, Any]],
+    assessments: dict[int, dict[str, Any]],
+    score_of: dict[int, float],
+) -> float | None:
+    """One student's weighted final percentage, by summarize's rule (the same sums per
+    category, the same calculation): what their own grades page shows."""
+    sums: dict[int, tuple[float, float, int]] = {}
+    for aid, score in score_of.items():
+        assessment = assessments[aid]
+        cid = assessment["category_id"]
+        earned, possible, graded = sums.get(cid, (0.0, 0.0, 0))
+        sums[cid] = (earned + score, possible + assessment["max_points"], graded + 1)
+    totals = [
+        calculation.CategoryTotals(category["weight"], *sums.get(category["id"], (0.0, 0.0, 0)))
+        for category in categories
+    ]
+    return calculation.final_percentage(totals)
+
+
+async def gradebook(db: Database, principal: Principal, section_id: int) -> dict[str, Any]:
+    """A section's gradebook: its categories and weights, its assessments by due date, and
+    each student not dropped, by name, with their score on each assessment (None: ungraded,
+    with the grade's id to correct or delete it) and their weighted final percentage and
+    letter, by `summarize`'s rule (what the student's own grades page shows). Three
+    statements. 404 when the section is out of the caller's scope; 403 for whoever may not
+    write its grades (the bulk write's rule)."""
+    head, students, cells = await repository.gradebook_rows(
+        db, scope_kind(principal), scope_params(principal), section_id
+    )
+    if not head:
+        raise NotFound("section not found")
+    *_, name, teacher_id = head[0]
+    if principal.role not in ("admin", "staff", "teacher"):
+        raise Forbidden("only the section's teacher and the school office keep its gradebook")
+    section_rules.ensure_may_write(principal, teacher_id)
+    sid, code, title, term_id = head[0][:4]
+    categories = [
+        {"id": cid, "name": cname, "weight": weight}
+        for *_, cid, cname, weight, _, _ in head
+        if cid is not None
+    ]
+    category_names = {c["id"]: c["name"] for c in categories}
+    assessments: dict[int, dict[str, Any]] = {}
+    # enrollment_id -> assessment_id -> (grade_id, score)
+    grades: dict[int, dict[int, tuple[int, float]]] = {}
+    for aid, atitle, cid, max_points, due, grade_id, enrollment_id, score in cells:
+        if aid not in assessments:
+            assessments[aid] = {
+                "assessment_id": aid,
+                "title": atitle,
+                "category_id": cid,
+                "category": category_names.get(cid, ""),
+                "max_points": max_points,
+                "due_date": due,
+            }
+        if grade_id is not None and enrollment_id is not None and score is not None:
+            grades.setdefault(enrollment_id, {})[aid] = (grade_id, score)
+    rows = []
+    for enrollment_id, student_id, number, first_name, last_name in students:
+        own = grades.get(enrollment_id, {})
+        score_of = {aid: score for aid, (_, score) in own.items()}
+        final = _final(categories, assessments, score_of)
+        rows.append(
+            {
+                "student_id": student_id,
+                "student_number": number,
+                "first_name": first_name,
+                "last_name": last_name,
+                "scores": score_of,
+                "grade_ids": {aid: grade_id for aid, (grade_id, _) in own.items()},
+                "final_percentage": final,
+                "letter": calculation.letter(final),
+            }
+        )
+    return {
+        "section_id": sid,
+        "name": name,
+        "teacher_id": teacher_id,
+        "course_code": code,
+        "course_title": title,
+        "term_id": term_id,
+        "categories": categories,
+        "assessments": list(assessments.values()),
+        "students": rows,
+    }

@@ -1,6 +1,7 @@
 """Business rules for sections and their rosters. Never commits: the request's unit of work does."""
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -13,15 +14,23 @@ from homeroom.kit.auth import Principal
 from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database, Row
 from homeroom.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
-from homeroom.kit.pagination import PagePlan
+from homeroom.kit.pagination import PagePlan, PageRequest, encode_cursor, plan_page
 from homeroom.kit.records import read
 from homeroom.kit.scopes import scope_kind, scope_params
 from homeroom.kit.writes import Target
 from homeroom.sections import repository
-from homeroom.sections.schemas import RosterFilters, SectionCreate, SectionUpdate
+from homeroom.sections.schemas import (
+    RosterFilters,
+    SectionCreate,
+    SectionFilters,
+    SectionUpdate,
+)
 
 # Who may list a roster: the school's office, and a teacher (whose scope is their own sections).
 _ROSTER_KINDS = ("all", "school", "teacher")
+# The most students a page of a whole section shows (its attendance, its gradebook): a
+# section's bulk writes take up to 1000 rows.
+MAX_ROSTER = 1000
 
 
 async def get_section_cached(
@@ -55,6 +64,49 @@ async def _changed(
         *tag.school_writes(section["school_id"], "catalog"),
         *teachers,
     )
+
+
+async def get_section(db: Database, principal: Principal, section_id: int) -> dict[str, Any]:
+    """The section as GET /sections/{id} answers it (course, teacher, enrolled count); 404
+    when it is out of the caller's scope."""
+    return await read(db, principal, repository.RESOURCE, section_id)
+
+
+def sections_plan(limit: int, cursor: str | None) -> PagePlan:
+    """The plan of a page of sections in their listing's default order (course code),
+    after `cursor` (a `SectionsPage.next_cursor`); a cursor of another list: 422."""
+    return plan_page(PageRequest(limit, 0, cursor, None), repository.SORTING)
+
+
+@dataclass(frozen=True, slots=True)
+class SectionsPage:
+    items: list[dict[str, Any]]  # as GET /sections/{id} answers each
+    total: int
+    next_cursor: str | None  # where the next page starts; None on the last one
+
+
+async def list_sections(
+    db: Database, principal: Principal, filters: SectionFilters | None, plan: PagePlan
+) -> SectionsPage:
+    """A page of the sections the caller sees (a teacher their own, the office their
+    school's), as GET /sections lists them: keyset-paged, one statement (two when the
+    total needs a count)."""
+    rows, total = await repository.LISTING.page(db, principal, filters, plan)
+    items = [repository.LISTING.item(row) for row in rows[: plan.limit]]
+    cursor = None
+    if len(rows) > plan.limit and items:
+        last = items[-1]
+        cursor = encode_cursor(plan.sort, plan.desc, last[plan.sort], last["id"], total)
+    return SectionsPage(items, total, cursor)
+
+
+async def roster(db: Database, principal: Principal, section_id: int) -> list[dict[str, Any]]:
+    """A section's students who are not dropped, by last name (at most MAX_ROSTER: no
+    section holds more), each as GET /sections/{id}/roster lists them."""
+    plan = plan_page(PageRequest(MAX_ROSTER, 0, None, None), repository.ROSTER_SORTING)
+    rows, _ = await list_roster(db, principal, section_id, RosterFilters(), plan)
+    items = (repository.roster_item(row) for row in rows[:MAX_ROSTER])
+    return [item for item in items if item["status"] != "dropped"]
 
 
 async def list_roster(

@@ -11,9 +11,22 @@ from homeroom.kit.auth import Principal, school_of
 from homeroom.kit.crud import Writes
 from homeroom.kit.db import Database
 from homeroom.kit.errors import Conflict, ValidationFailed, field_error
+from homeroom.kit.pagination import PageRequest, plan_page
 from homeroom.kit.writes import Target
 from homeroom.terms import repository
 from homeroom.terms.schemas import TermCreate, TermUpdate
+
+# A school keeps a few terms a year: this many are every term a page needs to name.
+MAX_TERM_NAMES = 1000
+
+
+async def term_names(db: Database, principal: Principal) -> dict[int, str]:
+    """The names of the terms the caller sees (their school's), by id: one statement, for
+    pages that show a term by name."""
+    plan = plan_page(PageRequest(MAX_TERM_NAMES, 0, None, None), repository.SORTING)
+    rows, _ = await repository.LISTING.page(db, principal, None, plan)
+    items = (repository.LISTING.item(row) for row in rows)
+    return {int(item["id"]): str(item["name"]) for item in items}
 
 
 def _check_dates(start: date, end: date) -> None:

@@ -130,7 +130,7 @@ def render(
 
 def refused(request: Request, status_code: int, message: str, *, errors: Any = None) -> Response:
     title = views.STATUS_TITLES.get(status_code, "Refused")
-    context = {"title": title, "message": message, "errors": errors or []}
+    context: dict[str, Any] = {"title": title, "message": message, "errors": errors or []}
     return views.page(request, "refused.html", context, status_code=status_code, personal=False)
 
 
