@@ -286,9 +286,15 @@ async def run_backend(backend: str, url: str, calls: int) -> dict[str, Any]:
             results["pages"].update(await measure_role(browser, role, calls))
             if role == "teacher":
                 taking = next(
-                    (p.split(" ", 1)[1] for p in results["pages"] if "/attendance" in p), None
+                    (
+                        path
+                        for name in results["pages"]
+                        if (path := name.split(" ")[1]).startswith("/sections/")
+                        and "/attendance" in path
+                    ),
+                    None,
                 )
-                if taking and taking.startswith("/sections/"):
+                if taking is not None:
                     results["save"] = await attendance_save(browser, taking, 10)
     return results
 

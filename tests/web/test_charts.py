@@ -94,9 +94,9 @@ class TestLine:
 
     def test_one_point_is_a_dot_without_a_line(self) -> None:
         svg = charts.line_chart("t", "T", "d", [("11-20", 0.75)])
-        # The plot is 584 wide from x=44 and 196 high down to y=208: 208 - 0.75 * 196 = 61.
+        # The plot is 572 wide from x=44 and 196 high down to y=208: 208 - 0.75 * 196 = 61.
         assert "<polyline" not in svg
-        assert re.search(r'<circle class="dot" cx="336" cy="61"', svg), svg
+        assert re.search(r'<circle class="dot" cx="330" cy="61"', svg), svg
 
     def test_labels_below_at_most_seven_and_the_last(self) -> None:
         points = [(f"d{i}", 0.9) for i in range(30)]

@@ -16,7 +16,7 @@ WIDTH = 640
 HEIGHT = 240
 # Room around the plot: labels of the value axis on the left, of the categories below.
 LEFT = 44
-RIGHT = 12
+RIGHT = 24  # room for half of the last day's label (centred on its point)
 TOP = 12
 BOTTOM = 32
 
