@@ -3,6 +3,8 @@ fewer round trips under load, and still never an answer older than a write ackno
 before the read began."""
 
 import asyncio
+import gc
+import sys
 
 import pytest
 
@@ -101,3 +103,34 @@ async def test_a_failed_select_fails_its_reads_and_the_next_one_works() -> None:
     assert all(isinstance(r, TimeoutError) for r in results)
     table.fail = None
     assert await reads.read(["a"]) == {"a": 1}
+
+
+def test_a_batch_left_on_a_closed_event_loop_does_not_hold_the_next_loops_reads() -> None:
+    table = Versions()
+    reads = SharedVersionReads(table.fetch)
+    left: list[asyncio.Task[dict[str, int]]] = []
+
+    async def stranded() -> None:
+        table.release.clear()
+        left.append(asyncio.get_running_loop().create_task(reads.read(["a"])))
+        await sent(table, 1)  # the loop ends with this SELECT still open
+
+    async def later() -> dict[str, int]:
+        table.release = asyncio.Event()  # an Event of this loop, already set
+        table.release.set()
+        return await reads.read(["b"])
+
+    first = asyncio.new_event_loop()
+    first.run_until_complete(stranded())
+    first.close()
+    assert asyncio.run(later()) == {"b": 1}
+    # The closed loop's tasks, collected: they can no longer run their ends (expected here).
+    unraisable: list[str] = []
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: unraisable.append(str(u.exc_value))
+    try:
+        left.clear()
+        reads = SharedVersionReads(table.fetch)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert set(unraisable) <= {"Event loop is closed"}

@@ -175,12 +175,16 @@ class SharedVersionReads:
 
     async def read(self, tags: Iterable[str]) -> dict[str, int]:
         """The current version of each of `tags` (a tag without a row is absent)."""
+        loop = asyncio.get_running_loop()
+        if self._runner is not None and self._runner.get_loop() is not loop:
+            # Another event loop's batch (a test's, a closed one's): not ours to wait for.
+            self._tags, self._next, self._runner = set(), None, None
         self._tags.update(tags)
         batch = self._next
         if batch is None:
-            batch = self._next = asyncio.get_running_loop().create_future()
+            batch = self._next = loop.create_future()
         if self._runner is None:
-            self._runner = asyncio.create_task(self._run())
+            self._runner = loop.create_task(self._run())
         # Shielded: a request cancelled while it waits must not cancel the batch for the rest.
         return await asyncio.shield(batch)
 
